@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes parts the e2e tests run against: kube-apiserver and kubectl
+# (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
+# and helm. Output is cached outside the checkout: $MEMAUDIT_TOOLS (default ~/.cache/memaudit/tools).
+# Idempotent: a binary already present for the pinned version is not rebuilt.
+set -euo pipefail
+
+KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"       # go.etcd.io/etcd/client/v3 pinned by k8s.io/kubernetes v1.35.4
+HELM_VERSION="${HELM_VERSION:-v3.19.5}"
+TOOLS="${MEMAUDIT_TOOLS:-$HOME/.cache/memaudit/tools}"
+BIN="$TOOLS/bin"
+mkdir -p "$BIN"
+
+staging_version="v0.${KUBE_VERSION#v1.}"
+
+build_kube() {
+  if [[ -x "$BIN/kube-apiserver" && -x "$BIN/kubectl" && "$(cat "$BIN/.kube-version" 2>/dev/null)" == "$KUBE_VERSION" ]]; then
+    echo "kube-apiserver/kubectl $KUBE_VERSION cached in $BIN"; return
+  fi
+  local mod="$TOOLS/src/kube-$KUBE_VERSION"
+  mkdir -p "$mod"
+  cd "$mod"
+  local gomod
+  gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  {
+    echo "module memaudit.local/kubetools"
+    echo
+    echo "go 1.25.0"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    echo "replace ("
+    grep -E '^\s*k8s.io/[^ ]+ => ./staging/' "$gomod" | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
+    echo ")"
+    echo
+    echo "tool ("
+    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+    echo "	k8s.io/kubernetes/cmd/kubectl"
+    echo ")"
+  } > go.mod
+  GOFLAGS=-mod=mod go mod tidy
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+  ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
+  go build -trimpath -ldflags "$ldflags" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$ldflags" -o "$BIN/kubectl" k8s.io/kubernetes/cmd/kubectl
+  echo "$KUBE_VERSION" > "$BIN/.kube-version"
+}
+
+build_etcd() {
+  if [[ -x "$BIN/etcd" && "$(cat "$BIN/.etcd-version" 2>/dev/null)" == "$ETCD_VERSION" ]]; then
+    echo "etcd $ETCD_VERSION cached in $BIN"; return
+  fi
+  # etcd's server module carries replace directives, so `go install mod@version` refuses it:
+  # build it from a module of its own instead.
+  local mod="$TOOLS/src/etcd-$ETCD_VERSION"
+  mkdir -p "$mod"
+  cd "$mod"
+  printf 'module memaudit.local/etcdtool\n\ngo 1.25.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n\ntool go.etcd.io/etcd/server/v3\n' "$ETCD_VERSION" > go.mod
+  GOFLAGS=-mod=mod go mod tidy
+  go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
+  echo "$ETCD_VERSION" > "$BIN/.etcd-version"
+}
+
+build_helm() {
+  if [[ -x "$BIN/helm" && "$(cat "$BIN/.helm-version" 2>/dev/null)" == "$HELM_VERSION" ]]; then
+    echo "helm $HELM_VERSION cached in $BIN"; return
+  fi
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  echo "$HELM_VERSION" > "$BIN/.helm-version"
+}
+
+what="${1:-all}"
+case "$what" in
+  kube) build_kube ;;
+  etcd) build_etcd ;;
+  helm) build_helm ;;
+  all) build_etcd; build_helm; build_kube ;;
+  *) echo "usage: $0 [all|kube|etcd|helm]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,205 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.ts';
+import type { MemorySample } from '../model/sample.ts';
+
+/**
+ * cgroup memory accounting, v1 and v2.
+ *
+ * The snapshot (`CgroupSnapshot`) is the raw material: exactly the numbers the kernel printed,
+ * so a recording can be re-analysed when the interpretation improves. `sampleFromSnapshot` turns
+ * it into the common MemorySample. The JSON-lines form of snapshots is what
+ * `memaudit analyze --cgroup FILE` reads and `memaudit run --record FILE` writes
+ * (docs/formats.md).
+ */
+export interface CgroupSnapshot {
+  /** Milliseconds since the epoch, or an ISO-8601 string in files. */
+  timestampMs: number;
+  version: 1 | 2;
+  /** memory.stat as key -> value (bytes for sizes, counts for events). */
+  stat: Record<string, number>;
+  /** memory.current (v2) or memory.usage_in_bytes (v1). */
+  usageBytes: number;
+  /** memory.max / memory.limit_in_bytes; null when unlimited ("max" or the v1 page-rounded maximum). */
+  limitBytes: number | null;
+  /** v1 only: memory.kmem.usage_in_bytes (v2 has `kernel` in memory.stat). */
+  kmemUsageBytes?: number;
+}
+
+/** v1 reports "no limit" as the largest page-aligned signed 64-bit value (9223372036854771712). */
+const V1_UNLIMITED_THRESHOLD = 2 ** 62;
+
+/** Parses memory.stat ("key value" lines). */
+export function parseMemoryStat(text: string, source = 'memory.stat'): Record<string, number> {
+  const stat: Record<string, number> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const m = /^([A-Za-z0-9_]+)\s+(\d+)$/.exec(line);
+    if (!m) throw new InputError(source, `expected "key value" with an unsigned integer, got ${JSON.stringify(line.slice(0, 80))}`, { line: i + 1 });
+    stat[m[1]!] = Number(m[2]);
+  }
+  return stat;
+}
+
+/** Parses memory.max / memory.limit_in_bytes. null = unlimited. */
+export function parseLimit(text: string, source = 'memory.max'): number | null {
+  const t = text.trim();
+  if (t === 'max') return null;
+  if (!/^\d+$/.test(t)) throw new InputError(source, `expected a byte count or "max", got ${JSON.stringify(t.slice(0, 40))}`);
+  const n = Number(t);
+  return n >= V1_UNLIMITED_THRESHOLD ? null : n;
+}
+
+export function parseBytes(text: string, source: string): number {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) throw new InputError(source, `expected a byte count, got ${JSON.stringify(t.slice(0, 40))}`);
+  return Number(t);
+}
+
+/** Which cgroup version a directory belongs to, judged by the files it holds. */
+export async function detectCgroupVersion(dir: string): Promise<1 | 2> {
+  try {
+    await readFile(path.join(dir, 'memory.current'), 'utf8');
+    return 2;
+  } catch {
+    try {
+      await readFile(path.join(dir, 'memory.usage_in_bytes'), 'utf8');
+      return 1;
+    } catch (cause) {
+      throw new InputError(dir, 'not a memory cgroup directory: neither memory.current (v2) nor memory.usage_in_bytes (v1) is readable', { cause });
+    }
+  }
+}
+
+/** Reads one snapshot of a live cgroup directory (v1 memory controller dir or v2 unified dir). */
+export async function readCgroupSnapshot(dir: string, version?: 1 | 2, now: () => number = Date.now): Promise<CgroupSnapshot> {
+  const v = version ?? (await detectCgroupVersion(dir));
+  const read = (f: string) => readFile(path.join(dir, f), 'utf8');
+  const timestampMs = now();
+  if (v === 2) {
+    const [stat, current, max] = await Promise.all([read('memory.stat'), read('memory.current'), read('memory.max')]);
+    return {
+      timestampMs,
+      version: 2,
+      stat: parseMemoryStat(stat, path.join(dir, 'memory.stat')),
+      usageBytes: parseBytes(current, path.join(dir, 'memory.current')),
+      limitBytes: parseLimit(max, path.join(dir, 'memory.max')),
+    };
+  }
+  const [stat, usage, limit, kmem] = await Promise.all([
+    read('memory.stat'),
+    read('memory.usage_in_bytes'),
+    read('memory.limit_in_bytes'),
+    read('memory.kmem.usage_in_bytes').catch(() => undefined),
+  ]);
+  const snap: CgroupSnapshot = {
+    timestampMs,
+    version: 1,
+    stat: parseMemoryStat(stat, path.join(dir, 'memory.stat')),
+    usageBytes: parseBytes(usage, path.join(dir, 'memory.usage_in_bytes')),
+    limitBytes: parseLimit(limit, path.join(dir, 'memory.limit_in_bytes')),
+  };
+  if (kmem !== undefined) snap.kmemUsageBytes = parseBytes(kmem, path.join(dir, 'memory.kmem.usage_in_bytes'));
+  return snap;
+}
+
+/** Turns the kernel's numbers into the common sample. See docs/memory-model.md for the mapping. */
+export function sampleFromSnapshot(snap: CgroupSnapshot): MemorySample {
+  const s = snap.stat;
+  const sample: MemorySample = { timestampMs: snap.timestampMs, usageBytes: snap.usageBytes };
+  if (snap.limitBytes !== null) {
+    const hier = s.hierarchical_memory_limit;
+    sample.limitBytes = hier !== undefined && hier < V1_UNLIMITED_THRESHOLD ? Math.min(hier, snap.limitBytes) : snap.limitBytes;
+  } else if (s.hierarchical_memory_limit !== undefined && s.hierarchical_memory_limit < V1_UNLIMITED_THRESHOLD) {
+    sample.limitBytes = s.hierarchical_memory_limit;
+  }
+  if (snap.version === 2) {
+    assign(sample, 'anonBytes', s.anon);
+    assign(sample, 'fileBytes', s.file);
+    assign(sample, 'shmemBytes', s.shmem);
+    assign(sample, 'activeFileBytes', s.active_file);
+    assign(sample, 'inactiveFileBytes', s.inactive_file);
+    assign(sample, 'activeAnonBytes', s.active_anon);
+    assign(sample, 'inactiveAnonBytes', s.inactive_anon);
+    assign(sample, 'mappedFileBytes', s.file_mapped);
+    assign(sample, 'dirtyBytes', s.file_dirty);
+    assign(sample, 'writebackBytes', s.file_writeback);
+    assign(sample, 'slabReclaimableBytes', s.slab_reclaimable);
+    assign(sample, 'slabUnreclaimableBytes', s.slab_unreclaimable);
+    assign(sample, 'kernelStackBytes', s.kernel_stack);
+    assign(sample, 'sockBytes', s.sock);
+    if (s.kernel !== undefined) sample.kernelBytes = s.kernel;
+    else if (s.slab !== undefined || s.kernel_stack !== undefined) {
+      // Kernels before 5.18 have no `kernel` line: sum what they do report.
+      sample.kernelBytes = (s.slab ?? 0) + (s.kernel_stack ?? 0) + (s.pagetables ?? 0) + (s.percpu ?? 0) + (s.sock ?? 0);
+    }
+    return sample;
+  }
+  // v1: the hierarchical `total_*` fields include descendants, which is what usage_in_bytes counts.
+  const t = (k: string): number | undefined => s[`total_${k}`] ?? s[k];
+  // Documentation/admin-guide/cgroup-v1/memory.rst: "rss: anonymous and swap cache memory
+  // (includes transparent hugepages)", so rss_huge is already inside rss and is not added again.
+  const rss = t('rss');
+  assign(sample, 'anonBytes', rss);
+  assign(sample, 'fileBytes', t('cache'));
+  assign(sample, 'shmemBytes', t('shmem'));
+  assign(sample, 'activeFileBytes', t('active_file'));
+  assign(sample, 'inactiveFileBytes', t('inactive_file'));
+  assign(sample, 'activeAnonBytes', t('active_anon'));
+  assign(sample, 'inactiveAnonBytes', t('inactive_anon'));
+  assign(sample, 'mappedFileBytes', t('mapped_file'));
+  assign(sample, 'dirtyBytes', t('dirty'));
+  assign(sample, 'writebackBytes', t('writeback'));
+  if (snap.kmemUsageBytes !== undefined) sample.kernelBytes = snap.kmemUsageBytes;
+  return sample;
+}
+
+function assign(sample: MemorySample, key: keyof MemorySample, value: number | undefined): void {
+  if (value !== undefined) (sample as unknown as Record<string, number>)[key] = value;
+}
+
+/** Parses one JSON line of a snapshot recording (docs/formats.md). */
+export function snapshotFromJson(value: unknown, source: string, line: number): CgroupSnapshot {
+  if (typeof value !== 'object' || value === null) throw new InputError(source, 'expected a JSON object with "ts", "version", "stat", "usage"', { line });
+  const o = value as Record<string, unknown>;
+  const ts = o.ts ?? o.timestampMs;
+  const timestampMs = typeof ts === 'number' ? ts : typeof ts === 'string' ? Date.parse(ts) : NaN;
+  if (!Number.isFinite(timestampMs)) throw new InputError(source, 'field "ts" must be epoch milliseconds or an ISO-8601 time', { line });
+  const version = o.version ?? (o.stat && typeof o.stat === 'object' && 'anon' in (o.stat as object) ? 2 : 1);
+  if (version !== 1 && version !== 2) throw new InputError(source, 'field "version" must be 1 or 2', { line });
+  let stat: Record<string, number>;
+  if (typeof o.stat === 'string') stat = parseMemoryStat(o.stat, `${source}:${line} stat`);
+  else if (typeof o.stat === 'object' && o.stat !== null) {
+    stat = {};
+    for (const [k, v] of Object.entries(o.stat)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(source, `stat.${k} must be a number`, { line });
+      stat[k] = v;
+    }
+  } else throw new InputError(source, 'field "stat" (memory.stat, as an object or the raw text) is missing', { line });
+  const usage = o.usage ?? o.usageBytes;
+  if (typeof usage !== 'number') throw new InputError(source, 'field "usage" (memory.current / memory.usage_in_bytes, bytes) is missing', { line });
+  const limitRaw = o.limit ?? o.limitBytes ?? null;
+  let limitBytes: number | null;
+  if (limitRaw === null || limitRaw === 'max') limitBytes = null;
+  else if (typeof limitRaw === 'number') limitBytes = limitRaw >= V1_UNLIMITED_THRESHOLD ? null : limitRaw;
+  else throw new InputError(source, 'field "limit" must be bytes, "max" or null', { line });
+  const snap: CgroupSnapshot = { timestampMs, version, stat, usageBytes: usage, limitBytes };
+  const kmem = o.kmemUsage ?? o.kmemUsageBytes;
+  if (typeof kmem === 'number') snap.kmemUsageBytes = kmem;
+  return snap;
+}
+
+/** The JSON-lines form of a snapshot, as `memaudit run --record` writes it. */
+export function snapshotToJson(snap: CgroupSnapshot): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    ts: new Date(snap.timestampMs).toISOString(),
+    version: snap.version,
+    usage: snap.usageBytes,
+    limit: snap.limitBytes,
+    stat: snap.stat,
+  };
+  if (snap.kmemUsageBytes !== undefined) o.kmemUsage = snap.kmemUsageBytes;
+  return o;
+}
