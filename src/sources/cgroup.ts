@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
-import type { MemorySample } from '../model/sample.ts';
+import type { GoRuntimeSample, MemorySample } from '../model/sample.ts';
+import { goSampleFromMemStats } from './memstats.ts';
 
 /**
  * cgroup memory accounting, v1 and v2.
@@ -24,6 +25,8 @@ export interface CgroupSnapshot {
   limitBytes: number | null;
   /** v1 only: memory.kmem.usage_in_bytes (v2 has `kernel` in memory.stat). */
   kmemUsageBytes?: number;
+  /** runtime.MemStats of the Go program in the cgroup, sampled at the same time, when known. */
+  go?: GoRuntimeSample;
 }
 
 /** v1 reports "no limit" as the largest page-aligned signed 64-bit value (9223372036854771712). */
@@ -130,6 +133,7 @@ export function sampleFromSnapshot(snap: CgroupSnapshot): MemorySample {
     assign(sample, 'slabUnreclaimableBytes', s.slab_unreclaimable);
     assign(sample, 'kernelStackBytes', s.kernel_stack);
     assign(sample, 'sockBytes', s.sock);
+    if (snap.go) sample.go = snap.go;
     if (s.kernel !== undefined) sample.kernelBytes = s.kernel;
     else if (s.slab !== undefined || s.kernel_stack !== undefined) {
       // Kernels before 5.18 have no `kernel` line: sum what they do report.
@@ -153,6 +157,7 @@ export function sampleFromSnapshot(snap: CgroupSnapshot): MemorySample {
   assign(sample, 'dirtyBytes', t('dirty'));
   assign(sample, 'writebackBytes', t('writeback'));
   if (snap.kmemUsageBytes !== undefined) sample.kernelBytes = snap.kmemUsageBytes;
+  if (snap.go) sample.go = snap.go;
   return sample;
 }
 
@@ -188,6 +193,7 @@ export function snapshotFromJson(value: unknown, source: string, line: number): 
   const snap: CgroupSnapshot = { timestampMs, version, stat, usageBytes: usage, limitBytes };
   const kmem = o.kmemUsage ?? o.kmemUsageBytes;
   if (typeof kmem === 'number') snap.kmemUsageBytes = kmem;
+  if (typeof o.go === 'object' && o.go !== null) snap.go = goSampleFromMemStats(o.go as Record<string, unknown>, `${source}:${line} go`);
   return snap;
 }
 
@@ -201,5 +207,20 @@ export function snapshotToJson(snap: CgroupSnapshot): Record<string, unknown> {
     stat: snap.stat,
   };
   if (snap.kmemUsageBytes !== undefined) o.kmemUsage = snap.kmemUsageBytes;
+  if (snap.go) o.go = memStatsFromGoSample(snap.go);
+  return o;
+}
+
+/** The inverse of goSampleFromMemStats, so recordings use runtime.MemStats names. */
+function memStatsFromGoSample(g: GoRuntimeSample): Record<string, number> {
+  const o: Record<string, number> = { HeapInuse: g.heapInuseBytes };
+  if (g.heapAllocBytes !== undefined) o.HeapAlloc = g.heapAllocBytes;
+  if (g.heapIdleBytes !== undefined) o.HeapIdle = g.heapIdleBytes;
+  if (g.heapReleasedBytes !== undefined) o.HeapReleased = g.heapReleasedBytes;
+  if (g.heapSysBytes !== undefined) o.HeapSys = g.heapSysBytes;
+  if (g.stackInuseBytes !== undefined) o.StackInuse = g.stackInuseBytes;
+  if (g.sysBytes !== undefined) o.Sys = g.sysBytes;
+  if (g.nextGcBytes !== undefined) o.NextGC = g.nextGcBytes;
+  if (g.numGc !== undefined) o.NumGC = g.numGc;
   return o;
 }

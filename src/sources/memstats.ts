@@ -1,0 +1,65 @@
+import { InputError } from '../errors.ts';
+import type { GoRuntimeSample } from '../model/sample.ts';
+
+/**
+ * Go's runtime.MemStats, as `/debug/pprof/heap?debug=1` prints it at the end of the text profile:
+ *
+ *   # runtime.MemStats
+ *   # Alloc = 1264512
+ *   # TotalAlloc = 1264512
+ *   # Sys = 8106000
+ *   ...
+ *   # HeapInuse = 2154496
+ *   # BySize = [{Size:0 Mallocs:0 Frees:0} ...]
+ *
+ * and as the JSON `runtime.MemStats` object (expvar's "memstats", or a recording's "go" field):
+ * the same field names. Both reduce to GoRuntimeSample.
+ */
+export type MemStatsRecord = Record<string, number>;
+
+const MEMSTATS_MARKER = '# runtime.MemStats';
+
+/**
+ * Extracts the MemStats block from a debug=1 heap profile. Scans from the end, since the profile
+ * before the block can be many megabytes of stacks.
+ */
+export function parseMemStatsText(text: string, source = 'heap?debug=1'): MemStatsRecord {
+  const at = text.lastIndexOf(MEMSTATS_MARKER);
+  if (at < 0) throw new InputError(source, `no "${MEMSTATS_MARKER}" block: expected the text of /debug/pprof/heap?debug=1 from a Go program`);
+  const record: MemStatsRecord = {};
+  for (const line of text.slice(at + MEMSTATS_MARKER.length).split('\n')) {
+    const m = /^#\s*([A-Za-z]+)\s*=\s*(\d+)\s*$/.exec(line.trim());
+    if (m) record[m[1]!] = Number(m[2]);
+  }
+  if (record.HeapInuse === undefined) throw new InputError(source, 'the runtime.MemStats block has no HeapInuse line (truncated?)');
+  return record;
+}
+
+/** Maps MemStats field names to the sample's; requires HeapInuse. */
+export function goSampleFromMemStats(record: Record<string, unknown>, source = 'runtime.MemStats'): GoRuntimeSample {
+  const num = (k: string): number | undefined => {
+    const v = record[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+    if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+    throw new InputError(source, `MemStats.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+  };
+  const heapInuse = num('HeapInuse');
+  if (heapInuse === undefined) throw new InputError(source, 'MemStats.HeapInuse is missing');
+  const out: GoRuntimeSample = { heapInuseBytes: heapInuse };
+  const map: [keyof GoRuntimeSample, string][] = [
+    ['heapAllocBytes', 'HeapAlloc'],
+    ['heapIdleBytes', 'HeapIdle'],
+    ['heapReleasedBytes', 'HeapReleased'],
+    ['heapSysBytes', 'HeapSys'],
+    ['stackInuseBytes', 'StackInuse'],
+    ['sysBytes', 'Sys'],
+    ['nextGcBytes', 'NextGC'],
+    ['numGc', 'NumGC'],
+  ];
+  for (const [to, from] of map) {
+    const v = num(from);
+    if (v !== undefined) out[to] = v;
+  }
+  return out;
+}
