@@ -1,0 +1,3 @@
+module memaudit.local/apps
+
+go 1.24
