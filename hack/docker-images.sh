@@ -4,7 +4,8 @@
 # `docker import`.
 #
 #   hack/docker-images.sh            # image $MEMAUDIT_APPS_IMAGE (default memaudit-apps:test)
-#   MEMAUDIT_APPS_BIN=DIR hack/docker-images.sh   # binaries already built into DIR
+#   MEMAUDIT_APPS_BIN=DIR hack/docker-images.sh   # build (or reuse) the binaries in DIR
+#                                    # default DIR: ~/.cache/memaudit/apps/bin
 #
 # Talks to $DOCKER_HOST, or to the daemon of hack/dockerd.sh when DOCKER_HOST is unset.
 # The tar is reproducible (sorted, fixed mtime and owner), so its sha256 is the image's layer
@@ -49,12 +50,10 @@ rootfs="$work/rootfs"
 mkdir -p "$rootfs"/{bin,etc,tmp,dev/shm,proc,sys}
 chmod 1777 "$rootfs/tmp"
 
-apps="${MEMAUDIT_APPS_BIN:-}"
-if [[ -z "$apps" ]]; then
-  apps="$work/apps"
-  [[ -x "$ROOT/hack/build-apps.sh" ]] || die "hack/build-apps.sh missing"
-  "$ROOT/hack/build-apps.sh" "$apps" >&2
-fi
+# build-apps.sh is idempotent: binaries newer than every source are kept.
+apps="${MEMAUDIT_APPS_BIN:-$HOME/.cache/memaudit/apps/bin}"
+[[ -x "$ROOT/hack/build-apps.sh" ]] || die "hack/build-apps.sh missing"
+"$ROOT/hack/build-apps.sh" "$apps" >&2
 for app in "${APPS[@]}"; do
   [[ -x "$apps/$app" ]] || die "hack/build-apps.sh did not produce $app"
   ldd "$apps/$app" >/dev/null 2>&1 && die "$app is dynamically linked (want CGO_ENABLED=0)"
