@@ -7,6 +7,8 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: tsJest,
   testEnvironment: 'node',
+  // ts-jest rewrites relative `.ts` specifiers to `.js` (rewriteRelativeImportExtensions); map back.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 export default {
   projects: [

@@ -1,0 +1,165 @@
+import type { HeapProfile, MemorySample } from '../model/sample.ts';
+import { formatDuration } from '../model/units.ts';
+import type { AuditResult, Component } from '../model/verdict.ts';
+import { recommend } from '../recommend/policy.ts';
+import { classify, type Growths } from './classify.ts';
+import { componentsOf } from './components.ts';
+import type { Point } from './envelope.ts';
+import { explain } from './explain.ts';
+import { analyzeGrowth } from './growth.ts';
+import { heapDiff } from './heap-diff.ts';
+import { quantile, median } from './stats/quantile.ts';
+import { timeToLimitSeconds } from './time-to-limit.ts';
+import { publicTrend } from './trend.ts';
+import { MiB } from '../model/units.ts';
+
+export interface AuditOptions {
+  /** Overrides the limit found in the samples; null = unlimited. */
+  limitBytes?: number | null;
+  /** Below this window length the verdict is InsufficientData. Default 30 s. */
+  minDurationSeconds?: number;
+  /** Below this many samples the verdict is InsufficientData. Default 10. */
+  minSamples?: number;
+  /** The target is a Go program (recommend GOMEMLIMIT) even without runtime data. */
+  isGo?: boolean;
+  recommend?: { headroomPercent?: number; goMemLimit?: boolean };
+  /** Name used in the `docker update` command. */
+  containerName?: string;
+  /** How many growing functions to report. Default 5. */
+  topFunctions?: number;
+}
+
+/** Growth smaller than this over the window is never called growth. */
+const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
+/** ...nor growth smaller than this share of the typical usage. */
+const RELATIVE_FLOOR = 0.03;
+
+const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'rss'];
+
+/**
+ * The engine: samples (and optional heap profiles) in, verdict with evidence and recommendation out.
+ * Pure: no I/O, no clock; the same input gives the same result.
+ */
+export function audit(samples: readonly MemorySample[], profiles: readonly HeapProfile[] = [], options: AuditOptions = {}): AuditResult {
+  const sorted = [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+  const n = sorted.length;
+  const startMs = n ? sorted[0]!.timestampMs : 0;
+  const endMs = n ? sorted[n - 1]!.timestampMs : 0;
+  const durationSeconds = (endMs - startMs) / 1000;
+  const window = { startMs, endMs, durationSeconds, samples: n };
+  const last = sorted[n - 1];
+  const limitBytes = options.limitBytes !== undefined ? options.limitBytes : (last?.limitBytes ?? null);
+  const sortedProfiles = [...profiles].sort((a, b) => a.timestampMs - b.timestampMs);
+  const topGrowingFunctions = sortedProfiles.length >= 2 ? heapDiff(sortedProfiles[0]!, sortedProfiles[sortedProfiles.length - 1]!, options.topFunctions ?? 5) : [];
+  const isGo = options.isGo === true || sorted.some((s) => s.go !== undefined) || profiles.length > 0;
+  const headroomPercent = options.recommend?.headroomPercent ?? 20;
+  const goMemLimit = options.recommend?.goMemLimit ?? true;
+
+  const minSamples = options.minSamples ?? 10;
+  const minDuration = options.minDurationSeconds ?? 30;
+  if (n < minSamples || durationSeconds < minDuration) {
+    const reason = n < minSamples ? `${n} samples (at least ${minSamples} needed)` : `${formatDuration(durationSeconds)} of data (at least ${formatDuration(minDuration)} needed)`;
+    return {
+      verdict: 'InsufficientData',
+      leakSource: null,
+      explanation: `Not enough data for a verdict yet: ${reason}.`,
+      evidence: [],
+      window,
+      growth: {},
+      reclaimableShare: null,
+      limitBytes,
+      timeToLimitSeconds: null,
+      reclaimObserved: false,
+      topGrowingFunctions,
+      heapExplainsAnonShare: null,
+      recommendation: recommend({ verdict: 'InsufficientData', peakNonReclaimableBytes: 0, p90NonReclaimableBytes: 0, currentLimitBytes: limitBytes, isGo, headroomPercent, goMemLimit, timeToLimitText: null }),
+    };
+  }
+
+  // One series of points per component, on a clock in seconds from the window start.
+  const series = new Map<Component, Point[]>();
+  const componentRows = sorted.map((s) => componentsOf(s));
+  for (let i = 0; i < n; i++) {
+    const t = (sorted[i]!.timestampMs - startMs) / 1000;
+    for (const [c, v] of Object.entries(componentRows[i]!) as [Component, number][]) {
+      let pts = series.get(c);
+      if (!pts) series.set(c, (pts = []));
+      pts.push({ t, v });
+    }
+  }
+  // Without runtime.MemStats, heap profiles' in-use totals stand in for the Go heap series.
+  if (!series.has('goHeap') && sortedProfiles.length >= 3) {
+    series.set(
+      'goHeap',
+      sortedProfiles.map((p) => ({ t: (p.timestampMs - startMs) / 1000, v: p.totalInuseBytes })),
+    );
+  }
+
+  const typicalUsage = median(sorted.map((s) => s.usageBytes));
+  const floorBytes = Math.max(ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * typicalUsage);
+  const growths: Growths = {};
+  for (const c of ANALYSED) {
+    const pts = series.get(c);
+    // A component seen in under half the samples (a source that dropped a field) is not trusted.
+    if (!pts || pts.length < Math.max(3, (c === 'goHeap' ? 0.2 : 0.5) * n)) continue;
+    growths[c] = analyzeGrowth(pts, { floorBytes });
+  }
+
+  const lastRow = componentRows[n - 1]!;
+  const reclaimableShare = lastRow.reclaimableFile !== undefined && last!.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / last!.usageBytes) : null;
+  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: last!.usageBytes, reclaimableShare });
+
+  const nr = series.get('nonReclaimable') ?? series.get('anon') ?? series.get('rss') ?? series.get('usage')!;
+  const nrValues = nr.map((p) => p.v);
+  const peakNonReclaimableBytes = nrValues.reduce((a, b) => (b > a ? b : a), 0);
+  const p90NonReclaimableBytes = quantile(nrValues, 0.9);
+
+  let ttl: number | null = null;
+  if (cls.verdict === 'Leak') {
+    const g = growths.nonReclaimable?.state === 'growing' ? growths.nonReclaimable : growths[cls.driver!];
+    const current = lastRow.nonReclaimable ?? lastRow.anon ?? last!.usageBytes;
+    ttl = g ? timeToLimitSeconds(current, g.currentSlopeBytesPerHour, limitBytes) : null;
+  }
+  const recommendation = recommend({
+    verdict: cls.verdict,
+    peakNonReclaimableBytes,
+    p90NonReclaimableBytes,
+    currentLimitBytes: limitBytes,
+    isGo,
+    headroomPercent,
+    goMemLimit,
+    timeToLimitText: ttl !== null ? formatDuration(ttl) : null,
+    ...(options.containerName !== undefined ? { containerName: options.containerName } : {}),
+  });
+
+  const growth: AuditResult['growth'] = {};
+  for (const [c, g] of Object.entries(growths) as [Component, (typeof growths)[Component]][]) {
+    if (g) growth[c] = publicTrend(g.fit);
+  }
+  const text = explain({
+    classification: cls,
+    growths,
+    reclaimableShare,
+    limitBytes,
+    last: last!,
+    lastComponents: lastRow,
+    timeToLimitSeconds: ttl,
+    topGrowingFunctions,
+    window,
+  });
+  return {
+    verdict: cls.verdict,
+    leakSource: cls.leakSource,
+    explanation: text.explanation,
+    evidence: text.evidence,
+    window,
+    growth,
+    reclaimableShare,
+    limitBytes,
+    timeToLimitSeconds: ttl,
+    reclaimObserved: cls.reclaimObserved,
+    topGrowingFunctions,
+    heapExplainsAnonShare: cls.heapExplainsAnonShare,
+    recommendation,
+  };
+}

@@ -1,0 +1,100 @@
+import type { Component, LeakSource, Verdict } from '../model/verdict.ts';
+import type { ComponentGrowth } from './growth.ts';
+
+/**
+ * The verdict, from the growth state of each component. The order of the checks is the physics:
+ *
+ * 1. Memory the kernel cannot reclaim and that still grows is a leak, whatever the cache does:
+ *    shmem/tmpfs (counted as cache, never reclaimable), anonymous memory (split into Go heap vs
+ *    off-heap when the runtime's numbers are known), kernel memory. The fastest grower is the source.
+ * 2. Otherwise, growing page cache is CacheGrowth: the kernel drops it at the limit. So is a cache
+ *    that filled up to the limit and is held there by reclaim.
+ * 3. Otherwise, growth that stopped is a Plateau; nothing growing is Stable.
+ */
+export type Growths = Partial<Record<Component, ComponentGrowth>>;
+
+export interface ClassifyInput {
+  growth: Growths;
+  limitBytes: number | null;
+  lastUsageBytes: number;
+  /** Reclaimable share of the last usage, when known. */
+  reclaimableShare: number | null;
+}
+
+export interface Classification {
+  verdict: Verdict;
+  leakSource: LeakSource | null;
+  /** The component whose growth decided the verdict. */
+  driver: Component | null;
+  /** Go heap growth / anon growth, 0..1, when both are known and anon grows. */
+  heapExplainsAnonShare: number | null;
+  /** The cgroup sits at its limit while cache is reclaimed. */
+  reclaimObserved: boolean;
+}
+
+/** A Go heap that explains at least this share of the anon growth makes the leak a heap leak. */
+const HEAP_SHARE_FOR_HEAP_LEAK = 0.5;
+/** Usage within this fraction of the limit counts as "at the limit". */
+const AT_LIMIT = 0.9;
+
+export function classify(input: ClassifyInput): Classification {
+  const g = input.growth;
+  const growing = (c: Component) => g[c]?.state === 'growing';
+  const rate = (c: Component) => g[c]?.currentSlopeBytesPerHour ?? 0;
+  const none: Omit<Classification, 'verdict'> = { leakSource: null, driver: null, heapExplainsAnonShare: null, reclaimObserved: false };
+
+  let heapShare: number | null = null;
+  if (g.goHeap && g.anon && growing('anon')) {
+    heapShare = growing('goHeap') ? Math.min(1, Math.max(0, rate('goHeap') / rate('anon'))) : 0;
+  }
+
+  const candidates: { source: LeakSource; driver: Component; rate: number }[] = [];
+  if (growing('shmem')) candidates.push({ source: 'shmem', driver: 'shmem', rate: rate('shmem') });
+  if (growing('anon')) {
+    const source: LeakSource = heapShare === null ? 'anon' : heapShare >= HEAP_SHARE_FOR_HEAP_LEAK ? 'heap' : 'offHeap';
+    candidates.push({ source, driver: 'anon', rate: rate('anon') });
+  } else if (growing('goHeap')) {
+    // The heap grows into memory the runtime already holds (idle spans): anon follows later.
+    candidates.push({ source: 'heap', driver: 'goHeap', rate: rate('goHeap') });
+  } else if (!g.anon && growing('rss')) {
+    candidates.push({ source: 'anon', driver: 'rss', rate: rate('rss') });
+  }
+  if (growing('kernel') && (!g.reclaimableFile || !growing('reclaimableFile') || rate('kernel') > rate('reclaimableFile'))) {
+    // Kernel memory that grows along with a growing page cache is mostly reclaimable dentries and
+    // inodes of the files being written; only count it when it outpaces the cache.
+    candidates.push({ source: 'kernel', driver: 'kernel', rate: rate('kernel') });
+  }
+  if (candidates.length === 0 && growing('nonReclaimable') && !g.kernel && g.anon && !growing('anon') && !growing('shmem')) {
+    // Usage minus reclaimable cache grows outside anon and shmem: on cgroup v1 without kmem
+    // numbers, that is kernel memory.
+    candidates.push({ source: 'kernel', driver: 'nonReclaimable', rate: rate('nonReclaimable') });
+  }
+  if (candidates.length > 0) {
+    candidates.sort((a, b) => b.rate - a.rate);
+    const top = candidates[0]!;
+    return { verdict: 'Leak', leakSource: top.source, driver: top.driver, heapExplainsAnonShare: heapShare, reclaimObserved: false };
+  }
+
+  const cacheComponent: Component | null = g.reclaimableFile ? 'reclaimableFile' : g.file ? 'file' : null;
+  const atLimit = input.limitBytes !== null && input.lastUsageBytes >= AT_LIMIT * input.limitBytes;
+  const mostlyCache = (input.reclaimableShare ?? 0) >= 0.3;
+  if (cacheComponent) {
+    const state = g[cacheComponent]!.state;
+    if (state === 'growing') {
+      return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: atLimit && mostlyCache };
+    }
+    if (state === 'plateaued' && atLimit && mostlyCache) {
+      return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true };
+    }
+  }
+  // With no breakdown at all, growing usage cannot be attributed.
+  if (!cacheComponent && !g.anon && !g.rss && growing('usage')) {
+    return { ...none, verdict: 'InsufficientData', driver: 'usage' };
+  }
+
+  const plateauOrder: Component[] = ['nonReclaimable', 'anon', 'goHeap', 'shmem', 'rss', 'kernel', 'reclaimableFile', 'file', 'usage'];
+  for (const c of plateauOrder) {
+    if (g[c]?.state === 'plateaued') return { ...none, verdict: 'Plateau', driver: c, heapExplainsAnonShare: heapShare };
+  }
+  return { ...none, verdict: 'Stable', heapExplainsAnonShare: heapShare };
+}

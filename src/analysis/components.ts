@@ -1,0 +1,55 @@
+import type { MemorySample } from '../model/sample.ts';
+import type { Component } from '../model/verdict.ts';
+
+/**
+ * Splits a sample into the components the verdict reasons about. See docs/memory-model.md.
+ *
+ * - reclaimableFile: page cache on the file LRU (active_file + inactive_file) that is clean.
+ *   shmem/tmpfs pages are counted in `file`/`cache` but sit on the anon LRU, so they are not
+ *   part of active_file/inactive_file and never counted as reclaimable. Dirty and writeback pages
+ *   must be written before they can be dropped: not reclaimable yet.
+ * - shmem: the field when the source has it; otherwise file - active_file - inactive_file.
+ * - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
+ *   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
+ *   that usage_in_bytes counts.
+ *
+ * A component whose inputs are missing is undefined (never a guessed 0).
+ */
+export type ComponentValues = Partial<Record<Component, number>>;
+
+export function componentsOf(s: MemorySample): ComponentValues {
+  const c: ComponentValues = { usage: s.usageBytes };
+  const dirty = (s.dirtyBytes ?? 0) + (s.writebackBytes ?? 0);
+  if (s.dirtyBytes !== undefined || s.writebackBytes !== undefined) c.dirty = dirty;
+  if (s.anonBytes !== undefined) c.anon = s.anonBytes;
+  if (s.fileBytes !== undefined) c.file = s.fileBytes;
+  if (s.rssBytes !== undefined) c.rss = s.rssBytes;
+  if (s.go) c.goHeap = s.go.heapInuseBytes;
+
+  const lruFile = s.activeFileBytes !== undefined && s.inactiveFileBytes !== undefined ? s.activeFileBytes + s.inactiveFileBytes : undefined;
+  if (s.shmemBytes !== undefined) c.shmem = s.shmemBytes;
+  else if (s.fileBytes !== undefined && lruFile !== undefined) c.shmem = Math.max(0, s.fileBytes - lruFile);
+
+  let reclaimable: number | undefined;
+  if (lruFile !== undefined) reclaimable = Math.max(0, lruFile - dirty);
+  else if (s.fileBytes !== undefined && c.shmem !== undefined) reclaimable = Math.max(0, s.fileBytes - c.shmem - dirty);
+  if (reclaimable !== undefined) c.reclaimableFile = reclaimable;
+
+  if (s.kernelBytes !== undefined) c.kernel = s.kernelBytes;
+  else if (s.slabReclaimableBytes !== undefined || s.slabUnreclaimableBytes !== undefined) {
+    c.kernel = (s.slabReclaimableBytes ?? 0) + (s.slabUnreclaimableBytes ?? 0) + (s.kernelStackBytes ?? 0) + (s.sockBytes ?? 0);
+  }
+
+  if (s.workingSetBytes !== undefined) c.workingSet = s.workingSetBytes;
+  else if (s.inactiveFileBytes !== undefined) c.workingSet = Math.max(0, s.usageBytes - s.inactiveFileBytes);
+
+  if (reclaimable !== undefined) {
+    c.nonReclaimable = Math.max(0, s.usageBytes - reclaimable - (s.slabReclaimableBytes ?? 0));
+  } else if (s.anonBytes !== undefined) {
+    // No file LRU breakdown: what we know cannot be dropped.
+    c.nonReclaimable = s.anonBytes + (c.shmem ?? 0) + dirty;
+  } else if (s.rssBytes !== undefined && s.fileBytes === undefined) {
+    c.nonReclaimable = s.rssBytes;
+  }
+  return c;
+}

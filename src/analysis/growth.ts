@@ -1,0 +1,103 @@
+import type { Point } from './envelope.ts';
+import { findChangepoint } from './plateau.ts';
+import { theilSen } from './stats/theil-sen.ts';
+import { fitTrend, type TrendFit } from './trend.ts';
+
+/**
+ * Whether one component grows, and whether it still does at the end of the window.
+ *
+ * - growing: the floor rises now (over the whole window, or after a warm-up), significantly
+ *   (95 % CI of the slope above 0), by more than the noise, and by enough to matter
+ *   (`floorBytes` over the window).
+ * - plateaued: it rose earlier in the window and stopped: the warm-up / filled-cache / limit shape.
+ * - shrinking / flat: otherwise.
+ */
+export type GrowthState = 'growing' | 'plateaued' | 'flat' | 'shrinking';
+
+export interface ComponentGrowth {
+  state: GrowthState;
+  fit: TrendFit;
+  /** Slope of the current regime (after a changepoint when there is one), bytes per hour. */
+  currentSlopeBytesPerHour: number;
+  currentCiLowBytesPerHour: number;
+  /** Start of the current regime, seconds on the series' clock; = window start without a changepoint. */
+  currentSinceT: number;
+  /** Growth before the changepoint, when the state is plateaued or growth changed pace. */
+  earlyGrowthBytes: number | null;
+}
+
+export interface GrowthThresholds {
+  /** Growth over the window below this is not worth calling growth, bytes. */
+  floorBytes: number;
+  /** Growth must exceed this many times the envelope's noise. */
+  noiseMultiple?: number;
+}
+
+/** A split must explain this share of the single line's squared error to be believed. */
+const MIN_CHANGEPOINT_IMPROVEMENT = 0.5;
+/** The late segment must keep growing at this fraction of the early pace to count as still growing. */
+const STOPPED_PACE_RATIO = 0.25;
+
+export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
+  const fit = fitTrend(points);
+  const k = thresholds.noiseMultiple ?? 3;
+  const total = fit.durationSeconds;
+  const [ciLowHour, ciHighHour] = fit.slopeCiBytesPerHour;
+  const wholeGrowing = ciLowHour > 0 && fit.growthBytes >= thresholds.floorBytes && fit.growthBytes >= k * fit.noiseBytes;
+  const wholeShrinking = ciHighHour < 0 && -fit.growthBytes >= thresholds.floorBytes && -fit.growthBytes >= k * fit.noiseBytes;
+
+  const base: ComponentGrowth = {
+    state: wholeGrowing ? 'growing' : wholeShrinking ? 'shrinking' : 'flat',
+    fit,
+    currentSlopeBytesPerHour: fit.slopeBytesPerHour,
+    currentCiLowBytesPerHour: ciLowHour,
+    currentSinceT: fit.startT,
+    earlyGrowthBytes: null,
+  };
+
+  const cp = findChangepoint(fit.envelope);
+  if (cp === null || cp.improvement < MIN_CHANGEPOINT_IMPROVEMENT || total <= 0) return base;
+  const early = fit.envelope.slice(0, cp.index);
+  const late = fit.envelope.slice(cp.index);
+  const lateSpan = late[late.length - 1]!.t - late[0]!.t;
+  const earlySpan = early[early.length - 1]!.t - early[0]!.t;
+  if (lateSpan < 0.15 * total || earlySpan <= 0) return base;
+  const e = theilSen(
+    early.map((p) => p.t),
+    early.map((p) => p.v),
+  );
+  const l = theilSen(
+    late.map((p) => p.t),
+    late.map((p) => p.v),
+  );
+  const earlyGrowth = e.slope * earlySpan;
+  // A rise before the split: a ramp (warm-up) or a step (a cache loaded at once).
+  const mean = (ps: readonly Point[]) => ps.reduce((a, p) => a + p.v, 0) / ps.length;
+  const stepUp = mean(late) - mean(early);
+  const earlyRose = (e.ciLow > 0 && earlyGrowth >= thresholds.floorBytes) || stepUp >= Math.max(thresholds.floorBytes, k * fit.noiseBytes);
+  // Judge the late segment by where it would take the component over a whole window.
+  const lateProjected = l.slope * total;
+  const lateNoise = fit.noiseBytes;
+  const lateGrowing = l.ciLow > 0 && lateProjected >= thresholds.floorBytes && l.slope * lateSpan >= k * lateNoise * (lateSpan / total);
+  if (earlyRose && !lateGrowing && l.slope <= STOPPED_PACE_RATIO * Math.max(e.slope, stepUp / Math.max(earlySpan, 1))) {
+    return {
+      ...base,
+      state: 'plateaued',
+      currentSlopeBytesPerHour: l.slope * 3600,
+      currentCiLowBytesPerHour: l.ciLow * 3600,
+      currentSinceT: cp.t,
+      earlyGrowthBytes: Math.max(earlyGrowth, stepUp),
+    };
+  }
+  if (lateGrowing) {
+    return {
+      ...base,
+      state: 'growing',
+      currentSlopeBytesPerHour: l.slope * 3600,
+      currentCiLowBytesPerHour: l.ciLow * 3600,
+      currentSinceT: cp.t,
+      earlyGrowthBytes: earlyGrowth,
+    };
+  }
+  return base;
+}
