@@ -4,7 +4,10 @@
 //	warmup -kind heap -rate 1048576 -grow-for 90s -pprof 127.0.0.1:6060
 //
 // -kind heap keeps the cache in the Go heap; -kind file writes it to DIR/warmup.cache and then
-// only rewrites it in place (page cache fills, then stays); -kind both does both.
+// only rewrites it in place (page cache fills, then stays); -kind both does both. Requests also
+// make -churn bytes/s of short-lived garbage throughout, as a real service does, so the Go heap
+// runs at its usual GOGC headroom above the live cache from the start instead of creeping up to
+// it after the warm-up.
 package main
 
 import (
@@ -50,12 +53,23 @@ func (c *fileCache) put() {
 	c.off += int64(len(c.buf))
 }
 
+// sink keeps request garbage from being optimised away.
+var sink []byte
+
+//go:noinline
+func handleRequest(size int) {
+	b := make([]byte, size)
+	target.Fill(b, 7)
+	sink = b
+}
+
 func main() {
 	kind := flag.String("kind", "heap", "what fills: heap, file or both")
 	rate := flag.Int64("rate", 1<<20, "bytes per second added to the cache")
 	growFor := flag.Duration("grow-for", 90*time.Second, "how long the cache grows before it is full")
 	size := flag.Int("size", 16<<10, "bytes per cache entry")
 	dir := flag.String("dir", os.TempDir(), "directory of warmup.cache (-kind file or both)")
+	churn := flag.Int64("churn", 4<<20, "bytes per second of short-lived request garbage")
 	pprofAddr := target.PprofFlag()
 	flag.Parse()
 	target.StartPprof("warmup", *pprofAddr)
@@ -82,8 +96,17 @@ func main() {
 	}
 	target.Ready("warmup", "filling %d B (%s) at %d B/s for %s, then steady", capacity, *kind, *rate, *growFor)
 
+	stop := target.StopOnSignal()
+	go func() {
+		var pending int64
+		target.Paced(*churn, 20*time.Millisecond, stop, func(n int64) {
+			for pending += n; pending >= 32<<10; pending -= 32 << 10 {
+				handleRequest(32 << 10)
+			}
+		})
+	}()
 	var pending int64
-	target.Paced(*rate, 100*time.Millisecond, target.StopOnSignal(), func(n int64) {
+	target.Paced(*rate, 100*time.Millisecond, stop, func(n int64) {
 		pending += n
 		for pending >= int64(*size) {
 			if heap != nil {
