@@ -1,0 +1,34 @@
+import type { HeapProfile } from '../model/sample.ts';
+import type { GrowingFunction } from '../model/verdict.ts';
+
+/**
+ * The functions whose in-use heap grew most between two heap profiles of the same program: the
+ * call sites a person reads first when the Go heap leaks.
+ *
+ * Ranked by flat growth (bytes allocated directly by the function and still in use), ties broken by
+ * cumulative growth, then by name so the order is stable. Only functions whose flat in-use bytes
+ * grew appear: a function that only grew cumulatively (a caller) is carried by the allocating
+ * function's row, and shrinking functions are not "growing call sites".
+ *
+ * Edge cases: topN <= 0 gives []; a function missing from one profile counts as 0 bytes there;
+ * `first` must be the earlier profile (the caller sorts by timestampMs): swapped, the result ranks
+ * what the earlier profile held more of.
+ */
+export function heapDiff(first: HeapProfile, last: HeapProfile, topN: number): GrowingFunction[] {
+  if (topN <= 0) return [];
+  const rows: GrowingFunction[] = [];
+  for (const [fn, lastBytes] of last.flatInuseBytes) {
+    const firstBytes = first.flatInuseBytes.get(fn) ?? 0;
+    const growth = lastBytes - firstBytes;
+    if (growth <= 0) continue;
+    rows.push({
+      function: fn,
+      firstInuseBytes: firstBytes,
+      lastInuseBytes: lastBytes,
+      growthBytes: growth,
+      cumulativeGrowthBytes: (last.cumInuseBytes.get(fn) ?? 0) - (first.cumInuseBytes.get(fn) ?? 0),
+    });
+  }
+  rows.sort((a, b) => b.growthBytes - a.growthBytes || b.cumulativeGrowthBytes - a.cumulativeGrowthBytes || (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
+  return rows.slice(0, topN);
+}
