@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the tests use, installed only when missing:
+#   iproute2 (ip netns for the apiserver proxy tests), openssl (test PKI), curl.
+set -euo pipefail
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+command -v go >/dev/null || { echo "install-deps: Go is required (go >= 1.24) to build the audit targets and Kubernetes parts" >&2; exit 1; }

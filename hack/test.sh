@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README.md): installs what the tests need when missing, starts the services
+# they use, then type-checks, lints and runs every test project (unit, integration, e2e).
+# Idempotent; cached builds live outside the checkout under ~/.cache/memaudit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$ROOT/node_modules/.bin:$PATH"
+export MEMAUDIT_CACHE="${MEMAUDIT_CACHE:-$HOME/.cache/memaudit}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [[ ! -x node_modules/.bin/node ]]; then
+  step "npm ci (installs Node 24 as the node devDependency)"
+  npm ci
+fi
+
+step "system packages"
+hack/install-deps.sh
+
+step "Go audit targets"
+hack/build-apps.sh "$MEMAUDIT_CACHE/apps/bin"
+
+step "Kubernetes parts (kube-apiserver, etcd, kubectl, helm; cached)"
+hack/build-kube-tools.sh all
+
+step "typecheck"
+npm run typecheck
+
+step "lint"
+npm run lint
+
+step "tests"
+npx jest --ci "$@"

@@ -1,0 +1,141 @@
+import { audit } from '../../../src/analysis/audit.ts';
+import type { MemorySample } from '../../../src/model/sample.ts';
+import { MiB } from '../../../src/model/units.ts';
+
+/**
+ * Scenario tests of the engine on synthetic series with a fixed clock (t0 below, one sample every
+ * 5 s for 30 min = 361 samples). Each scenario states the physics it stands for; the labelled
+ * real traces (labelled-traces.test.ts) check the same verdicts on kernel data.
+ */
+const t0 = Date.UTC(2026, 10, 27, 12, 0, 0);
+const N = 361;
+const STEP_S = 5;
+
+type Shape = (i: number, tSeconds: number) => Partial<MemorySample> & { usageBytes?: number };
+
+function series(shape: Shape, limitBytes?: number): MemorySample[] {
+  const out: MemorySample[] = [];
+  for (let i = 0; i < N; i++) {
+    const t = i * STEP_S;
+    const p = shape(i, t);
+    const anon = p.anonBytes ?? 20 * MiB;
+    const active = p.activeFileBytes ?? 2 * MiB;
+    const inactive = p.inactiveFileBytes ?? 3 * MiB;
+    const shmem = p.shmemBytes ?? 0;
+    const file = active + inactive + shmem;
+    const s: MemorySample = {
+      timestampMs: t0 + t * 1000,
+      usageBytes: anon + file + 1 * MiB,
+      anonBytes: anon,
+      fileBytes: file,
+      activeFileBytes: active,
+      inactiveFileBytes: inactive,
+      shmemBytes: shmem,
+      dirtyBytes: 0,
+      writebackBytes: 0,
+      ...(limitBytes !== undefined ? { limitBytes } : {}),
+    };
+    if (p.go) s.go = p.go;
+    out.push(s);
+  }
+  return out;
+}
+
+// A deterministic wobble in [-0.5, 0.5) MiB.
+const wobble = (i: number) => (((i * 7919) % 101) / 101 - 0.5) * MiB;
+
+describe('audit verdicts on synthetic physics', () => {
+  it('page cache growing from file writes is CacheGrowth, never a leak', () => {
+    // inactive_file grows 3 MiB/min; anon flat with wobble.
+    const r = audit(series((i, t) => ({ anonBytes: 20 * MiB + wobble(i), inactiveFileBytes: 3 * MiB + (t / 60) * 3 * MiB })));
+    expect(r.verdict).toBe('CacheGrowth');
+    expect(r.leakSource).toBeNull();
+    expect(r.reclaimableShare!).toBeGreaterThan(0.7);
+    // limit from non-reclaimable peak (~21.5 MiB) x 1.2 = ~25.8 -> rounded to 28 MiB
+    expect(r.recommendation.memoryLimitBytes).toBe(28 * MiB);
+    expect(r.recommendation.compose?.mem_limit).toBe('28m');
+    expect(r.recommendation.kubernetes?.limits?.memory).toBe('28Mi');
+  });
+
+  it('anon growing with the Go heap is Leak/heap and never raises the limit', () => {
+    const limit = 64 * MiB;
+    const r = audit(
+      series((i, t) => ({ anonBytes: 20 * MiB + (t / 60) * 0.5 * MiB, go: { heapInuseBytes: 8 * MiB + (t / 60) * 0.5 * MiB + Math.abs(wobble(i)) * 4 } }), limit),
+    );
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('heap');
+    expect(r.heapExplainsAnonShare!).toBeGreaterThan(0.8);
+    expect(r.recommendation.memoryLimitBytes!).toBeLessThanOrEqual(limit);
+    expect(r.recommendation.warning).toMatch(/Do not raise/);
+    // anon+shmem+kernel ends at 20 + 15 + 1 = 36 MiB + ... growing 30 MiB/h -> a finite time to the limit
+    expect(r.timeToLimitSeconds).not.toBeNull();
+    expect(r.timeToLimitSeconds!).toBeGreaterThan(0);
+  });
+
+  it('anon growing while the Go heap is flat is Leak/offHeap', () => {
+    const r = audit(series((i, t) => ({ anonBytes: 20 * MiB + (t / 60) * 0.5 * MiB, go: { heapInuseBytes: 4 * MiB + Math.abs(wobble(i)) } })));
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('offHeap');
+  });
+
+  it('anon growing with no runtime data is Leak/anon', () => {
+    const r = audit(series((_i, t) => ({ anonBytes: 20 * MiB + (t / 60) * 0.5 * MiB })));
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('anon');
+  });
+
+  it('tmpfs growth is Leak/shmem although it is counted as cache', () => {
+    const r = audit(series((_i, t) => ({ shmemBytes: (t / 60) * 1 * MiB })));
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('shmem');
+  });
+
+  it('infers shmem when the source has no shmem field', () => {
+    const samples = series((_i, t) => ({ shmemBytes: (t / 60) * 1 * MiB })).map((s) => {
+      const { shmemBytes: _drop, ...rest } = s;
+      return rest;
+    });
+    const r = audit(samples);
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('shmem');
+  });
+
+  it('growth that stopped is a Plateau', () => {
+    // anon ramps 2 MiB/min for 8 min, then flat for 22 min.
+    const r = audit(series((i, t) => ({ anonBytes: 20 * MiB + Math.min(t, 480) / 60 * 2 * MiB + wobble(i) / 4 })));
+    expect(r.verdict).toBe('Plateau');
+  });
+
+  it('a GC sawtooth without a rising floor is Stable', () => {
+    // heap between 8 and 24 MiB, period 35 s; anon flat at the runtime's high-water mark.
+    const r = audit(series((i, t) => ({ anonBytes: 30 * MiB + wobble(i) / 8, go: { heapInuseBytes: 8 * MiB + ((t % 35) / 35) * 16 * MiB } })));
+    expect(r.verdict).toBe('Stable');
+  });
+
+  it('a slow leak under heavy GC noise is still found', () => {
+    // floor +0.2 MiB/min under a 16 MiB sawtooth.
+    const r = audit(
+      series((i, t) => ({
+        anonBytes: 40 * MiB + (t / 60) * 0.2 * MiB + Math.abs(wobble(i)) / 4,
+        go: { heapInuseBytes: 8 * MiB + (t / 60) * 0.2 * MiB + ((t % 35) / 35) * 16 * MiB },
+      })),
+    );
+    expect(r.verdict).toBe('Leak');
+    expect(r.leakSource).toBe('heap');
+  });
+
+  it('cache held at the limit by reclaim is CacheGrowth with reclaim observed', () => {
+    const limit = 64 * MiB;
+    // cache fills in 5 min, then the kernel keeps usage at the limit.
+    const r = audit(series((i, t) => ({ anonBytes: 20 * MiB, inactiveFileBytes: Math.min(3 * MiB + (t / 60) * 8 * MiB, limit - 24 * MiB) + wobble(i) / 8 }), limit));
+    expect(r.verdict).toBe('CacheGrowth');
+    expect(r.reclaimObserved).toBe(true);
+    expect(r.recommendation.memoryLimitBytes!).toBeLessThan(limit);
+  });
+
+  it('says InsufficientData on too little data', () => {
+    const r = audit(series(() => ({})).slice(0, 5));
+    expect(r.verdict).toBe('InsufficientData');
+    expect(r.recommendation.memoryLimitBytes).toBeNull();
+  });
+});
