@@ -64,11 +64,6 @@ export function classify(input: ClassifyInput): Classification {
     // inodes of the files being written; only count it when it outpaces the cache.
     candidates.push({ source: 'kernel', driver: 'kernel', rate: rate('kernel') });
   }
-  if (candidates.length === 0 && growing('nonReclaimable') && !g.kernel && g.anon && !growing('anon') && !growing('shmem')) {
-    // Usage minus reclaimable cache grows outside anon and shmem: on cgroup v1 without kmem
-    // numbers, that is kernel memory.
-    candidates.push({ source: 'kernel', driver: 'nonReclaimable', rate: rate('nonReclaimable') });
-  }
   if (candidates.length > 0) {
     candidates.sort((a, b) => b.rate - a.rate);
     const top = candidates[0]!;

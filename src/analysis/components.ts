@@ -4,10 +4,14 @@ import type { Component } from '../model/verdict.ts';
 /**
  * Splits a sample into the components the verdict reasons about. See docs/memory-model.md.
  *
- * - reclaimableFile: page cache on the file LRU (active_file + inactive_file) that is clean.
- *   shmem/tmpfs pages are counted in `file`/`cache` but sit on the anon LRU, so they are not
- *   part of active_file/inactive_file and never counted as reclaimable. Dirty and writeback pages
- *   must be written before they can be dropped: not reclaimable yet.
+ * - reclaimableFile: page cache on the file LRU (active_file + inactive_file). shmem/tmpfs pages
+ *   are counted in `file`/`cache` but sit on the anon LRU, so they are not part of
+ *   active_file/inactive_file and never counted as reclaimable. Dirty and writeback pages are
+ *   counted as reclaimable: the kernel writes them back and drops them under pressure, and throttles
+ *   writers to bound them. Recorded here: a file writer under a 64 MiB limit carried 42 MiB of
+ *   dirty cache without an OOM (test/fixtures/docker-stats/pagecache-limit64m.jsonl). Counting
+ *   them as non-reclaimable would turn every writeback cycle into a sawtooth of "leaked" memory
+ *   and inflate the recommended limit by the dirty peak.
  * - shmem: the field when the source has it; otherwise file - active_file - inactive_file.
  * - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
  *   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
@@ -31,13 +35,17 @@ export function componentsOf(s: MemorySample): ComponentValues {
   else if (s.fileBytes !== undefined && lruFile !== undefined) c.shmem = Math.max(0, s.fileBytes - lruFile);
 
   let reclaimable: number | undefined;
-  if (lruFile !== undefined) reclaimable = Math.max(0, lruFile - dirty);
-  else if (s.fileBytes !== undefined && c.shmem !== undefined) reclaimable = Math.max(0, s.fileBytes - c.shmem - dirty);
+  if (lruFile !== undefined) reclaimable = lruFile;
+  else if (s.fileBytes !== undefined && c.shmem !== undefined) reclaimable = Math.max(0, s.fileBytes - c.shmem);
   if (reclaimable !== undefined) c.reclaimableFile = reclaimable;
 
   if (s.kernelBytes !== undefined) c.kernel = s.kernelBytes;
   else if (s.slabReclaimableBytes !== undefined || s.slabUnreclaimableBytes !== undefined) {
     c.kernel = (s.slabReclaimableBytes ?? 0) + (s.slabUnreclaimableBytes ?? 0) + (s.kernelStackBytes ?? 0) + (s.sockBytes ?? 0);
+  } else if (s.anonBytes !== undefined && s.fileBytes !== undefined && s.rssBytes === undefined) {
+    // Usage counts anon + page cache + kernel memory (v1 with kmem accounting, v2): what is left
+    // over is the kernel's share. Not for per-process data, whose "usage" is only the RSS.
+    c.kernel = Math.max(0, s.usageBytes - s.anonBytes - s.fileBytes);
   }
 
   if (s.workingSetBytes !== undefined) c.workingSet = s.workingSetBytes;
@@ -47,7 +55,7 @@ export function componentsOf(s: MemorySample): ComponentValues {
     c.nonReclaimable = Math.max(0, s.usageBytes - reclaimable - (s.slabReclaimableBytes ?? 0));
   } else if (s.anonBytes !== undefined) {
     // No file LRU breakdown: what we know cannot be dropped.
-    c.nonReclaimable = s.anonBytes + (c.shmem ?? 0) + dirty;
+    c.nonReclaimable = s.anonBytes + (c.shmem ?? 0);
   } else if (s.rssBytes !== undefined && s.fileBytes === undefined) {
     c.nonReclaimable = s.rssBytes;
   }

@@ -52,7 +52,11 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   switch (cls.verdict) {
     case 'CacheGrowth': {
       const share = input.reclaimableShare !== null ? `${pct(input.reclaimableShare)} of usage is page cache the kernel can reclaim` : 'the growth is page cache the kernel can reclaim';
-      const flat = nrRate ? `; non-reclaimable memory grows ${nrRate}` : '';
+      const parts: string[] = [];
+      if (g.anon) parts.push(`anonymous ${formatRate(rate('anon'))}`);
+      if (g.shmem && (lc.shmem ?? 0) >= 1024 * 1024) parts.push(`shmem ${formatRate(rate('shmem'))}`);
+      if (g.kernel && rate('kernel') > 0) parts.push(`kernel ${formatRate(rate('kernel'))}${g.kernel.state === 'growing' ? ', bookkeeping that grows with the cache' : ''}`);
+      const flat = nrRate ? `; what it cannot reclaim grows ${nrRate}${parts.length ? ` (${parts.join(', ')})` : ''}` : '';
       explanation = cls.reclaimObserved
         ? `Not a leak: usage sits at ${limitText} because it is filled with page cache from file I/O, which the kernel reclaims there (${share}${flat}).`
         : `Not a leak: usage grows ${usageRate ?? formatRate(rate(cls.driver!))} from page cache of written or read files; ${share}${flat}, and the kernel reclaims the cache when the container reaches its limit.`;
@@ -89,7 +93,7 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       break;
     }
     case 'Stable':
-      explanation = `Stable: no memory component grows beyond noise over ${formatDuration(input.window.durationSeconds)}${usageRate ? ` (usage ${usageRate})` : ''}.`;
+      explanation = `Stable: no memory component grows beyond noise over ${formatDuration(input.window.durationSeconds)}${g.usage ? ` (usage ${formatBytes(g.usage.fit.lastBytes)}, now ${formatRate(rate('usage'))})` : ''}.`;
       break;
     default:
       explanation = `Usage grows ${usageRate ?? ''} but this source gives no breakdown (anon, cache), so cache cannot be told from a leak.`;

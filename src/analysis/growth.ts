@@ -29,6 +29,8 @@ export interface ComponentGrowth {
 export interface GrowthThresholds {
   /** Growth over the window below this is not worth calling growth, bytes. */
   floorBytes: number;
+  /** A rise that then stopped must be at least this share of the component's typical level to be a plateau. */
+  plateauShare?: number;
   /** Growth must exceed this many times the envelope's noise. */
   noiseMultiple?: number;
 }
@@ -57,6 +59,10 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
 
   const cp = findChangepoint(fit.envelope);
   if (cp === null || cp.improvement < MIN_CHANGEPOINT_IMPROVEMENT || total <= 0) return base;
+  // A near-perfect line also "improves" a lot in relative terms when split; only a real change of
+  // pace (one slope at least twice the other, or opposite signs) is a second regime.
+  const fast = Math.max(Math.abs(cp.earlySlope), Math.abs(cp.lateSlope));
+  if (Math.abs(cp.earlySlope - cp.lateSlope) < 0.5 * fast) return base;
   const early = fit.envelope.slice(0, cp.index);
   const late = fit.envelope.slice(cp.index);
   const lateSpan = late[late.length - 1]!.t - late[0]!.t;
@@ -74,7 +80,9 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
   // A rise before the split: a ramp (warm-up) or a step (a cache loaded at once).
   const mean = (ps: readonly Point[]) => ps.reduce((a, p) => a + p.v, 0) / ps.length;
   const stepUp = mean(late) - mean(early);
-  const earlyRose = (e.ciLow > 0 && earlyGrowth >= thresholds.floorBytes) || stepUp >= Math.max(thresholds.floorBytes, k * fit.noiseBytes);
+  const level = (fit.minBytes + fit.maxBytes) / 2;
+  const substantial = Math.max(thresholds.floorBytes, (thresholds.plateauShare ?? 0.1) * level);
+  const earlyRose = (e.ciLow > 0 && earlyGrowth >= substantial) || stepUp >= Math.max(substantial, k * fit.noiseBytes);
   // Judge the late segment by where it would take the component over a whole window.
   const lateProjected = l.slope * total;
   const lateNoise = fit.noiseBytes;
@@ -99,5 +107,12 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
       earlyGrowthBytes: earlyGrowth,
     };
   }
-  return base;
+  // Two regimes and the current one does not grow: a small settling at the start is not growth.
+  return {
+    ...base,
+    state: wholeShrinking ? 'shrinking' : 'flat',
+    currentSlopeBytesPerHour: l.slope * 3600,
+    currentCiLowBytesPerHour: l.ciLow * 3600,
+    currentSinceT: cp.t,
+  };
 }

@@ -1,11 +1,114 @@
-import type { Command } from './command.ts';
-import { UsageError } from '../errors.ts';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { audit } from '../analysis/audit.ts';
+import { InputError, UsageError } from '../errors.ts';
+import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
+import { renderText } from '../report/text.ts';
+import { toJsonObject } from '../report/json.ts';
+import { renderYaml } from '../report/yaml.ts';
+import type { Command, CommandIo } from './command.ts';
+import { ExitCode } from './exit-codes.ts';
+import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
+import { durationOption, outputOption, percentOption, sizeOption, verdictListOption } from './options.ts';
 
-// Placeholder while the command is being built.
+const HELP = `Usage: memaudit analyze (--docker-stats FILE | --cgroup FILE | --prometheus FILE) [--pprof FILE...] [options]
+
+Analyses recorded memory data offline and prints the verdict, the evidence and recommended limits.
+
+Inputs (one sample source; profiles optional):
+  --docker-stats FILE   Docker Engine API stats objects, one per line (GET /containers/ID/stats, or
+                        'docker stats' via the API); a one-shot object also works
+  --cgroup FILE         cgroup memory.stat snapshots as JSON lines (docs/formats.md), as written by
+                        'memaudit run --record'
+  --prometheus FILE     Prometheus /api/v1/query_range JSON responses for the cAdvisor series
+  --container NAME      which container to analyse when the input has several (namespace/pod/container)
+  --pprof FILE...       Go heap profiles (/debug/pprof/heap); times from the profiles themselves
+
+Options:
+  --limit SIZE          the container's memory limit (64m, 512Mi, 1g), when the data lacks it
+  --headroom PERCENT    headroom above the non-reclaimable peak for the limit (default 20)
+  --min-duration DUR    no verdict on less data than this (default 30s)
+  --go                  the target is a Go program: recommend GOMEMLIMIT
+  --fail-on VERDICTS    exit 1 when the verdict is one of these (comma separated, e.g. Leak)
+  -o, --output FORMAT   text (default), json or yaml
+  -h, --help`;
+
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: '(being built)',
-  async run() {
-    throw new UsageError('analyze is not built yet');
+  summary: 'analyse recorded samples (Docker stats, cgroup snapshots, Prometheus, heap profiles)',
+  async run(argv: string[], io: CommandIo): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          'docker-stats': { type: 'string' },
+          cgroup: { type: 'string' },
+          prometheus: { type: 'string' },
+          container: { type: 'string' },
+          pprof: { type: 'string', multiple: true },
+          limit: { type: 'string' },
+          headroom: { type: 'string' },
+          'min-duration': { type: 'string' },
+          go: { type: 'boolean' },
+          'fail-on': { type: 'string' },
+          output: { type: 'string', short: 'o' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n\n${HELP}`);
+    }
+    const v = parsed.values;
+    if (v.help) {
+      io.stdout.write(HELP + '\n');
+      return ExitCode.Ok;
+    }
+    const inputs: [SampleFormat, string | undefined][] = [
+      ['docker-stats', v['docker-stats']],
+      ['cgroup', v.cgroup],
+      ['prometheus', v.prometheus],
+    ];
+    const given = inputs.filter(([, f]) => f !== undefined) as [SampleFormat, string][];
+    if (given.length !== 1) throw new UsageError(`give exactly one of --docker-stats, --cgroup, --prometheus (got ${given.length})\n\n${HELP}`);
+    const profileFiles = [...(v.pprof ?? [])];
+    if (parsed.positionals.length > 0) {
+      if (profileFiles.length === 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}\n\n${HELP}`);
+      profileFiles.push(...parsed.positionals); // --pprof a.pb.gz b.pb.gz c.pb.gz
+    }
+    const output = outputOption(v.output);
+    const failOn = verdictListOption('fail-on', v['fail-on']);
+    const limitBytes = sizeOption('limit', v.limit);
+    const headroomPercent = percentOption('headroom', v.headroom);
+    const minDurationSeconds = durationOption('min-duration', v['min-duration']);
+
+    const [format, file] = given[0]!;
+    const text = await readInput(file);
+    const loaded = loadSamples(format, text, file, v.container);
+    for (const w of loaded.warnings) io.stderr.write(`memaudit: warning: ${w}\n`);
+    const profiles: HeapProfile[] = [];
+    for (const f of profileFiles) profiles.push(await loadProfiles(f));
+
+    const samples: MemorySample[] = loaded.samples;
+    const target: TargetRef = { kind: 'file', name: loaded.name ?? file };
+    const result = audit(samples, profiles, {
+      ...(limitBytes !== undefined ? { limitBytes } : {}),
+      ...(minDurationSeconds !== undefined ? { minDurationSeconds } : {}),
+      ...(v.go ? { isGo: true } : {}),
+      recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
+    });
+    if (output === 'json') io.stdout.write(JSON.stringify(toJsonObject(result, target), null, 2) + '\n');
+    else if (output === 'yaml') io.stdout.write(renderYaml(result, target));
+    else io.stdout.write(renderText(result, target));
+    return failOn.includes(result.verdict) ? ExitCode.VerdictGate : ExitCode.Ok;
   },
 };
+
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new InputError(file, `cannot read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
+}

@@ -34,7 +34,7 @@ export type Step = (e: Estimate, ctx: PolicyContext) => Estimate;
 
 export const fromNonReclaimablePeak: Step = (_e, ctx) => ({
   bytes: ctx.peakNonReclaimableBytes,
-  rationale: [`peak non-reclaimable memory (anon + shmem + kernel + dirty) ${formatBytes(ctx.peakNonReclaimableBytes)}`],
+  rationale: [`peak non-reclaimable memory (anon + shmem + kernel) ${formatBytes(ctx.peakNonReclaimableBytes)}`],
 });
 
 export const withHeadroom =
