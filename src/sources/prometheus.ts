@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../errors.ts';
+import type { MemorySample } from '../model/sample.ts';
+import type { ContainerKey } from './cadvisor.ts';
+import { CADVISOR_MEMORY_METRICS, containerKeyFromLabels, containerKeyString, limitBytesFromSpec } from './cadvisor.ts';
+
+/**
+ * Prometheus `GET /api/v1/query_range` responses (resultType "matrix") for the cAdvisor memory
+ * series -> one time series of MemorySamples per (namespace, pod, container):
+ *
+ *   {"status":"success","data":{"resultType":"matrix","result":[
+ *     {"metric":{"__name__":"container_memory_usage_bytes","namespace":"shop","pod":"n3-0","container":"app",...},
+ *      "values":[[1435781430.781,"1"],[1435781445.781,"1"]]}, ...]}}
+ *
+ * Input: one response, a JSON array of responses, or JSON lines with one response each (typically
+ * one query per metric: container_memory_usage_bytes{namespace="shop"}, ..._working_set_bytes,
+ * ..._cache, ..._rss, ..._mapped_file, container_memory_total_inactive_file_bytes,
+ * container_spec_memory_limit_bytes). Series are joined by (namespace, pod, container) and by
+ * timestamp; the field mapping is cAdvisor's (CADVISOR_MEMORY_METRICS). A point in time without
+ * container_memory_usage_bytes is dropped (usage is the one required field).
+ *
+ * Series need their `__name__`: query the raw metric, not an expression that drops it
+ * (`sum by (...)`, `rate(...)`).
+ */
+
+export interface ContainerSeries {
+  key: ContainerKey;
+  /** Sorted by time. */
+  samples: MemorySample[];
+}
+
+export interface PrometheusSeriesResult {
+  containers: ContainerSeries[];
+  warnings: string[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A response and the line it came from, when the input was JSON lines. */
+interface Entry {
+  value: unknown;
+  line?: number;
+}
+
+/** Splits a file into responses: one JSON value (a response or an array of them), or JSON lines. */
+export function parsePrometheusResponsesText(text: string, source: string): PrometheusSeriesResult {
+  if (text.trim() === '') throw new InputError(source, 'empty file: expected Prometheus /api/v1/query_range JSON responses');
+  let entries: Entry[];
+  try {
+    const whole: unknown = JSON.parse(text);
+    entries = Array.isArray(whole) ? whole.map((value) => ({ value })) : [{ value: whole }];
+  } catch {
+    entries = [];
+    text.split('\n').forEach((l, i) => {
+      if (l.trim() === '') return;
+      try {
+        entries.push({ value: JSON.parse(l), line: i + 1 });
+      } catch (cause) {
+        throw new InputError(source, `not JSON (${(cause as Error).message}): expected one Prometheus query_range response per line, or one JSON document`, { line: i + 1, cause });
+      }
+    });
+  }
+  return join(entries, source);
+}
+
+/** Joins already-decoded responses (e.g. from fetch) into per-container sample series. */
+export function samplesFromPrometheusResponses(responses: readonly unknown[], source: string): PrometheusSeriesResult {
+  return join(
+    responses.map((value) => ({ value })),
+    source,
+  );
+}
+
+type Point = Partial<Record<keyof MemorySample, number>>;
+
+function join(entries: readonly Entry[], source: string): PrometheusSeriesResult {
+  const perContainer = new Map<string, { key: ContainerKey; points: Map<number, Point> }>();
+  const ignoredMetrics = new Set<string>();
+  let conflicts = 0;
+
+  entries.forEach(({ value: resp, line }, ri) => {
+    const at = line !== undefined ? { line } : {};
+    const where = line !== undefined ? 'response' : `response[${ri}]`;
+    if (!isObj(resp) || typeof resp.status !== 'string') throw new InputError(source, `${where}: expected a Prometheus API response with "status"`, at);
+    if (resp.status !== 'success') {
+      const detail = [resp.errorType, resp.error].filter((x) => typeof x === 'string').join(': ');
+      throw new InputError(source, `${where}: Prometheus answered status "${resp.status}"${detail ? ` (${detail})` : ''}`, at);
+    }
+    if (!isObj(resp.data)) throw new InputError(source, `${where}: no "data" object`, at);
+    const rt = resp.data.resultType;
+    if (rt !== 'matrix') {
+      throw new InputError(source, `${where}: resultType is ${JSON.stringify(rt)}, expected "matrix": use /api/v1/query_range (with start, end, step), not /api/v1/query`, at);
+    }
+    if (!Array.isArray(resp.data.result)) throw new InputError(source, `${where}: data.result must be an array`, at);
+    resp.data.result.forEach((series: unknown, si: number) => {
+      const sw = `${where}.data.result[${si}]`;
+      if (!isObj(series) || !isObj(series.metric)) throw new InputError(source, `${sw}: expected {"metric": {...}, "values": [...]}`, at);
+      const labels = series.metric as Record<string, string>;
+      const name = labels.__name__;
+      if (typeof name !== 'string') {
+        throw new InputError(source, `${sw}: the series has no __name__ label; query the raw metric (e.g. container_memory_usage_bytes{namespace="..."}) rather than an expression that drops the name`, at);
+      }
+      const field = CADVISOR_MEMORY_METRICS[name];
+      if (!field) {
+        ignoredMetrics.add(name);
+        return;
+      }
+      const key = containerKeyFromLabels(labels);
+      if (!key) return; // pod-level cgroup or the pause container
+      const values = series.values ?? [];
+      if (!Array.isArray(values)) throw new InputError(source, `${sw}.values must be an array of [time, "value"] pairs`, at);
+      const ks = containerKeyString(key);
+      let c = perContainer.get(ks);
+      if (!c) perContainer.set(ks, (c = { key, points: new Map() }));
+      const points = c.points;
+      values.forEach((pair: unknown, pi: number) => {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'string') {
+          throw new InputError(source, `${sw}.values[${pi}]: expected [unix seconds, "value"], got ${JSON.stringify(pair).slice(0, 60)}`, at);
+        }
+        const tsMs = Math.round(pair[0] * 1000);
+        const v = Number(pair[1]);
+        const value = field === 'limitBytes' ? limitBytesFromSpec(v) : Number.isFinite(v) ? v : undefined;
+        if (value === undefined) return; // NaN, or an unlimited limit: unknown / absent, not 0
+        let p = points.get(tsMs);
+        if (!p) points.set(tsMs, (p = {}));
+        if (p[field] === undefined) p[field] = value;
+        else if (p[field] !== value) conflicts++;
+      });
+    });
+  });
+
+  const containers: ContainerSeries[] = [];
+  let dropped = 0;
+  for (const c of perContainer.values()) {
+    const samples: MemorySample[] = [];
+    for (const [timestampMs, p] of [...c.points.entries()].sort((a, b) => a[0] - b[0])) {
+      if (p.usageBytes === undefined) {
+        dropped++;
+        continue;
+      }
+      samples.push({ timestampMs, ...p } as MemorySample);
+    }
+    if (samples.length) containers.push({ key: c.key, samples });
+  }
+  containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));
+  const warnings: string[] = [];
+  if (conflicts) warnings.push(`${source}: ${conflicts} point(s) had two different values for the same container, metric and time (duplicate scrape jobs?); the first was kept`);
+  if (dropped) warnings.push(`${source}: ${dropped} point(s) without container_memory_usage_bytes at that time were dropped`);
+  if (ignoredMetrics.size) warnings.push(`${source}: ignored series of ${[...ignoredMetrics].sort().join(', ')} (not a cAdvisor memory metric)`);
+  return { containers, warnings };
+}
+
+/** Reads a saved response file (one JSON document, an array, or JSON lines). */
+export async function readPrometheusResponsesFile(path: string): Promise<PrometheusSeriesResult> {
+  return parsePrometheusResponsesText(await readFile(path, 'utf8'), path);
+}
