@@ -1,0 +1,177 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+import { secondsFromDuration } from '../model/units.ts';
+
+/**
+ * The controller's configuration, read once from its command-line flags (and the two
+ * downward-API variables a Deployment sets) and passed down; no module reads the environment.
+ * docs/operator.md lists every flag.
+ */
+export type Access = 'proxy' | 'direct';
+
+export interface LeaderElectionConfig {
+  enabled: boolean;
+  namespace: string;
+  leaseName: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface ControllerConfig {
+  /** Kubeconfig file; null = in-cluster or $KUBECONFIG / ~/.kube/config as client-node resolves them. */
+  kubeconfig: string | null;
+  /** Only audits in this namespace; null = all namespaces. */
+  namespace: string | null;
+  /** Where /metrics, /healthz and /readyz are served. */
+  listen: { host: string; port: number };
+  /** How kubelet /metrics/cadvisor is reached: through the API server's node proxy, or the node's InternalIP. */
+  kubeletAccess: Access;
+  kubeletCaFile: string | null;
+  kubeletInsecureSkipTlsVerify: boolean;
+  kubeletTimeoutMs: number;
+  /** How heap profiles are reached: the pod IP, or the API server's pods/proxy. */
+  pprofAccess: Access;
+  pprofTimeoutMs: number;
+  leaderElection: LeaderElectionConfig;
+  /** How often evidence is written to the audit's ConfigMap (0 disables persistence). */
+  stateSyncPeriodMs: number;
+  maxSamplesPerTarget: number;
+  maxTargetsPerAudit: number;
+  concurrentReconciles: number;
+  logLevel: string;
+}
+
+export const CONTROLLER_FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  listen: { type: 'string', default: ':8080' },
+  'kubelet-access': { type: 'string', default: 'proxy' },
+  'kubelet-ca-file': { type: 'string' },
+  'kubelet-insecure-skip-tls-verify': { type: 'boolean', default: false },
+  'kubelet-timeout': { type: 'string', default: '10s' },
+  'pprof-access': { type: 'string', default: 'direct' },
+  'pprof-timeout': { type: 'string', default: '10s' },
+  'leader-elect': { type: 'boolean', default: true },
+  'no-leader-elect': { type: 'boolean', default: false },
+  'leader-election-namespace': { type: 'string' },
+  'leader-election-id': { type: 'string', default: 'memaudit-controller' },
+  'leader-elect-lease-duration': { type: 'string', default: '15s' },
+  'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+  'leader-elect-retry-period': { type: 'string', default: '2s' },
+  'state-sync-period': { type: 'string', default: '30s' },
+  'max-samples-per-target': { type: 'string', default: '1000' },
+  'max-targets-per-audit': { type: 'string', default: '200' },
+  'concurrent-reconciles': { type: 'string', default: '4' },
+  'log-level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const CONTROLLER_USAGE = `Usage: memaudit controller [options]
+
+Runs the MemoryAudit controller: watches MemoryAudits and Pods, samples kubelet /metrics/cadvisor
+(and Go heap profiles), writes verdicts to status, Events and /metrics, and patches limits for
+audits with action: Patch.
+
+Options:
+  --kubeconfig FILE                  kubeconfig (default: in-cluster, $KUBECONFIG, ~/.kube/config)
+  --namespace NS                     only audits in NS (default: all namespaces)
+  --listen [HOST]:PORT               /metrics, /healthz, /readyz (default :8080)
+  --kubelet-access proxy|direct      via the API server's node proxy (default) or the node's InternalIP
+  --kubelet-ca-file FILE             CA of kubelet serving certs (direct access)
+  --kubelet-insecure-skip-tls-verify do not verify kubelet serving certs (direct access)
+  --kubelet-timeout DURATION         per scrape (default 10s)
+  --pprof-access direct|proxy        pod IP (default) or the API server's pods/proxy
+  --pprof-timeout DURATION           per heap profile (default 10s)
+  --no-leader-elect                  act without a Lease (one replica only)
+  --leader-election-namespace NS     namespace of the Lease (default: $POD_NAMESPACE or memaudit-system)
+  --leader-election-id NAME          Lease name (default memaudit-controller)
+  --leader-elect-lease-duration D    (default 15s)
+  --leader-elect-renew-deadline D    (default 10s)
+  --leader-elect-retry-period D      (default 2s)
+  --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
+  --max-samples-per-target N         (default 1000; older samples are thinned)
+  --max-targets-per-audit N          (default 200)
+  --concurrent-reconciles N          (default 4)
+  --log-level LEVEL                  trace|debug|info|warn|error (default info)
+`;
+
+/** The environment variables the controller reads (a Deployment sets them from the downward API). */
+export interface ControllerEnv {
+  POD_NAME?: string | undefined;
+  POD_NAMESPACE?: string | undefined;
+}
+
+function ms(flag: string, value: string, allowZero = false): number {
+  const s = value === '0' ? 0 : secondsFromDuration(value);
+  if (s === null || (!allowZero && s <= 0)) throw new UsageError(`--${flag}: expected a duration such as 10s or 1m, got ${JSON.stringify(value)}`);
+  return Math.round(s * 1000);
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function access(flag: string, value: string): Access {
+  if (value !== 'proxy' && value !== 'direct') throw new UsageError(`--${flag}: expected proxy or direct, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[?([^\]]*)\]?)?:(\d+)$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--listen: expected [HOST]:PORT such as :8080 or 127.0.0.1:8080, got ${JSON.stringify(value)}`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+export type ParsedControllerArgs = { help: true } | { help: false; config: ControllerConfig };
+
+export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): ParsedControllerArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: CONTROLLER_FLAGS, allowPositionals: false, strict: true }));
+  } catch (e) {
+    throw new UsageError(`controller: ${(e as Error).message}`, { cause: e });
+  }
+  if (values.help) return { help: true };
+  const leaseDurationMs = ms('leader-elect-lease-duration', values['leader-elect-lease-duration']);
+  const renewDeadlineMs = ms('leader-elect-renew-deadline', values['leader-elect-renew-deadline']);
+  const retryPeriodMs = ms('leader-elect-retry-period', values['leader-elect-retry-period']);
+  // client-go's rules: a leader must give up before another may take over.
+  if (renewDeadlineMs >= leaseDurationMs) throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
+  if (retryPeriodMs >= renewDeadlineMs) throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
+  const identity = `${env.POD_NAME || os.hostname()}_${randomBytes(4).toString('hex')}`;
+  return {
+    help: false,
+    config: {
+      kubeconfig: values.kubeconfig ?? null,
+      namespace: values.namespace || null,
+      listen: parseListen(values.listen),
+      kubeletAccess: access('kubelet-access', values['kubelet-access']),
+      kubeletCaFile: values['kubelet-ca-file'] ?? null,
+      kubeletInsecureSkipTlsVerify: values['kubelet-insecure-skip-tls-verify'],
+      kubeletTimeoutMs: ms('kubelet-timeout', values['kubelet-timeout']),
+      pprofAccess: access('pprof-access', values['pprof-access']),
+      pprofTimeoutMs: ms('pprof-timeout', values['pprof-timeout']),
+      leaderElection: {
+        enabled: values['leader-elect'] && !values['no-leader-elect'],
+        namespace: values['leader-election-namespace'] || env.POD_NAMESPACE || 'memaudit-system',
+        leaseName: values['leader-election-id'],
+        identity,
+        leaseDurationMs,
+        renewDeadlineMs,
+        retryPeriodMs,
+      },
+      stateSyncPeriodMs: ms('state-sync-period', values['state-sync-period'], true),
+      maxSamplesPerTarget: positiveInt('max-samples-per-target', values['max-samples-per-target']),
+      maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),
+      concurrentReconciles: positiveInt('concurrent-reconciles', values['concurrent-reconciles']),
+      logLevel: values['log-level'],
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { COMPONENTS, VERDICTS } from '../model/verdict.ts';
+import type { Component, Verdict } from '../model/verdict.ts';
+
+/**
+ * The controller's Prometheus metrics on its own registry: per-target results (so alerts can use
+ * the verdict rather than predict_linear on raw usage) and the controller's own health.
+ */
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  readonly targetVerdict: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'verdict'>;
+  readonly targetGrowth: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'component'>;
+  readonly targetTimeToLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
+  readonly targetSamples: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
+  readonly reconcileTotal: Counter<'result'>;
+  readonly reconcileDuration: Histogram;
+  readonly samplingTotal: Counter<'source' | 'result'>;
+  readonly samplingDuration: Histogram<'source'>;
+  readonly informerRestarts: Counter<'informer'>;
+  readonly leader: Gauge;
+  readonly audits: Gauge;
+  readonly statusWrites: Counter<'result'>;
+  readonly patches: Counter<'result'>;
+
+  constructor(withProcessMetrics = true) {
+    const registers = [this.registry];
+    const targetLabels = ['namespace', 'audit', 'pod', 'container'] as const;
+    this.targetVerdict = new Gauge({ name: 'memaudit_target_verdict', help: '1 for the current verdict of an audited container, 0 for the others.', labelNames: [...targetLabels, 'verdict'], registers });
+    this.targetGrowth = new Gauge({ name: 'memaudit_target_growth_bytes_per_hour', help: 'Robust growth rate of a memory component of an audited container.', labelNames: [...targetLabels, 'component'], registers });
+    this.targetTimeToLimit = new Gauge({ name: 'memaudit_target_time_to_limit_seconds', help: 'Seconds until non-reclaimable memory reaches the limit at the current rate (absent: never or unknown).', labelNames: targetLabels, registers });
+    this.targetSamples = new Gauge({ name: 'memaudit_target_samples', help: 'Samples in the window of an audited container.', labelNames: targetLabels, registers });
+    this.reconcileTotal = new Counter({ name: 'memaudit_reconcile_total', help: 'Reconciles of MemoryAudits by result.', labelNames: ['result'], registers });
+    this.reconcileDuration = new Histogram({ name: 'memaudit_reconcile_duration_seconds', help: 'Duration of one reconcile, sampling included.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
+    this.samplingTotal = new Counter({ name: 'memaudit_sampling_total', help: 'Fetches from kubelets (kubelet) and Go targets (pprof) by result.', labelNames: ['source', 'result'], registers });
+    this.samplingDuration = new Histogram({ name: 'memaudit_sampling_duration_seconds', help: 'Duration of one fetch.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.informerRestarts = new Counter({ name: 'memaudit_informer_restarts_total', help: 'Informer restarts after a failed list or watch.', labelNames: ['informer'], registers });
+    this.leader = new Gauge({ name: 'memaudit_leader', help: '1 while this replica holds the leader Lease.', registers });
+    this.audits = new Gauge({ name: 'memaudit_audits', help: 'MemoryAudits this controller reconciles.', registers });
+    this.statusWrites = new Counter({ name: 'memaudit_status_writes_total', help: 'MemoryAudit status writes by result.', labelNames: ['result'], registers });
+    this.patches = new Counter({ name: 'memaudit_patches_total', help: 'Workload patches by result (Applied, Refused, Failed).', labelNames: ['result'], registers });
+    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, verdict: Verdict, growth: Partial<Record<Component, number>>, timeToLimitSeconds: number | null, samples: number): void {
+    for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === verdict ? 1 : 0);
+    for (const c of COMPONENTS) {
+      const g = growth[c];
+      if (g === undefined) this.targetGrowth.remove({ ...labels, component: c });
+      else this.targetGrowth.set({ ...labels, component: c }, g);
+    }
+    if (timeToLimitSeconds === null) this.targetTimeToLimit.remove(labels);
+    else this.targetTimeToLimit.set(labels, timeToLimitSeconds);
+    this.targetSamples.set(labels, samples);
+  }
+
+  /** Drops every series of an audit's targets except those in `keep` ("pod/container"). */
+  pruneTargets(namespace: string, audit: string, keep: ReadonlySet<string>): void {
+    for (const metric of [this.targetVerdict, this.targetGrowth, this.targetTimeToLimit, this.targetSamples] as Gauge<string>[]) {
+      // prom-client has no label-set listing in its types; read the values and remove stale ones.
+      void metric.get().then((m) => {
+        for (const v of m.values) {
+          const l = v.labels as Record<string, string>;
+          if (l.namespace === namespace && l.audit === audit && !keep.has(`${l.pod}/${l.container}`)) metric.remove(l);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { API_VERSION, KIND } from './api/v1alpha1.ts';
+import type { MemoryAudit } from './api/v1alpha1.ts';
+import { decodeEvidence, encodeEvidence } from './evidence-codec.ts';
+import { AuditEvidence } from './evidence.ts';
+import type { KubeClient } from './kube/client.ts';
+import { isNotFound } from './kube/errors.ts';
+
+/**
+ * Evidence survives a controller restart (or a new leader) in one ConfigMap per audit, owned by
+ * the MemoryAudit so the garbage collector removes it with the audit.
+ */
+export const EVIDENCE_KEY = 'evidence.json.gz';
+/** ConfigMaps are limited to 1 MiB; stay well under it. */
+const MAX_EVIDENCE_BYTES = 700 * 1024;
+
+export function evidenceConfigMapName(auditName: string): string {
+  const name = `memaudit-evidence-${auditName}`;
+  if (name.length <= 253) return name;
+  return `${name.slice(0, 240)}-${createHash('sha256').update(auditName).digest('hex').slice(0, 12)}`;
+}
+
+export class StateStore {
+  private readonly client: KubeClient;
+  private readonly log: Logger;
+
+  constructor(client: KubeClient, log: Logger) {
+    this.client = client;
+    this.log = log;
+  }
+
+  private path(namespace: string, name?: string): string {
+    return `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps${name ? `/${encodeURIComponent(name)}` : ''}`;
+  }
+
+  /** The saved evidence of this audit (same uid), or a fresh record. Unreadable state is logged, not fatal. */
+  async load(audit: MemoryAudit): Promise<AuditEvidence> {
+    const ns = audit.metadata.namespace!;
+    const name = evidenceConfigMapName(audit.metadata.name);
+    try {
+      const cm = await this.client.get<{ binaryData?: Record<string, string> }>(this.path(ns, name));
+      const data = cm.binaryData?.[EVIDENCE_KEY];
+      if (!data) return new AuditEvidence(audit.metadata.uid!);
+      const ev = decodeEvidence(Buffer.from(data, 'base64'), `configmap ${ns}/${name}`);
+      if (ev.uid !== audit.metadata.uid) {
+        this.log.info({ audit: `${ns}/${audit.metadata.name}` }, 'Ignored evidence of an earlier audit with the same name');
+        return new AuditEvidence(audit.metadata.uid!);
+      }
+      ev.restoredFrom = `${ns}/${name}`;
+      return ev;
+    } catch (e) {
+      if (isNotFound(e)) return new AuditEvidence(audit.metadata.uid!);
+      throw e;
+    }
+  }
+
+  async save(audit: MemoryAudit, ev: AuditEvidence, nowMs: number): Promise<number> {
+    const ns = audit.metadata.namespace!;
+    const name = evidenceConfigMapName(audit.metadata.name);
+    const gz = encodeEvidence(ev, nowMs, MAX_EVIDENCE_BYTES);
+    const body = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { 'app.kubernetes.io/managed-by': 'memaudit', 'app.kubernetes.io/component': 'evidence' },
+        annotations: { 'memaudit.io/audit': audit.metadata.name },
+        ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: audit.metadata.name, uid: audit.metadata.uid!, controller: true }],
+      },
+      binaryData: { [EVIDENCE_KEY]: gz.toString('base64') },
+    };
+    try {
+      // ConfigMaps allow unconditional updates: the leader is the only writer.
+      await this.client.json('PUT', this.path(ns, name), { body });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.client.json('POST', this.path(ns), { body });
+    }
+    return gz.length;
+  }
+
+  async delete(namespace: string, auditName: string): Promise<void> {
+    try {
+      await this.client.json('DELETE', this.path(namespace, evidenceConfigMapName(auditName)));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import type { AuditResult, Component, LeakSource, Verdict } from '../model/verdict.ts';
+import { MiB, KiB, GiB } from '../model/units.ts';
+import { ConditionType, ReadyReason } from './api/conditions.ts';
+import { MAX_GROWING_FUNCTIONS, growthReason } from './api/v1alpha1.ts';
+import type { Action, Condition, MemoryAuditStatus, RecommendationStatus, TargetState, TargetStatus } from './api/v1alpha1.ts';
+
+/**
+ * Pure functions from results to the MemoryAudit status: per-target entries, the summary the
+ * printer columns show, and conditions (metav1.Condition semantics: lastTransitionTime moves only
+ * when the status of a condition changes).
+ */
+export const SEVERITY: Record<Verdict, number> = { Leak: 4, CacheGrowth: 3, Plateau: 2, Stable: 1, InsufficientData: 0 };
+
+/** The component whose growth explains a verdict: what the Growth column shows. */
+export function decidingComponent(verdict: Verdict, leakSource: LeakSource | null): Component {
+  if (verdict === 'CacheGrowth') return 'file';
+  if (verdict !== 'Leak') return 'usage';
+  switch (leakSource) {
+    case 'heap':
+      return 'goHeap';
+    case 'shmem':
+      return 'shmem';
+    case 'kernel':
+      return 'kernel';
+    default:
+      return 'anon';
+  }
+}
+
+/** Binary quantity with a short suffix: 12Mi, 1.5Gi, 300Ki. */
+export function shortQuantity(bytes: number): string {
+  const b = Math.abs(bytes);
+  const sign = bytes < 0 ? '-' : '';
+  const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, ''));
+  if (b >= GiB) return `${sign}${fmt(b / GiB)}Gi`;
+  if (b >= MiB) return `${sign}${fmt(b / MiB)}Mi`;
+  if (b >= KiB) return `${sign}${fmt(b / KiB)}Ki`;
+  return `${sign}${Math.round(b)}`;
+}
+
+export function growthText(bytesPerHour: number): string {
+  return `${bytesPerHour >= 0 ? '+' : ''}${shortQuantity(bytesPerHour)}/h`;
+}
+
+const GROWTH_FIELDS: [Component, keyof NonNullable<TargetStatus['growthBytesPerHour']>][] = [
+  ['usage', 'usage'],
+  ['workingSet', 'workingSet'],
+  ['anon', 'anon'],
+  ['file', 'file'],
+  ['shmem', 'shmem'],
+  ['kernel', 'kernel'],
+  ['goHeap', 'goHeap'],
+];
+
+const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+export interface TargetInput {
+  pod: string;
+  container: string;
+  node: string | undefined;
+  state: TargetState;
+  message: string | undefined;
+  result: AuditResult;
+  lastSampleMs: number | undefined;
+}
+
+export function targetStatus(t: TargetInput): TargetStatus {
+  const r = t.result;
+  const growth: NonNullable<TargetStatus['growthBytesPerHour']> = {};
+  for (const [c, field] of GROWTH_FIELDS) {
+    const trend = r.growth[c];
+    if (trend) growth[field] = Math.round(trend.slopeBytesPerHour);
+  }
+  const out: TargetStatus = {
+    pod: t.pod,
+    container: t.container,
+    state: t.state,
+    verdict: r.verdict,
+    leakSource: r.leakSource,
+    explanation: clip(r.explanation, 1024),
+    samples: r.window.samples,
+    windowSeconds: Math.round(r.window.durationSeconds),
+    growthBytesPerHour: growth,
+    timeToLimitSeconds: r.timeToLimitSeconds === null || !Number.isFinite(r.timeToLimitSeconds) ? null : Math.max(0, Math.round(r.timeToLimitSeconds)),
+  };
+  if (t.node) out.node = t.node;
+  if (t.message) out.message = clip(t.message, 1024);
+  const deciding = r.growth[decidingComponent(r.verdict, r.leakSource)];
+  if (deciding && Number.isFinite(deciding.r2)) out.r2 = Math.round(Math.min(1, Math.max(0, deciding.r2)) * 1000) / 1000;
+  if (r.limitBytes !== null) out.limit = shortQuantity(r.limitBytes);
+  const k8s = r.recommendation.kubernetes;
+  if (k8s?.limits) out.recommendedLimit = k8s.limits.memory;
+  if (k8s?.requests) out.recommendedRequest = k8s.requests.memory;
+  if (r.topGrowingFunctions.length > 0) {
+    out.topGrowingFunctions = r.topGrowingFunctions.slice(0, MAX_GROWING_FUNCTIONS).map((f) => ({ function: clip(f.function, 512), growthBytes: Math.round(f.growthBytes) }));
+  }
+  if (t.lastSampleMs !== undefined) out.lastSampleTime = rfc3339(t.lastSampleMs);
+  return out;
+}
+
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** Most severe first; Gone targets after live ones of the same verdict; then by name. */
+export function orderTargets(targets: TargetStatus[]): TargetStatus[] {
+  return [...targets].sort((a, b) => SEVERITY[b.verdict] - SEVERITY[a.verdict] || Number(a.state === 'Gone') - Number(b.state === 'Gone') || a.pod.localeCompare(b.pod) || a.container.localeCompare(b.container));
+}
+
+/** Sets a condition the way meta.SetStatusCondition does. */
+export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>, nowMs: number): Condition[] {
+  const prev = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : rfc3339(nowMs);
+  const c: Condition = { ...next, lastTransitionTime };
+  return [...conditions.filter((x) => x.type !== next.type), c].sort((a, b) => conditionOrder(a.type) - conditionOrder(b.type));
+}
+
+const conditionOrder = (t: string) => [ConditionType.Ready, ConditionType.MemoryGrowth, ConditionType.Patched].indexOf(t as never);
+
+export interface SummaryInput {
+  generation: number;
+  action: Action;
+  previous: MemoryAuditStatus | undefined;
+  targets: TargetStatus[];
+  /** All targets tracked (targets above may be capped). */
+  targetCount: number;
+  /** Why no target is sampled, when none is. */
+  noTargetsMessage: string | undefined;
+  /** The goMemLimit recommendation of the summary target, when asked for. */
+  goMemLimit: boolean;
+  summaryResult: AuditResult | undefined;
+  lastRoundMs: number | undefined;
+  maxTargets: number;
+  nowMs: number;
+}
+
+/** The whole status except Patched and lastPatch (patch.ts adds those). */
+export function buildStatus(input: SummaryInput): MemoryAuditStatus {
+  const ordered = orderTargets(input.targets);
+  const live = ordered.filter((t) => t.state !== 'Gone');
+  const failing = live.filter((t) => t.state === 'Failing');
+  const summary = ordered[0];
+  let conditions = input.previous?.conditions ?? [];
+
+  let ready: Omit<Condition, 'lastTransitionTime'>;
+  if (live.length === 0) {
+    ready = { type: ConditionType.Ready, status: 'False', reason: ReadyReason.TargetsMissing, message: input.noTargetsMessage ?? 'No running pod matches the selector.', observedGeneration: input.generation };
+  } else if (failing.length === live.length) {
+    ready = { type: ConditionType.Ready, status: 'False', reason: ReadyReason.SamplingFailed, message: clip(`Sampling fails for every target: ${failing[0]!.message ?? 'unknown error'}`, 4096), observedGeneration: input.generation };
+  } else if (failing.length > 0) {
+    ready = { type: ConditionType.Ready, status: 'True', reason: ReadyReason.PartiallySampling, message: clip(`Sampling ${live.length - failing.length} of ${live.length} targets; failing: ${failing.map((t) => `${t.pod}/${t.container} (${t.message ?? 'unknown error'})`).join('; ')}`, 4096), observedGeneration: input.generation };
+  } else {
+    ready = { type: ConditionType.Ready, status: 'True', reason: ReadyReason.Sampling, message: `Sampling ${live.length} container${live.length === 1 ? '' : 's'}.`, observedGeneration: input.generation };
+  }
+  conditions = setCondition(conditions, ready, input.nowMs);
+
+  if (summary) {
+    const v = summary.verdict;
+    const status = v === 'Leak' || v === 'CacheGrowth' ? 'True' : v === 'InsufficientData' ? 'Unknown' : 'False';
+    conditions = setCondition(conditions, { type: ConditionType.MemoryGrowth, status, reason: growthReason(v, summary.leakSource ?? null), message: clip(`${summary.pod}/${summary.container}: ${summary.explanation ?? v}`, 4096), observedGeneration: input.generation }, input.nowMs);
+  } else {
+    conditions = setCondition(conditions, { type: ConditionType.MemoryGrowth, status: 'Unknown', reason: growthReason('InsufficientData', null), message: 'No samples yet.', observedGeneration: input.generation }, input.nowMs);
+  }
+  if (input.action !== 'Patch') conditions = conditions.filter((c) => c.type !== ConditionType.Patched);
+
+  const status: MemoryAuditStatus = {
+    observedGeneration: input.generation,
+    conditions,
+    targetCount: input.targetCount,
+    targets: ordered.slice(0, input.maxTargets),
+  };
+  if (summary) {
+    status.verdict = summary.verdict;
+    status.leakSource = summary.leakSource ?? null;
+    const rate = summary.growthBytesPerHour?.[decidingField(summary.verdict, summary.leakSource ?? null)];
+    if (summary.verdict !== 'InsufficientData' && rate !== undefined) status.growth = growthText(rate);
+    if (input.action !== 'Observe' && input.summaryResult) {
+      const rec = recommendationStatus(summary.container, input.summaryResult, input.goMemLimit);
+      status.recommendation = rec;
+      if (rec.memoryLimit) status.recommendedLimit = rec.memoryLimit;
+    }
+  }
+  if (input.lastRoundMs) status.lastSampleTime = rfc3339(input.lastRoundMs);
+  if (input.previous?.lastPatch) status.lastPatch = input.previous.lastPatch;
+  return status;
+}
+
+function decidingField(verdict: Verdict, leakSource: LeakSource | null): keyof NonNullable<TargetStatus['growthBytesPerHour']> {
+  const c = decidingComponent(verdict, leakSource);
+  return (GROWTH_FIELDS.find(([comp]) => comp === c)?.[1] ?? 'usage');
+}
+
+export function recommendationStatus(container: string, r: AuditResult, goMemLimit: boolean): RecommendationStatus {
+  const rec = r.recommendation;
+  const out: RecommendationStatus = { container };
+  if (rec.kubernetes?.limits) out.memoryLimit = rec.kubernetes.limits.memory;
+  if (rec.kubernetes?.requests) out.memoryRequest = rec.kubernetes.requests.memory;
+  if (goMemLimit && rec.goMemLimit) out.goMemLimit = rec.goMemLimit;
+  if (rec.compose) out.composeMemLimit = rec.compose.mem_limit;
+  if (rec.warning) out.warning = clip(rec.warning, 1024);
+  if (out.memoryLimit) {
+    const resources: Record<string, Record<string, string>> = { limits: { memory: out.memoryLimit } };
+    if (out.memoryRequest) resources.requests = { memory: out.memoryRequest };
+    const c: Record<string, unknown> = { name: container, resources };
+    if (out.goMemLimit) c.env = [{ name: 'GOMEMLIMIT', value: out.goMemLimit }];
+    out.patch = JSON.stringify({ spec: { template: { spec: { containers: [c] } } } });
+  }
+  return out;
+}
