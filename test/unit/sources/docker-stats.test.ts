@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
 import { isNoData } from '../../../src/sources/cadvisor.ts';
@@ -66,10 +66,10 @@ describe('dockerMemoryLimit (cgroup v1)', () => {
 });
 
 // Streams recorded on this machine by test/fixtures/docker-stats/record.sh (cgroup v1).
-const RECORDINGS = ['pagecache-nolimit', 'pagecache-limit64m', 'heap-leak', 'shm-growth', 'gc-churn'].filter((n) => existsSync(path.join(DIR, `${n}.jsonl`)));
-const describeRecorded = RECORDINGS.length ? describe : describe.skip;
+// Committed with their README (versions, commands); a missing one fails loudly rather than skipping.
+const RECORDINGS = ['pagecache-nolimit', 'pagecache-limit64m', 'heap-leak', 'shm-growth', 'gc-churn'];
 
-describeRecorded('real v1 streams recorded on this machine', () => {
+describe('real v1 streams recorded on this machine', () => {
   const load = (name: string) => readFileSync(path.join(DIR, `${name}.jsonl`), 'utf8');
   const raw = (name: string) =>
     load(name)
@@ -100,21 +100,19 @@ describeRecorded('real v1 streams recorded on this machine', () => {
     for (let i = 1; i < rec.samples.length; i++) expect(rec.samples[i]!.timestampMs).toBeGreaterThan(rec.samples[i - 1]!.timestampMs);
   });
 
-  const ifRecorded = (n: string) => (RECORDINGS.includes(n) ? it : it.skip);
-
-  ifRecorded('pagecache-limit64m')('reports the 64 MiB limit of --memory 64m', async () => {
+  it('reports the 64 MiB limit of --memory 64m', async () => {
     const rec = await readDockerStatsFile(path.join(DIR, 'pagecache-limit64m.jsonl'));
     expect(new Set(rec.samples.map((s) => s.limitBytes))).toEqual(new Set([64 * 2 ** 20]));
   });
 
-  ifRecorded('pagecache-nolimit')('treats the host memory Docker reports for an unlimited container as no limit', async () => {
+  it('treats the host memory Docker reports for an unlimited container as no limit', async () => {
     const objs = raw('pagecache-nolimit');
     expect(objs[0]!.memory_stats.limit).toBeGreaterThan(2 ** 30); // the host's MemTotal
     const rec = await readDockerStatsFile(path.join(DIR, 'pagecache-nolimit.jsonl'));
     expect(rec.samples.every((s) => s.limitBytes === undefined)).toBe(true);
   });
 
-  ifRecorded('shm-growth')('shows /dev/shm growth as cache ("fileBytes") growth while anon stays small', async () => {
+  it('shows /dev/shm growth as cache ("fileBytes") growth while anon stays small', async () => {
     const rec = await readDockerStatsFile(path.join(DIR, 'shm-growth.jsonl'));
     const first = rec.samples[0]!;
     const last = rec.samples[rec.samples.length - 1]!;
@@ -141,6 +139,40 @@ describeRecorded('real v1 streams recorded on this machine', () => {
       expect((e as Error).message).toMatch(/^rec\.jsonl:2: not a JSON stats object/);
     }
   });
+});
+
+const ONESHOTS = RECORDINGS;
+
+describe('real one-shot objects (stream=false) against the cgroup ground truth', () => {
+  const oneshot = (name: string) => JSON.parse(readFileSync(path.join(DIR, `${name}.oneshot.json`), 'utf8')) as { memory_stats: { usage: number } };
+  const HOST_MEMORY_BYTES = 24683652 * 1024; // MemTotal of the recording machine (README)
+
+  it.each(ONESHOTS)('%s: one v1 sample; the limit is 64 MiB only where --memory 64m was given', (name) => {
+    const r = parseDockerStatsObject(oneshot(name), { source: name }) as DockerStatsObject;
+    expect(r.cgroupVersion).toBe(1);
+    expect(r.sample.usageBytes).toBe(oneshot(name).memory_stats.usage);
+    expect(r.limit).toEqual(name === 'pagecache-limit64m' ? { limitBytes: 64 * 2 ** 20, basis: 'cgroup' } : { limitBytes: null, basis: 'unlimited' });
+    const withHost = parseDockerStatsObject(oneshot(name), { hostMemoryBytes: HOST_MEMORY_BYTES }) as DockerStatsObject;
+    expect(withHost.limit.limitBytes).toBe(r.limit.limitBytes);
+  });
+
+  it(
+    'shm-growth: the API has no shmem (left undefined), while the cgroup shows its cache is all shmem',
+    () => {
+      const r = parseDockerStatsObject(oneshot('shm-growth')) as DockerStatsObject;
+      expect(r.sample.shmemBytes).toBeUndefined();
+      const truth = Object.fromEntries(
+        readFileSync(path.join(DIR, 'cgroup/shm-growth.end.memory.stat'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ') as [string, string])
+          .map(([k, v]) => [k, Number(v)]),
+      ) as Record<string, number>;
+      expect(truth.total_shmem).toBe(truth.total_cache);
+      // read ~1 s apart: the API's cache is the cgroup's shmem within 2 %
+      expect(Math.abs(r.sample.fileBytes! - truth.total_shmem!) / truth.total_shmem!).toBeLessThan(0.02);
+    },
+  );
 });
 
 describe('parseDockerStatsLines input errors', () => {
