@@ -1,5 +1,5 @@
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import { formatDuration } from '../model/units.ts';
+import { formatBytes, formatDuration } from '../model/units.ts';
 import type { AuditResult, Component } from '../model/verdict.ts';
 import { recommend } from '../recommend/policy.ts';
 import { classify, type Growths } from './classify.ts';
@@ -11,6 +11,7 @@ import { heapDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
 import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
+import { findRestarts, runToAnalyse } from './restarts.ts';
 import { MiB } from '../model/units.ts';
 
 export interface AuditOptions {
@@ -76,11 +77,21 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     };
   }
 
+  const typicalUsage = median(sorted.map((s) => s.usageBytes));
+  const floorBytes = Math.max(ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * typicalUsage);
+
+  // Restarts split the window into runs; trends are fitted to one run (see restarts.ts).
+  const allRows = sorted.map((s) => componentsOf(s));
+  const restartKey = (r: (typeof allRows)[number]) => r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0;
+  const restarts = findRestarts(allRows.map(restartKey), Math.max(floorBytes, 4 * MiB));
+  const [runStart, runEnd] = runToAnalyse(n, restarts, Math.max(minSamples, Math.ceil(0.25 * n)));
+  const run = sorted.slice(runStart, runEnd);
+  const componentRows = allRows.slice(runStart, runEnd);
+
   // One series of points per component, on a clock in seconds from the window start.
   const series = new Map<Component, Point[]>();
-  const componentRows = sorted.map((s) => componentsOf(s));
-  for (let i = 0; i < n; i++) {
-    const t = (sorted[i]!.timestampMs - startMs) / 1000;
+  for (let i = 0; i < run.length; i++) {
+    const t = (run[i]!.timestampMs - startMs) / 1000;
     for (const [c, v] of Object.entries(componentRows[i]!) as [Component, number][]) {
       let pts = series.get(c);
       if (!pts) series.set(c, (pts = []));
@@ -95,17 +106,15 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     );
   }
 
-  const typicalUsage = median(sorted.map((s) => s.usageBytes));
-  const floorBytes = Math.max(ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * typicalUsage);
   const growths: Growths = {};
   for (const c of ANALYSED) {
     const pts = series.get(c);
     // A component seen in under half the samples (a source that dropped a field) is not trusted.
-    if (!pts || pts.length < Math.max(3, (c === 'goHeap' ? 0.2 : 0.5) * n)) continue;
+    if (!pts || pts.length < Math.max(3, (c === 'goHeap' ? 0.2 : 0.5) * run.length)) continue;
     growths[c] = analyzeGrowth(pts, { floorBytes });
   }
 
-  const lastRow = componentRows[n - 1]!;
+  const lastRow = componentRows[componentRows.length - 1]!;
   const reclaimableShare = lastRow.reclaimableFile !== undefined && last!.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / last!.usageBytes) : null;
   const cls = classify({ growth: growths, limitBytes, lastUsageBytes: last!.usageBytes, reclaimableShare });
 
@@ -136,6 +145,14 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   for (const [c, g] of Object.entries(growths) as [Component, (typeof growths)[Component]][]) {
     if (g) growth[c] = publicTrend(g.fit);
   }
+  const restartEvidence = restarts.length
+    ? [
+        `${restarts.length} sudden fall(s) of non-reclaimable memory (restart or OOM kill) at ${restarts
+          .slice(0, 5)
+          .map((r) => `${formatDuration((sorted[r.index]!.timestampMs - startMs) / 1000)} (${formatBytes(r.beforeBytes)} -> ${formatBytes(r.afterBytes)})`)
+          .join(', ')}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${formatDuration((sorted[runStart]!.timestampMs - startMs) / 1000)}`}`,
+      ]
+    : [];
   const text = explain({
     classification: cls,
     growths,
@@ -151,7 +168,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     verdict: cls.verdict,
     leakSource: cls.leakSource,
     explanation: text.explanation,
-    evidence: text.evidence,
+    evidence: [...restartEvidence, ...text.evidence],
     window,
     growth,
     reclaimableShare,

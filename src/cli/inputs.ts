@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import { parseCgroupRecording } from '../sources/cgroup-recording.ts';
+import { containerKeyString } from '../sources/cadvisor.ts';
 import { parseDockerStatsLines, sampleFromDockerStats } from '../sources/docker-stats.ts';
+import { readHeapProfileFile } from '../sources/pprof.ts';
+import { parsePrometheusResponsesText } from '../sources/prometheus.ts';
 
 /** The recorded-sample formats `memaudit analyze` reads (docs/formats.md). */
 export type SampleFormat = 'docker-stats' | 'cgroup' | 'prometheus';
@@ -21,8 +23,22 @@ export function loadSamples(format: SampleFormat, text: string, file: string, co
     case 'docker-stats':
       return loadDockerStats(text, file);
     case 'prometheus':
-      throw new InputError(file, `--prometheus is not supported yet${container ? '' : ''}`);
+      return loadPrometheus(text, file, container);
   }
+}
+
+function loadPrometheus(text: string, file: string, container?: string): LoadedSamples {
+  const { containers, warnings } = parsePrometheusResponsesText(text, file);
+  const names = containers.map((c) => containerKeyString(c.key));
+  let chosen = containers[0];
+  if (container !== undefined) {
+    chosen = containers.find((c) => containerKeyString(c.key) === container || c.key.container === container || `${c.key.pod}/${c.key.container}` === container);
+    if (!chosen) throw new InputError(file, `no container ${JSON.stringify(container)} in the responses; found: ${names.join(', ') || 'none'}`);
+  } else if (containers.length > 1) {
+    throw new InputError(file, `the responses hold ${containers.length} containers; pick one with --container (namespace/pod/container): ${names.slice(0, 10).join(', ')}`);
+  }
+  if (!chosen) throw new InputError(file, 'no container series with container_memory_usage_bytes in the responses');
+  return { samples: chosen.samples, warnings, name: containerKeyString(chosen.key) };
 }
 
 function loadDockerStats(text: string, file: string): LoadedSamples {
@@ -46,12 +62,11 @@ function loadDockerStats(text: string, file: string): LoadedSamples {
 }
 
 export async function loadProfiles(file: string): Promise<HeapProfile> {
-  let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    return await readHeapProfileFile(file);
   } catch (cause) {
-    throw new InputError(file, `cannot read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new InputError(file, `cannot read: ${code}`, { cause });
+    throw cause;
   }
-  void bytes;
-  throw new InputError(file, '--pprof is not supported yet');
 }
