@@ -102,8 +102,8 @@ export interface PromTextSample {
   timestampMs?: number;
 }
 
-const NAME_START = /[a-zA-Z_:]/;
-const NAME_CHAR = /[a-zA-Z0-9_:]/;
+const NAME = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
 
 /**
  * Parses the Prometheus text exposition format. `wanted`, when given, skips every other metric
@@ -118,11 +118,10 @@ export function parsePrometheusText(text: string, source: string, wanted?: Reado
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     lineNo++;
-    const line = text.slice(start, end).replace(/\r$/, '');
+    const line = text.slice(start, end).trim();
     start = end + 1;
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const sample = parseSampleLine(trimmed, source, lineNo, wanted);
+    if (line === '' || line.charCodeAt(0) === 35 /* # */) continue;
+    const sample = parseSampleLine(line, source, lineNo, wanted);
     if (sample) out.push(sample);
   }
   return out;
@@ -132,9 +131,9 @@ function parseSampleLine(line: string, source: string, lineNo: number, wanted?: 
   const fail = (what: string): never => {
     throw new InputError(source, `expected a Prometheus text-format sample (name{labels} value [timestamp]): ${what} in ${JSON.stringify(line.slice(0, 120))}`, { line: lineNo });
   };
-  let i = 0;
-  if (!NAME_START.test(line[0] ?? '')) fail('bad metric name');
-  while (i < line.length && NAME_CHAR.test(line[i]!)) i++;
+  NAME.lastIndex = 0;
+  if (!NAME.test(line)) fail('bad metric name');
+  let i = NAME.lastIndex;
   const name = line.slice(0, i);
   if (wanted && !wanted.has(name)) return null;
   const labels: Record<string, string> = {};
@@ -146,10 +145,10 @@ function parseSampleLine(line: string, source: string, lineNo: number, wanted?: 
         i++;
         break;
       }
-      const ls = i;
-      if (!NAME_START.test(line[i] ?? '')) fail('bad label name');
-      while (i < line.length && NAME_CHAR.test(line[i]!)) i++;
-      const key = line.slice(ls, i);
+      LABEL_NAME.lastIndex = i;
+      if (!LABEL_NAME.test(line)) fail('bad label name');
+      const key = line.slice(i, LABEL_NAME.lastIndex);
+      i = LABEL_NAME.lastIndex;
       while (line[i] === ' ') i++;
       if (line[i] !== '=') fail(`no "=" after label ${key}`);
       i++;
@@ -158,17 +157,21 @@ function parseSampleLine(line: string, source: string, lineNo: number, wanted?: 
       i++;
       let value = '';
       for (;;) {
-        const c = line[i];
-        if (c === undefined) fail(`unterminated value of label ${key}`);
-        i++;
-        if (c === '"') break;
-        if (c === '\\') {
-          const e = line[i++];
-          if (e === 'n') value += '\n';
-          else if (e === '\\' || e === '"') value += e;
-          else if (e === undefined) fail(`unterminated value of label ${key}`);
-          else value += `\\${e}`;
-        } else value += c;
+        const q = line.indexOf('"', i);
+        const b = line.indexOf('\\', i);
+        if (q < 0) fail(`unterminated value of label ${key}`);
+        if (b < 0 || q < b) {
+          value += line.slice(i, q);
+          i = q + 1;
+          break;
+        }
+        value += line.slice(i, b);
+        const e = line[b + 1];
+        if (e === 'n') value += '\n';
+        else if (e === '\\' || e === '"') value += e;
+        else if (e === undefined) fail(`unterminated value of label ${key}`);
+        else value += `\\${e}`;
+        i = b + 2;
       }
       labels[key] = value;
     }
