@@ -37,6 +37,11 @@ export function componentsOf(s: MemorySample): ComponentValues {
   let reclaimable: number | undefined;
   if (lruFile !== undefined) reclaimable = lruFile;
   else if (s.fileBytes !== undefined && c.shmem !== undefined) reclaimable = Math.max(0, s.fileBytes - c.shmem);
+  else if (s.fileBytes !== undefined) {
+    // No shmem and no LRU split (cAdvisor without total_*_file, kubelet summary): all cache is
+    // taken as reclaimable, and the explanation says tmpfs cannot be told apart here.
+    reclaimable = s.fileBytes;
+  }
   if (reclaimable !== undefined) c.reclaimableFile = reclaimable;
 
   if (s.kernelBytes !== undefined) c.kernel = s.kernelBytes;

@@ -46,6 +46,9 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   }
   if (cls.heapExplainsAnonShare !== null) evidence.push(`the Go heap explains ${pct(cls.heapExplainsAnonShare)} of the anonymous memory growth`);
   for (const f of input.topGrowingFunctions.slice(0, 3)) evidence.push(`growing in the heap: ${f.function} +${formatBytes(f.growthBytes)} in use`);
+  if (cls.verdict === 'CacheGrowth' && !g.shmem) {
+    evidence.push('this source has no shmem or active/inactive file split: growth of tmpfs, /dev/shm or a memory-backed emptyDir would look like page cache here');
+  }
   if (cls.reclaimObserved) evidence.push(`usage is at ${pct(input.last.usageBytes / input.limitBytes!)} of ${limitText} and the cache is being reclaimed there: no OOM from it`);
 
   let explanation: string;
