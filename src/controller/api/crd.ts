@@ -30,7 +30,8 @@ export function memoryAuditCrd(): Record<string, unknown> {
               properties: {
                 apiVersion: { description: 'APIVersion defines the versioned schema of this representation of an object.', type: 'string' },
                 kind: { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' },
-                metadata: { description: 'Standard object metadata.', type: 'object' },
+                // The API server forbids anything but `type` here (it owns ObjectMeta's schema).
+                metadata: { type: 'object' },
                 spec: memoryAuditSpecSchema.json,
                 status: memoryAuditStatusSchema.json,
               },

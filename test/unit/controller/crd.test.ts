@@ -26,8 +26,8 @@ describe('MemoryAudit CRD', () => {
     expect(parse(renderCrdYaml())).toEqual(JSON.parse(JSON.stringify(memoryAuditCrd())));
   });
 
-  it('describes every field', () => {
-    expect(missingDescriptions(schema)).toEqual([]);
+  it('describes every field (metadata excepted: the API server owns its schema)', () => {
+    expect(missingDescriptions(schema)).toEqual(['.metadata']);
   });
 
   it('is structural: every node has a type, except metadata-free maps', () => {

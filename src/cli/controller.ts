@@ -1,0 +1,47 @@
+import { pino } from 'pino';
+import type { Command, CommandIo } from './command.ts';
+import { ExitCode } from './exit-codes.ts';
+import { CONTROLLER_USAGE, controllerConfigFromArgs } from '../controller/config.ts';
+import type { ControllerEnv } from '../controller/config.ts';
+import { startController } from '../controller/main.ts';
+
+/**
+ * `memaudit controller`: the Kubernetes operator. Runs until SIGTERM/SIGINT, then stops cleanly
+ * (evidence saved, Lease released) and exits 0.
+ */
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'Run the MemoryAudit Kubernetes controller',
+  async run(argv: string[], io: CommandIo, env: ControllerEnv = downwardApiEnv()): Promise<number> {
+    const parsed = controllerConfigFromArgs(argv, env);
+    if (parsed.help) {
+      io.stdout.write(CONTROLLER_USAGE);
+      return ExitCode.Ok;
+    }
+    const { config } = parsed;
+    const log = pino({ level: config.logLevel, name: 'memaudit-controller' }, pino.destination({ dest: 1, sync: false }));
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'Signal received');
+      stop.abort();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    try {
+      const running = await startController(config, log, stop.signal);
+      await running.done;
+      return ExitCode.Ok;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      log.flush();
+    }
+  },
+};
+
+/** POD_NAME / POD_NAMESPACE, set by the Deployment from the downward API; read once, here. */
+function downwardApiEnv(): ControllerEnv {
+  // eslint-disable-next-line no-restricted-syntax -- until src/config.ts exists: the only environment the controller reads
+  const { POD_NAME, POD_NAMESPACE } = process.env;
+  return { POD_NAME, POD_NAMESPACE };
+}

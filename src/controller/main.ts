@@ -1,0 +1,132 @@
+import type { Logger } from 'pino';
+import { audit as engine } from '../analysis/audit.ts';
+import { decodeHeapProfile } from '../sources/pprof.ts';
+import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
+import type { MemoryAudit } from './api/v1alpha1.ts';
+import type { ControllerConfig } from './config.ts';
+import { EventRecorder } from './events.ts';
+import { SupervisedInformer } from './informers.ts';
+import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { selectorMatches } from './kube/selector.ts';
+import type { List, Pod } from './kube/types.ts';
+import { LeaderElector } from './leader.ts';
+import { ControllerMetrics } from './metrics.ts';
+import { KeyedQueue } from './queue.ts';
+import { Reconciler } from './reconcile.ts';
+import { Sampler } from './sampler.ts';
+import { ProbeServer } from './server.ts';
+import { StateStore } from './state-store.ts';
+
+/**
+ * Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
+ * caches), a per-key queue and the reconciler that run only while this replica leads, the probe
+ * server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
+ * released).
+ */
+export interface RunningController {
+  port: number;
+  done: Promise<void>;
+}
+
+export async function startController(config: ControllerConfig, log: Logger, signal: AbortSignal): Promise<RunningController> {
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const client = await KubeClient.create(kubeConfig);
+  const metrics = new ControllerMetrics();
+  const sampler = new Sampler({ client, config, metrics, log: log.child({ component: 'sampler' }), decodeHeapProfile: (bytes, source) => decodeHeapProfile(bytes, { source }) });
+  const store = config.stateSyncPeriodMs > 0 ? new StateStore(client, log.child({ component: 'state' })) : null;
+  const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
+  const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
+
+  const nsPath = (ns: string | null) => (ns ? `/namespaces/${encodeURIComponent(ns)}` : '');
+  const auditsPath = `/apis/${GROUP}/${VERSION}${nsPath(config.namespace)}/${PLURAL}`;
+  const podsPath = `/api/v1${nsPath(config.namespace)}/pods`;
+  const audits = new SupervisedInformer<MemoryAudit>('memoryaudits', kubeConfig, auditsPath, () => client.get<List<MemoryAudit>>(auditsPath), log);
+  const pods = new SupervisedInformer<Pod>('pods', kubeConfig, podsPath, () => client.get<List<Pod>>(podsPath), log);
+  for (const inf of [audits, pods]) inf.onRestart = (name) => metrics.informerRestarts.inc({ informer: name });
+
+  const reconciler = new Reconciler({
+    client,
+    config,
+    log: log.child({ component: 'reconcile' }),
+    metrics,
+    sampler,
+    store,
+    events,
+    audits,
+    pods,
+    isLeader: () => leader.isLeader(),
+    engine: (samples, profiles, options) => engine(samples, profiles, options),
+  });
+
+  let queue: KeyedQueue | undefined;
+  const keyOf = (o: { metadata: { name: string; namespace?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
+  const enqueue = (key: string) => queue?.add(key);
+  const newQueue = () => {
+    const q = new KeyedQueue((key) => reconciler.reconcile(key), log.child({ component: 'queue' }), { retryInitialMs: 1000, retryMaxMs: 60_000, concurrency: config.concurrentReconciles });
+    q.onResult = (_key, ok, ms) => {
+      metrics.reconcileTotal.inc({ result: ok ? 'ok' : 'error' });
+      metrics.reconcileDuration.observe(ms / 1000);
+    };
+    return q;
+  };
+
+  audits.on('add', (a) => enqueue(keyOf(a)));
+  audits.on('update', (a) => enqueue(keyOf(a)));
+  audits.on('delete', (a) => enqueue(keyOf(a)));
+  const podChanged = (p: Pod) => {
+    for (const a of audits.list(p.metadata.namespace)) {
+      if (selectorMatches(a.spec?.selector ?? {}, p.metadata.labels)) enqueue(keyOf(a));
+    }
+  };
+  pods.on('add', podChanged);
+  pods.on('update', podChanged);
+  pods.on('delete', podChanged);
+
+  const server = new ProbeServer({
+    registry: metrics.registry,
+    notReady: () => {
+      const unsynced = [audits, pods].filter((i) => !i.synced).map((i) => i.name);
+      return unsynced.length > 0 ? `informers not synced: ${unsynced.join(', ')}` : null;
+    },
+  });
+  const port = await server.listen(config.listen.host, config.listen.port);
+  log.info({ port, identity: leader.identity, kubeletAccess: config.kubeletAccess, pprofAccess: config.pprofAccess }, 'Controller listening');
+
+  await Promise.all([audits.start(), pods.start()]);
+  leader.start({
+    onStartedLeading: () => {
+      queue = newQueue();
+      for (const a of audits.list()) queue.add(keyOf(a));
+      metrics.audits.set(audits.list().length);
+    },
+    onStoppedLeading: async () => {
+      const q = queue;
+      queue = undefined;
+      await q?.stop();
+      reconciler.reset();
+    },
+  });
+  // Audits that arrive later are enqueued by the handlers; keep the gauge fresh.
+  const gauge = setInterval(() => metrics.audits.set(audits.list().length), 10_000);
+
+  const done = new Promise<void>((resolve) => {
+    const shutdown = async () => {
+      clearInterval(gauge);
+      log.info('Shutting down');
+      const q = queue;
+      queue = undefined;
+      await q?.stop();
+      await reconciler.flushAll();
+      await leader.stop();
+      await Promise.all([audits.stop(), pods.stop()]);
+      sampler.close();
+      client.close();
+      await server.close();
+      log.info('Stopped');
+      resolve();
+    };
+    if (signal.aborted) void shutdown();
+    else signal.addEventListener('abort', () => void shutdown(), { once: true });
+  });
+  return { port, done };
+}

@@ -1,0 +1,24 @@
+import { access, constants } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Where hack/build-kube-tools.sh and hack/build-apps.sh put their binaries (outside the checkout). */
+export const TOOLS_BIN = process.env.MEMAUDIT_TOOLS ? path.join(process.env.MEMAUDIT_TOOLS, 'bin') : path.join(os.homedir(), '.cache/memaudit/tools/bin');
+export const APPS_BIN = process.env.MEMAUDIT_APPS_BIN ?? path.join(os.homedir(), '.cache/memaudit/apps/bin');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
+export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node');
+
+export const tool = (name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm'): string => path.join(TOOLS_BIN, name);
+export const app = (name: string): string => path.join(APPS_BIN, name);
+
+export async function missingTools(): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of ['etcd', 'kube-apiserver', 'kubectl'] as const) {
+    try {
+      await access(tool(name), constants.X_OK);
+    } catch {
+      missing.push(tool(name));
+    }
+  }
+  return missing;
+}
