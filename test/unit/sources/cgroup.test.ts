@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isInputError } from '../../../src/errors.ts';
+import { readCgroupSnapshot, sampleFromSnapshot, snapshotFromJson, snapshotToJson } from '../../../src/sources/cgroup.ts';
+
+// Copied from real cgroup v1 memory cgroups on kernel 6.18 while filesaver ran in them
+// (test/fixtures/traces/README.md): memaudit-fixture under a 64 MiB limit, with usage at the
+// limit and the kernel reclaiming the file's page cache; memaudit-fixture-nolimit without one.
+const ROOT = path.join(import.meta.dirname, '../../fixtures/sys/fs/cgroup/memory');
+const LIMITED = path.join(ROOT, 'memaudit-fixture');
+const UNLIMITED = path.join(ROOT, 'memaudit-fixture-nolimit');
+const FIXED_NOW = Date.parse('2026-11-27T22:26:00.000Z');
+const MiB = 2 ** 20;
+
+/** memory.stat read independently of the parser under test. */
+function statFile(dir: string): Map<string, number> {
+  const lines = readFileSync(path.join(dir, 'memory.stat'), 'utf8').trim().split('\n');
+  return new Map(lines.map((l) => l.split(' ')).map(([k, v]) => [k!, Number(v)]));
+}
+const bytesFile = (dir: string, name: string): number => Number(readFileSync(path.join(dir, name), 'utf8').trim());
+
+describe('readCgroupSnapshot on a real v1 cgroup at its 64 MiB limit', () => {
+  it('detects v1 and returns exactly what the files say', async () => {
+    const snap = await readCgroupSnapshot(LIMITED, undefined, () => FIXED_NOW);
+    expect(snap.version).toBe(1);
+    expect(snap.timestampMs).toBe(FIXED_NOW);
+    expect(snap.usageBytes).toBe(bytesFile(LIMITED, 'memory.usage_in_bytes'));
+    expect(snap.usageBytes).toBe(67_010_560);
+    expect(snap.limitBytes).toBe(64 * MiB);
+    expect(snap.kmemUsageBytes).toBe(bytesFile(LIMITED, 'memory.kmem.usage_in_bytes'));
+    expect(snap.kmemUsageBytes).toBe(2_154_496);
+    expect(snap.go).toBeUndefined();
+    // Every line, event counters included, with its value.
+    expect(new Map(Object.entries(snap.stat))).toEqual(statFile(LIMITED));
+    expect(Object.keys(snap.stat)).toHaveLength(42);
+  });
+
+  it('maps the hierarchical total_* fields to the sample', async () => {
+    const stat = statFile(LIMITED);
+    const sample = sampleFromSnapshot(await readCgroupSnapshot(LIMITED, 1, () => FIXED_NOW));
+    expect(sample).toEqual({
+      timestampMs: FIXED_NOW,
+      usageBytes: 67_010_560,
+      limitBytes: 67_108_864,
+      anonBytes: stat.get('total_rss'),
+      fileBytes: stat.get('total_cache'),
+      shmemBytes: stat.get('total_shmem'),
+      activeFileBytes: stat.get('total_active_file'),
+      inactiveFileBytes: stat.get('total_inactive_file'),
+      activeAnonBytes: stat.get('total_active_anon'),
+      inactiveAnonBytes: stat.get('total_inactive_anon'),
+      mappedFileBytes: stat.get('total_mapped_file'),
+      dirtyBytes: stat.get('total_dirty'),
+      writebackBytes: stat.get('total_writeback'),
+      kernelBytes: 2_154_496,
+    });
+    expect(sample.anonBytes).toBe(7_090_176);
+    expect(sample.fileBytes).toBe(57_765_888);
+  });
+
+  it('is a self-consistent capture of page-cache pressure', async () => {
+    const sample = sampleFromSnapshot(await readCgroupSnapshot(LIMITED, 1));
+    // On this kernel v1 usage_in_bytes charges kernel memory too, and the capture adds up exactly:
+    // total_rss 7090176 + total_cache 57765888 + kmem 2154496 = 67010560 = usage_in_bytes.
+    expect(sample.anonBytes! + sample.fileBytes! + sample.kernelBytes!).toBe(sample.usageBytes);
+    // At the limit (98 KiB below it), and what fills it is a file written once and never read:
+    // 57741312 of the 57765888 bytes of cache are inactive_file, i.e. the first to be reclaimed.
+    expect(sample.limitBytes! - sample.usageBytes).toBe(98_304);
+    expect(sample.inactiveFileBytes! / sample.fileBytes!).toBeGreaterThan(0.999);
+    expect(sample.shmemBytes).toBe(0);
+    // max_usage_in_bytes (67112960) is one page above the limit: a charge the kernel may not
+    // refuse (socket buffers of the loopback load are charged forcibly) can overshoot it.
+    expect(bytesFile(LIMITED, 'memory.max_usage_in_bytes') - sample.limitBytes!).toBe(4096);
+  });
+});
+
+describe('readCgroupSnapshot on a real v1 cgroup without a limit', () => {
+  it('reads the page-rounded maximum 9223372036854771712 as "no limit"', async () => {
+    expect(readFileSync(path.join(UNLIMITED, 'memory.limit_in_bytes'), 'utf8').trim()).toBe('9223372036854771712');
+    const snap = await readCgroupSnapshot(UNLIMITED, undefined, () => FIXED_NOW);
+    expect(snap.limitBytes).toBeNull();
+    const sample = sampleFromSnapshot(snap);
+    // hierarchical_memory_limit is the same maximum, so no ancestor's limit applies either.
+    expect(sample.limitBytes).toBeUndefined();
+    expect(sample.usageBytes).toBe(223_858_688);
+    expect(sample.anonBytes).toBe(7_143_424);
+    expect(sample.fileBytes).toBe(210_092_032);
+    expect(sample.inactiveFileBytes).toBe(210_092_032);
+    expect(sample.kernelBytes).toBe(6_553_600);
+  });
+
+  it('adds up to usage within the per-CPU charge batches (the files are not read atomically)', async () => {
+    const s = sampleFromSnapshot(await readCgroupSnapshot(UNLIMITED, 1));
+    // 7143424 + 210092032 + 6553600 = 223789056; usage 223858688 is 69632 bytes (17 pages) more,
+    // read a moment later while filesaver was writing 2 MiB/s.
+    const sum = s.anonBytes! + s.fileBytes! + s.kernelBytes!;
+    expect(s.usageBytes - sum).toBe(69_632);
+    expect(Math.abs(s.usageBytes - sum) / s.usageBytes).toBeLessThan(0.001);
+  });
+});
+
+describe('recording round trip', () => {
+  it('snapshotFromJson(snapshotToJson(x)) keeps every number of the capture', async () => {
+    const snap = await readCgroupSnapshot(LIMITED, 1, () => FIXED_NOW);
+    const line = JSON.parse(JSON.stringify(snapshotToJson(snap))) as unknown;
+    const back = snapshotFromJson(line, 'memory.jsonl', 1);
+    expect(back).toEqual(snap);
+  });
+});
+
+describe('readCgroupSnapshot on a directory that is not a memory cgroup', () => {
+  it('throws an InputError naming the directory', async () => {
+    const err = await readCgroupSnapshot(ROOT).catch((e: unknown) => e);
+    expect(isInputError(err)).toBe(true);
+    expect(String(err)).toContain(ROOT);
+  });
+});
