@@ -76,13 +76,14 @@ export function targetStatus(t: TargetInput): TargetStatus {
     container: t.container,
     state: t.state,
     verdict: r.verdict,
-    leakSource: r.leakSource,
     explanation: clip(r.explanation, 1024),
     samples: r.window.samples,
     windowSeconds: Math.round(r.window.durationSeconds),
     growthBytesPerHour: growth,
-    timeToLimitSeconds: r.timeToLimitSeconds === null || !Number.isFinite(r.timeToLimitSeconds) ? null : Math.max(0, Math.round(r.timeToLimitSeconds)),
   };
+  // Absent rather than null: a JSON merge patch (how status is written) deletes null fields.
+  if (r.leakSource !== null) out.leakSource = r.leakSource;
+  if (r.timeToLimitSeconds !== null && Number.isFinite(r.timeToLimitSeconds)) out.timeToLimitSeconds = Math.max(0, Math.round(r.timeToLimitSeconds));
   if (t.node) out.node = t.node;
   if (t.message) out.message = clip(t.message, 1024);
   const deciding = r.growth[decidingComponent(r.verdict, r.leakSource)];
@@ -171,7 +172,7 @@ export function buildStatus(input: SummaryInput): MemoryAuditStatus {
   };
   if (summary) {
     status.verdict = summary.verdict;
-    status.leakSource = summary.leakSource ?? null;
+    if (summary.leakSource) status.leakSource = summary.leakSource;
     const rate = summary.growthBytesPerHour?.[decidingField(summary.verdict, summary.leakSource ?? null)];
     if (summary.verdict !== 'InsufficientData' && rate !== undefined) status.growth = growthText(rate);
     if (input.action !== 'Observe' && input.summaryResult) {

@@ -48,7 +48,6 @@ describe('targetStatus', () => {
       container: 'app',
       node: 'n1',
       verdict: 'CacheGrowth',
-      leakSource: null,
       samples: 31,
       windowSeconds: 60,
       growthBytesPerHour: { usage: 100 * MiB, file: 98 * MiB, anon: 1234 },
@@ -56,9 +55,14 @@ describe('targetStatus', () => {
       limit: '64Mi',
       recommendedLimit: '24Mi',
       recommendedRequest: '20Mi',
-      timeToLimitSeconds: null,
       lastSampleTime: '2026-01-01T12:00:00Z',
     });
+  });
+
+  it('leaves out null fields (a merge patch would delete them) instead of writing null', () => {
+    const t = targetStatus({ ...input, result: result() });
+    expect('leakSource' in t).toBe(false);
+    expect('timeToLimitSeconds' in t).toBe(false);
   });
 
   it('names at most five growing functions', () => {
