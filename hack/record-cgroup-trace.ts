@@ -258,6 +258,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < samples && !stopping; i++) {
       const due = start + i * opts.intervalMs;
       if (due > Date.now()) await Promise.race([sleep(due - Date.now()), exited]);
+      if (stopping) break;
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`the program exited (code ${child.exitCode}, signal ${child.signalCode}) after ${i} samples`);
       }
