@@ -101,7 +101,7 @@ export class Scenario {
         return predicate(last) ? last : undefined;
       }, timeoutMs, 500);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nlast status: ${JSON.stringify(last?.status, null, 1)?.slice(0, 3000)}`);
+      throw new Error(`${(e as Error).message}\nlast status: ${JSON.stringify(last?.status, null, 1)?.slice(0, 3000)}`, { cause: e });
     }
   }
 
