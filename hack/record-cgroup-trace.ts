@@ -254,6 +254,7 @@ async function main(): Promise<void> {
     const samples = Math.floor(opts.durationMs / opts.intervalMs) + 1;
     const profileAt = profileIndexes(opts.heapProfiles, samples);
     let profileNo = 0;
+    let written = 0;
     const start = Date.now();
     for (let i = 0; i < samples && !stopping; i++) {
       const due = start + i * opts.intervalMs;
@@ -270,6 +271,7 @@ async function main(): Promise<void> {
       if (!opts.keepEvents) snap.stat = withoutEventCounters(snap.stat);
       if (go) snap.go = go;
       await appendFile(tracePath, JSON.stringify(snapshotToJson(snap)) + '\n');
+      written++;
       if (profileAt.has(i) && opts.pprofAddr) {
         const body = Buffer.from(await (await fetchWithTimeout(`http://${opts.pprofAddr}/debug/pprof/heap`)).arrayBuffer());
         await writeFile(path.join(opts.outDir, `heap-${++profileNo}.pb.gz`), body);
@@ -284,7 +286,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    log(`wrote ${samples} samples to ${tracePath}${profileNo ? ` and ${profileNo} heap profiles` : ''}`);
+    log(`wrote ${written} samples to ${tracePath}${profileNo ? ` and ${profileNo} heap profiles` : ''}`);
   } finally {
     if (!stopping) {
       stopping = true;
