@@ -72,9 +72,9 @@ async function verdicts(): Promise<void> {
 function makeSample(series: number, i: number): MemorySample {
   const kind = series % 4;
   const t = i * 30;
-  const anon = 50 * MiB + (kind === 1 ? t * 300 : 0) + ((i * 7919 + series) % 97) * 40_000;
+  const anon = 50 * MiB + (kind === 1 ? t * 3000 : 0) + ((i * 7919 + series) % 97) * 40_000;
   const inactive = 5 * MiB + (kind === 2 ? t * 2000 : 0);
-  const shmem = kind === 3 ? t * 200 : 0;
+  const shmem = kind === 3 ? t * 2000 : 0;
   return {
     timestampMs: 1_800_000_000_000 + t * 1000,
     usageBytes: anon + inactive + 2 * MiB + shmem + MiB,

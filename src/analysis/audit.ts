@@ -42,7 +42,9 @@ const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimab
  * Pure: no I/O, no clock; the same input gives the same result.
  */
 export function audit(samples: readonly MemorySample[], profiles: readonly HeapProfile[] = [], options: AuditOptions = {}): AuditResult {
-  const sorted = [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
+  let inOrder = true;
+  for (let i = 1; i < samples.length && inOrder; i++) inOrder = samples[i - 1]!.timestampMs <= samples[i]!.timestampMs;
+  const sorted = inOrder ? samples : [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
   const n = sorted.length;
   const startMs = n ? sorted[0]!.timestampMs : 0;
   const endMs = n ? sorted[n - 1]!.timestampMs : 0;
@@ -92,7 +94,10 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const series = new Map<Component, Point[]>();
   for (let i = 0; i < run.length; i++) {
     const t = (run[i]!.timestampMs - startMs) / 1000;
-    for (const [c, v] of Object.entries(componentRows[i]!) as [Component, number][]) {
+    const row = componentRows[i]!;
+    for (const c of ANALYSED) {
+      const v = row[c];
+      if (v === undefined) continue;
       let pts = series.get(c);
       if (!pts) series.set(c, (pts = []));
       pts.push({ t, v });

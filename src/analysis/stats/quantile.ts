@@ -4,11 +4,10 @@
  */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return quantileSorted(sorted, q);
+  return quantileSorted(Float64Array.from(values).sort(), q);
 }
 
-export function quantileSorted(sorted: readonly number[], q: number): number {
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
   const lo = Math.floor(pos);

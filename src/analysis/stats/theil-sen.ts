@@ -23,23 +23,26 @@ const Z: Record<string, number> = { '0.9': 1.6449, '0.95': 1.96, '0.99': 2.5758 
 
 export function theilSen(xs: readonly number[], ys: readonly number[], confidence = 0.95): TheilSenFit {
   const n = Math.min(xs.length, ys.length);
-  const slopes: number[] = [];
+  // A typed array sorts numerically in native code: the O(n^2) pairs dominate the engine's cost.
+  const all = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const dx = xs[j]! - xs[i]!;
-      if (dx !== 0) slopes.push((ys[j]! - ys[i]!) / dx);
+      if (dx !== 0) all[count++] = (ys[j]! - ys[i]!) / dx;
     }
   }
+  const slopes = all.subarray(0, count);
   if (slopes.length === 0) {
     const my = n > 0 ? ys.slice(0, n).reduce((a, b) => a + b, 0) / n : 0;
     return { slope: 0, intercept: my, ciLow: -Infinity, ciHigh: Infinity, pairs: 0 };
   }
-  slopes.sort((a, b) => a - b);
+  slopes.sort();
   const N = slopes.length;
   const slope = N % 2 === 1 ? slopes[(N - 1) / 2]! : (slopes[N / 2 - 1]! + slopes[N / 2]!) / 2;
-  const residuals: number[] = [];
-  for (let i = 0; i < n; i++) residuals.push(ys[i]! - slope * xs[i]!);
-  residuals.sort((a, b) => a - b);
+  const residuals = new Float64Array(n);
+  for (let i = 0; i < n; i++) residuals[i] = ys[i]! - slope * xs[i]!;
+  residuals.sort();
   const m = residuals.length;
   const intercept = m % 2 === 1 ? residuals[(m - 1) / 2]! : (residuals[m / 2 - 1]! + residuals[m / 2]!) / 2;
 
