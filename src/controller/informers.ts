@@ -7,7 +7,8 @@ export interface Backoff {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
+/** Capped low: a relist every 10 s against an API server that is away costs little, and it is back sooner. */
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000 };
 
 type Handler<T> = (obj: T) => void;
 
