@@ -33,7 +33,7 @@ export interface Classification {
 }
 
 /** A Go heap that explains at least this share of the anon growth makes the leak a heap leak. */
-const HEAP_SHARE_FOR_HEAP_LEAK = 0.5;
+const HEAP_SHARE_FOR_HEAP_LEAK = 0.3;
 /** Usage within this fraction of the limit counts as "at the limit". */
 const AT_LIMIT = 0.9;
 
@@ -43,9 +43,13 @@ export function classify(input: ClassifyInput): Classification {
   const rate = (c: Component) => g[c]?.currentSlopeBytesPerHour ?? 0;
   const none: Omit<Classification, 'verdict'> = { leakSource: null, driver: null, heapExplainsAnonShare: null, reclaimObserved: false };
 
+  // The heap's share of the anon growth, from the slopes' point estimates: under heavy GC churn
+  // the heap's floor is too noisy to pass the growth test over a short window, yet its slope is
+  // still the best estimate. Go lets the heap grow to twice the live data (GOGC=100), so a pure
+  // heap leak shows anon growing up to 2x the live heap's floor: a share of 0.5 is a heap leak.
   let heapShare: number | null = null;
   if (g.goHeap && g.anon && growing('anon')) {
-    heapShare = growing('goHeap') ? Math.min(1, Math.max(0, rate('goHeap') / rate('anon'))) : 0;
+    heapShare = Math.min(1, Math.max(0, rate('goHeap') / rate('anon')));
   }
 
   const candidates: { source: LeakSource; driver: Component; rate: number }[] = [];
@@ -53,8 +57,9 @@ export function classify(input: ClassifyInput): Classification {
   if (growing('anon')) {
     const source: LeakSource = heapShare === null ? 'anon' : heapShare >= HEAP_SHARE_FOR_HEAP_LEAK ? 'heap' : 'offHeap';
     candidates.push({ source, driver: 'anon', rate: rate('anon') });
-  } else if (growing('goHeap')) {
-    // The heap grows into memory the runtime already holds (idle spans): anon follows later.
+  } else if (growing('goHeap') && (!growing('usage') || rate('goHeap') >= 0.25 * rate('usage'))) {
+    // The heap grows into memory the runtime already holds (idle spans): anon follows later. Not
+    // when it is a sliver of a usage growth that something else explains.
     candidates.push({ source: 'heap', driver: 'goHeap', rate: rate('goHeap') });
   } else if (!g.anon && growing('rss')) {
     candidates.push({ source: 'anon', driver: 'rss', rate: rate('rss') });
@@ -79,6 +84,12 @@ export function classify(input: ClassifyInput): Classification {
       return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: atLimit && mostlyCache };
     }
     if (state === 'plateaued' && atLimit && mostlyCache) {
+      return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true };
+    }
+    // Pinned at the limit for the whole window, mostly by cache: the cache filled up to the limit
+    // before the window began and the kernel keeps reclaiming it there.
+    const pinned = input.limitBytes !== null && g.usage !== undefined && g.usage.fit.minBytes >= AT_LIMIT * input.limitBytes;
+    if (pinned && (input.reclaimableShare ?? 0) >= 0.5 && state !== 'shrinking') {
       return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true };
     }
   }

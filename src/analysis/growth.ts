@@ -1,5 +1,6 @@
 import type { Point } from './envelope.ts';
 import { findChangepoint } from './plateau.ts';
+import { robustSd } from './stats/quantile.ts';
 import { theilSen } from './stats/theil-sen.ts';
 import { fitTrend, type TrendFit } from './trend.ts';
 
@@ -82,11 +83,14 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
   const stepUp = mean(late) - mean(early);
   const level = (fit.minBytes + fit.maxBytes) / 2;
   const substantial = Math.max(thresholds.floorBytes, (thresholds.plateauShare ?? 0.1) * level);
-  const earlyRose = (e.ciLow > 0 && earlyGrowth >= substantial) || stepUp >= Math.max(substantial, k * fit.noiseBytes);
+  // Noise around the two-segment fit: the one-line residuals of a ramp-then-flat shape are the
+  // shape itself, not noise.
+  const residuals = [...early.map((p) => p.v - (e.intercept + e.slope * p.t)), ...late.map((p) => p.v - (l.intercept + l.slope * p.t))];
+  const segNoise = robustSd(residuals);
+  const earlyRose = (e.ciLow > 0 && earlyGrowth >= substantial) || stepUp >= Math.max(substantial, k * segNoise);
   // Judge the late segment by where it would take the component over a whole window.
   const lateProjected = l.slope * total;
-  const lateNoise = fit.noiseBytes;
-  const lateGrowing = l.ciLow > 0 && lateProjected >= thresholds.floorBytes && l.slope * lateSpan >= k * lateNoise * (lateSpan / total);
+  const lateGrowing = l.ciLow > 0 && lateProjected >= thresholds.floorBytes && l.slope * lateSpan >= k * segNoise * (lateSpan / total);
   if (earlyRose && !lateGrowing && l.slope <= STOPPED_PACE_RATIO * Math.max(e.slope, stepUp / Math.max(earlySpan, 1))) {
     return {
       ...base,
