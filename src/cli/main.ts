@@ -4,9 +4,10 @@ import type { Command } from './command.ts';
 import { analyzeCommand } from './analyze.ts';
 import { runCommand } from './run.ts';
 import { watchCommand } from './watch.ts';
+import { controllerCommand } from './controller.ts';
 
 /** The command registry: one file per command, each exporting a Command. */
-const COMMANDS: readonly Command[] = [analyzeCommand, runCommand, watchCommand];
+const COMMANDS: readonly Command[] = [analyzeCommand, runCommand, watchCommand, controllerCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
