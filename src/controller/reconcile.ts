@@ -339,7 +339,8 @@ export class Reconciler {
         container: g.container,
         currentLimit: current?.limit,
         currentRequest: current?.request,
-        goMemLimit: spec.goMemLimit ? status.recommendation?.goMemLimit : undefined,
+        // GOMEMLIMIT is known for the summary container (status.recommendation) only.
+        goMemLimit: spec.goMemLimit && status.recommendation?.container === g.container ? status.recommendation.goMemLimit : undefined,
         windowMs: spec.windowMs,
         nowMs: now,
       });

@@ -12,7 +12,8 @@ jest.setTimeout(240_000);
 const NS = 'shop';
 let s: Scenario;
 
-type Deployment = { metadata: Record<string, unknown> & { generation: number; resourceVersion: string }; spec: { template: { spec: { containers: { name: string; resources: { limits: Record<string, string>; requests: Record<string, string> } }[] } } } & Record<string, unknown>; status?: unknown };
+type Container = { name: string; resources: { limits: Record<string, string>; requests: Record<string, string> }; env?: { name: string; value: string }[] };
+type Deployment = { metadata: Record<string, unknown> & { generation: number; resourceVersion: string }; spec: { template: { spec: { containers: Container[] } } } & Record<string, unknown>; status?: unknown };
 const getDeployment = (name: string) => s.cp.json<Deployment>('GET', `/apis/apps/v1/namespaces/${NS}/deployments/${name}`);
 
 async function workloadPod(name: string, app: string, args: string[]): Promise<number> {
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const webPort = await workloadPod('web', 'filesaver', ['-selfload', '150', '-size', '4096']);
   const leakyPort = await workloadPod('leaky', 'heapleak', ['-rate', '1048576']);
   for (const [name, port] of [['web', webPort], ['leaky', leakyPort]] as const) {
-    await s.cp.kubectlOk(['apply', '-n', NS, '-f', '-'], stringify(auditManifest(name, { selector: { matchLabels: { app: name } }, containers: ['app'], pprof: { port }, action: 'Patch' })));
+    await s.cp.kubectlOk(['apply', '-n', NS, '-f', '-'], stringify(auditManifest(name, { selector: { matchLabels: { app: name } }, containers: ['app'], pprof: { port }, recommend: { goMemLimit: true }, action: 'Patch' })));
   }
   await s.startController('controller-0');
 });
@@ -53,7 +54,8 @@ describe('action: Patch', () => {
     const a = await s.waitForAudit(NS, 'web', 'patched', (x) => x.status?.lastPatch?.result === 'Applied', 120_000);
     expect(a.status!.verdict).toBe('CacheGrowth');
     // What was written is in lastPatch (the recommendation may move a little in later rounds).
-    const rec = { memoryLimit: a.status!.lastPatch!.limit!, memoryRequest: a.status!.lastPatch!.request! };
+    const rec = { memoryLimit: a.status!.lastPatch!.limit!, memoryRequest: a.status!.lastPatch!.request!, goMemLimit: a.status!.lastPatch!.goMemLimit! };
+    expect(rec.goMemLimit).toMatch(/^\d+MiB$/);
     expect(rec.memoryLimit).toMatch(/^\d+Mi$/);
     expect(rec.memoryRequest).toMatch(/^\d+Mi$/);
     expect(a.status!.lastPatch).toMatchObject({ kind: 'Deployment', name: 'web', container: 'app', previousLimit: '512Mi', previousRequest: '256Mi' });
@@ -63,6 +65,7 @@ describe('action: Patch', () => {
     const after = await getDeployment('web');
     const app = after.spec.template.spec.containers.find((c) => c.name === 'app')!;
     expect(app.resources).toEqual({ limits: { cpu: '500m', memory: rec.memoryLimit }, requests: { cpu: '100m', memory: rec.memoryRequest } });
+    expect(app.env).toEqual([{ name: 'GOMEMLIMIT', value: rec.goMemLimit }]);
     // Everything except those two values is as it was.
     const normalise = (d: Deployment) => {
       const c = structuredClone(d) as Deployment;
@@ -70,14 +73,16 @@ describe('action: Patch', () => {
       const ca = c.spec.template.spec.containers.find((x) => x.name === 'app')!;
       delete ca.resources.limits.memory;
       delete ca.resources.requests.memory;
+      delete ca.env;
       delete c.status;
       return c;
     };
     expect(normalise(after)).toEqual(normalise(before));
+    expect(before.spec.template.spec.containers.find((c) => c.name === 'app')!.env).toBeUndefined();
     expect(after.metadata.generation).toBe(before.metadata.generation + 1);
 
     const events = await s.events(NS);
-    expect(events.find((e) => e.involvedObject.name === 'web' && e.reason === 'Patched')?.message).toMatch(new RegExp(`Set memory limit 512Mi -> ${rec.memoryLimit}, request 256Mi -> ${rec.memoryRequest} on Deployment web container app`));
+    expect(events.find((e) => e.involvedObject.name === 'web' && e.reason === 'Patched')?.message).toMatch(new RegExp(`Set memory limit 512Mi -> ${rec.memoryLimit}, request 256Mi -> ${rec.memoryRequest}, GOMEMLIMIT=${rec.goMemLimit} on Deployment web container app`));
   });
 
   it('patches at most once per window', async () => {

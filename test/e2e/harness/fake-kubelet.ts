@@ -23,7 +23,7 @@ export type KubeletMode = 'ok' | 'fail' | 'hang';
 export interface FakeKubeletOptions {
   host: string;
   port?: number;
-  /** PEM serving cert and key; plain HTTP without. */
+  /** PEM serving cert and key; plain HTTP without. With `ca`, metrics need a client cert it signed (as the API server presents). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   containers: () => KubeletContainer[];
 }
@@ -38,7 +38,9 @@ export class FakeKubelet {
   constructor(options: FakeKubeletOptions) {
     this.options = options;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    this.server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(handler);
+    this.server = options.tls
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) }, handler)
+      : http.createServer(handler);
   }
 
   get port(): number {
@@ -65,6 +67,10 @@ export class FakeKubelet {
     if (url.pathname !== '/metrics/cadvisor') {
       res.statusCode = 404;
       return void res.end('not found');
+    }
+    if (this.options.tls?.ca && !(req.socket as import('node:tls').TLSSocket).authorized) {
+      res.statusCode = 401;
+      return void res.end('Unauthorized: client certificate required');
     }
     this.scrapes++;
     if (this.mode === 'hang') {

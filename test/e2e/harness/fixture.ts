@@ -37,14 +37,15 @@ export class Fixture {
     const cgroup = await ChildCgroup.create(`${name}-${path.basename(dir).slice(-6)}`, options.limitBytes);
     const host = options.netns ? options.netns.nsIp : '127.0.0.1';
     const pprofPort = options.pprofPort ?? (options.netns ? 6060 : await freePort());
-    const [file, argv] = cgroup.execArgs(app(appName), [...args, '-pprof', `${host}:${pprofPort}`]);
-    const [f2, a2] = options.netns ? options.netns.exec(file, argv) : [file, argv];
-    const proc = new Proc(name, f2, a2, path.join(dir, 'app.log'));
+    // Into the cgroup first, then (optionally) into the network namespace: same pid throughout.
+    const [inNs, nsArgs] = options.netns ? options.netns.exec(app(appName), [...args, '-pprof', `${host}:${pprofPort}`]) : [app(appName), [...args, '-pprof', `${host}:${pprofPort}`]];
+    const [file, argv] = cgroup.execArgs(inNs, nsArgs);
+    const proc = new Proc(name, file, argv, path.join(dir, 'app.log'));
     const fx = new Fixture(name, cgroup, proc, host, pprofPort, dir);
     try {
       await waitFor(`${name} pprof on ${host}:${pprofPort}`, async () => {
         if (!proc.running) throw new Error(`${appName} exited: ${await proc.log()}`);
-        if (options.netns) return (await cgroup.pids()).length > 0 && (await proc.log()).length > 0;
+        // From the host, a namespace's address is reachable over the veth pair.
         const res = await fetch(`http://${host}:${pprofPort}/debug/pprof/`);
         return res.ok;
       }, 20_000);

@@ -42,9 +42,12 @@ export class NetNs {
     return ns;
   }
 
-  /** argv that runs a program inside the namespace. */
+  /**
+   * argv that runs a program inside the namespace. nsenter, not `ip netns exec`: the latter also
+   * remounts /sys, which hides the cgroup hierarchy the fixtures and the fake kubelet use.
+   */
   exec(file: string, args: string[]): [string, string[]] {
-    return ['ip', ['netns', 'exec', this.name, file, ...args]];
+    return ['nsenter', [`--net=/var/run/netns/${this.name}`, '--', file, ...args]];
   }
 
   async remove(): Promise<void> {
