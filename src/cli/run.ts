@@ -1,11 +1,127 @@
-import type { Command } from './command.ts';
+import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from '../local/cli-options.ts';
+import { SnapshotRecorder } from '../local/recorder.ts';
+import { runLocal } from '../local/run-local.ts';
+import type { LocalRunResult } from '../local/run-local.ts';
+import { Session } from '../local/session.ts';
+import { formatBytes, formatDuration } from '../model/units.ts';
+import { sizeOption } from './options.ts';
+import { heapUrlFromBase } from '../sources/pprof-http.ts';
+import type { Command, CommandIo } from './command.ts';
+import { ExitCode } from './exit-codes.ts';
 
-// Placeholder while the command is being built.
+const HELP = [
+  'Usage: memaudit run [options] -- CMD [ARGS...]',
+  '',
+  "Starts CMD in a new memory cgroup (a child of memaudit's own), samples it for --duration or until",
+  'it exits, shows a live view and prints a verdict: Stable, Plateau, CacheGrowth, Leak or InsufficientData.',
+  'The cgroup is removed afterwards, also on Ctrl-C. Without a usable cgroup, falls back to per-process data.',
+  'CMD output goes to stderr; stdout carries only the report.',
+  '',
+  'Options:',
+  '  --limit SIZE       run CMD under a memory limit (64m, 512Mi, 1g): shows the kernel reclaiming cache at the limit',
+  ...SAMPLING_HELP,
+  '',
+  'Examples:',
+  '  memaudit run --duration 60s -- node examples/file-writer.js',
+  '  memaudit run --duration 90s --limit 64m -- node examples/file-writer.js',
+  '  memaudit run --pprof http://127.0.0.1:6060 --fail-on Leak -o json -- ./my-service -pprof 127.0.0.1:6060',
+].join('\n');
+
 export const runCommand: Command = {
   name: 'run',
-  summary: '(being built)',
-  async run() {
-    throw new UsageError('run is not built yet');
+  summary: 'run a command in a memory cgroup of its own and tell page-cache growth from a leak',
+  async run(argv: string[], io: CommandIo): Promise<number> {
+    const sep = argv.indexOf('--');
+    const optionArgs = sep >= 0 ? argv.slice(0, sep) : argv;
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: optionArgs,
+        options: { ...SAMPLING_OPTIONS, limit: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (e) {
+      throw new UsageError(`run: ${e instanceof Error ? e.message : String(e)}${sep < 0 ? ' (put the command after --: memaudit run [options] -- CMD ARGS)' : ''}`);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout.write(HELP + '\n');
+      return ExitCode.Ok;
+    }
+    const command = sep >= 0 ? [...positionals, ...argv.slice(sep + 1)] : positionals;
+    if (command.length === 0) throw new UsageError('run: no command given: memaudit run [options] -- CMD ARGS');
+    const settings = samplingSettings(values);
+    const limitBytes = sizeOption('limit', values.limit) ?? null;
+    if (settings.pprofUrl) heapUrlFromBase(settings.pprofUrl); // a bad URL is a usage error before anything starts
+
+    const session = new Session(io, settings, {
+      ...(limitBytes !== null ? { limitBytes } : {}),
+      ...(settings.pprofUrl ? { isGo: true } : {}),
+      recommend: { headroomPercent: settings.headroomPercent },
+    });
+    const record = settings.recordFile ? await SnapshotRecorder.open(settings.recordFile) : null;
+    const title = command.join(' ');
+    let source = '';
+    let result: LocalRunResult;
+    try {
+      result = await runLocal({
+        command,
+        durationMs: settings.durationMs,
+        intervalMs: settings.intervalMs,
+        limitBytes,
+        pprofUrl: settings.pprofUrl,
+        record,
+        notice: (line) => session.notice(line),
+        output: (text) => session.output(text),
+        onStart: (info) => {
+          source = info.source;
+        },
+        onSample: (sample, all) => session.onSample(title, source, sample, all),
+      });
+    } finally {
+      await record?.close();
+    }
+
+    return session.finish({
+      samples: result.samples,
+      profiles: result.profiles,
+      target: { kind: 'process', name: title },
+      context: runContext(result, limitBytes),
+      extra: {
+        run: {
+          command,
+          mode: result.mode,
+          cgroup: result.cgroupDir,
+          cgroupRemoved: result.cgroupDir !== null,
+          limitBytes,
+          stopReason: result.stopReason,
+          exitCode: result.exit?.code ?? null,
+          exitSignal: result.exit?.signal ?? null,
+          oomKills: result.oomKills,
+          ...(record ? { record: record.file } : {}),
+        },
+      },
+      interrupted: result.stopReason === 'interrupted',
+    });
   },
 };
+
+/** One line each about how the run went, for stderr above the report. */
+function runContext(r: LocalRunResult, limitBytes: number | null): string[] {
+  const lines: string[] = [];
+  const n = r.samples.length;
+  const spanSeconds = n > 1 ? (r.samples[n - 1]!.timestampMs - r.samples[0]!.timestampMs) / 1000 : 0;
+  lines.push(`${n} samples over ${formatDuration(spanSeconds)} from ${r.source}${limitBytes !== null ? `, limit ${formatBytes(limitBytes)}` : ''}${r.cgroupDir ? '; cgroup removed' : ''}`);
+  if (r.stopReason === 'exited' && r.exit) {
+    const how = r.exit.signal ? `was killed by ${r.exit.signal}` : `exited with code ${r.exit.code}`;
+    lines.push(`the command ${how} after ${formatDuration(spanSeconds)}: the verdict covers only that time`);
+  }
+  if (r.stopReason === 'interrupted') lines.push(`interrupted by ${r.interruptedBy}: the verdict covers what was collected until then`);
+  if (r.stopReason === 'gone') lines.push('the command is gone: the verdict covers what was collected until then');
+  if (r.oomKills) lines.push(`the kernel OOM-killed ${r.oomKills} process(es) in the cgroup: anonymous memory, shmem or kernel memory hit the limit`);
+  if (r.mode === 'process') lines.push('per-process data only: page cache and tmpfs files that are not mapped are invisible here');
+  return lines;
+}

@@ -1,0 +1,176 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvironmentError, isEnvironmentError } from '../errors.ts';
+import type { HeapProfile, MemorySample } from '../model/sample.ts';
+import type { CgroupSnapshot } from '../sources/cgroup.ts';
+import { findMemoryCgroup } from './cgroup-path.ts';
+import { RunCgroup } from './cgroup-runner.ts';
+import { goRuntimeReader } from './go-runtime.ts';
+import { launch } from './launch.ts';
+import type { Launched } from './launch.ts';
+import { cgroupReader, processReader } from './readers.ts';
+import type { SnapshotRecorder } from './recorder.ts';
+import { sample } from './sampler.ts';
+import type { MemoryReader } from './sampler.ts';
+
+/**
+ * `memaudit run`: start a command in a memory cgroup of its own (a child of memaudit's), sample
+ * it until the duration is over or the command exits, then stop it and remove the cgroup, also
+ * on Ctrl-C, SIGTERM and failures. Where no cgroup can be made, fall back to per-process data and
+ * say what that cannot see.
+ */
+export interface LocalRunOptions {
+  command: string[];
+  durationMs: number;
+  intervalMs: number;
+  limitBytes: number | null;
+  pprofUrl: string | null;
+  record: SnapshotRecorder | null;
+  /** After each sample (live view). */
+  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
+  /** One-line notices for the user (stderr). */
+  notice: (line: string) => void;
+  /** The command's own output. */
+  output: (text: string) => void;
+  /** Called once the target is known, before sampling starts. */
+  onStart?: (info: { source: string; mode: 'cgroup' | 'process'; pid: number; cgroupDir: string | null }) => void;
+  /** How long the command gets to exit after SIGTERM at the end of the run. Default 5 s. */
+  graceMs?: number;
+  /** Filesystem root for finding memaudit's own cgroup (fixtures); default "/". */
+  root?: string;
+}
+
+export type LocalStopReason = 'duration' | 'exited' | 'interrupted' | 'gone';
+
+export interface LocalRunResult {
+  samples: MemorySample[];
+  profiles: HeapProfile[];
+  mode: 'cgroup' | 'process';
+  source: string;
+  cgroupDir: string | null;
+  stopReason: LocalStopReason;
+  /** The command's exit status when it exited by itself before the end of the window. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null;
+  interruptedBy: NodeJS.Signals | null;
+  /** OOM kills in the cgroup during the run (null when unknown or per-process). */
+  oomKills: number | null;
+}
+
+export const PER_PROCESS_LIMITS =
+  'per-process data (/proc/PID/status of the command and its children) shows their anonymous memory and the shared memory and files they map; ' +
+  'it cannot see the page cache of files they write, tmpfs files they do not map, or kernel memory, so it tells whether the processes themselves grow, not cache growth from a leak';
+
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const graceMs = options.graceMs ?? 5_000;
+  let cgroup: RunCgroup | null = null;
+  try {
+    const own = await findMemoryCgroup(options.root === undefined ? {} : { root: options.root });
+    cgroup = await RunCgroup.create({ parent: own, limitBytes: options.limitBytes });
+  } catch (e) {
+    if (!isEnvironmentError(e)) throw e;
+    if (options.limitBytes !== null) throw new EnvironmentError(`--limit needs a memory cgroup, and none can be made here: ${e.message}`, { cause: e });
+    options.notice(`memaudit: no memory cgroup for the command: ${e.message}`);
+    options.notice(`memaudit: falling back to ${PER_PROCESS_LIMITS}`);
+    if (options.record) options.notice('memaudit: --record writes cgroup snapshots; without a cgroup there is nothing to record');
+  }
+
+  const exitCleanup = () => cgroup?.destroySync();
+  process.on('exit', exitCleanup);
+  const stop = new AbortController();
+  const state: { interruptedBy: NodeJS.Signals | null } = { interruptedBy: null };
+  let launched: Launched | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (state.interruptedBy !== null) {
+      // A second Ctrl-C: no more waiting, clean up now.
+      options.notice(`memaudit: ${signal} again, killing the command and removing its cgroup`);
+      if (launched) killGroup(launched.pid, 'SIGKILL');
+      cgroup?.destroySync();
+      process.exit(130);
+    }
+    state.interruptedBy = signal;
+    options.notice(`memaudit: ${signal}: stopping the command and analysing what was collected (again to quit at once)`);
+    if (launched) killGroup(launched.pid, signal);
+    stop.abort();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+
+  try {
+    launched = await launch(options.command, cgroup);
+    for (const stream of launched.output) {
+      stream.setEncoding('utf8');
+      stream.on('data', (d: string) => options.output(d));
+    }
+    const ended: { exit: LocalRunResult['exit'] } = { exit: null };
+    const exitedDuringRun = launched.exited.then((status) => {
+      if (!stop.signal.aborted) ended.exit = status;
+      stop.abort();
+      return status;
+    });
+    // The launch took a moment: a signal that came meanwhile still reaches the command.
+    if (state.interruptedBy !== null) killGroup(launched.pid, state.interruptedBy);
+
+    const reader: MemoryReader = cgroup ? cgroupReader(cgroup.dir, cgroup.version) : processReader(launched.pid);
+    const mode = cgroup ? 'cgroup' : 'process';
+    options.onStart?.({ source: reader.description, mode, pid: launched.pid, cgroupDir: cgroup?.dir ?? null });
+    const record = options.record;
+    const sampled = await sample({
+      reader,
+      ...(options.pprofUrl ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
+      intervalMs: options.intervalMs,
+      durationMs: options.durationMs,
+      signal: stop.signal,
+      onSample: (s: MemorySample, snap: CgroupSnapshot | undefined, all: readonly MemorySample[]) => {
+        if (snap && record) record.write(snap);
+        options.onSample?.(s, all);
+      },
+      onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
+    });
+
+    // Stop the command if it is still running: SIGTERM to its process group, then the cgroup's kill.
+    stop.abort(); // from here on, an exit is ours, not the command's own
+    const status = await Promise.race([exitedDuringRun, sleep(0).then(() => undefined)]);
+    if (status === undefined) {
+      killGroup(launched.pid, 'SIGTERM');
+      const done = await Promise.race([exitedDuringRun, sleep(graceMs).then(() => undefined)]);
+      if (done === undefined) killGroup(launched.pid, 'SIGKILL');
+    }
+    const oomKills = cgroup ? await cgroup.oomKills() : null;
+    await cgroup?.destroy();
+    await exitedDuringRun.catch(() => undefined);
+    await Promise.race([Promise.all(launched.output.map((s) => (s.readableEnded || s.destroyed ? undefined : once(s, 'close').catch(() => undefined)))), sleep(1_000)]);
+
+    const stopReason: LocalStopReason = state.interruptedBy !== null ? 'interrupted' : ended.exit !== null ? 'exited' : sampled.stopReason === 'gone' ? 'gone' : 'duration';
+    return {
+      samples: sampled.samples,
+      profiles: sampled.profiles,
+      mode,
+      source: reader.description,
+      cgroupDir: cgroup?.dir ?? null,
+      stopReason,
+      exit: ended.exit,
+      interruptedBy: state.interruptedBy,
+      oomKills,
+    };
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    try {
+      await cgroup?.destroy();
+    } finally {
+      process.off('exit', exitCleanup);
+    }
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
