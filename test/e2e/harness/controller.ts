@@ -32,7 +32,8 @@ export class ControllerProcess {
     await writeFile(kubeconfigFile, o.kubeconfig);
     const args = [
       '--disable-warning=ExperimentalWarning',
-      path.join(REPO_ROOT, 'test/e2e/harness/controller-entry.ts'),
+      path.join(REPO_ROOT, 'src/cli/bin.ts'),
+      'controller',
       `--kubeconfig=${kubeconfigFile}`,
       `--listen=127.0.0.1:${port}`,
       '--leader-election-namespace=memaudit-system',
