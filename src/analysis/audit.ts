@@ -75,7 +75,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
       reclaimObserved: false,
       topGrowingFunctions,
       heapExplainsAnonShare: null,
-      recommendation: recommend({ verdict: 'InsufficientData', peakNonReclaimableBytes: 0, p90NonReclaimableBytes: 0, currentLimitBytes: limitBytes, isGo, headroomPercent, goMemLimit, timeToLimitText: null }),
+      recommendation: recommend({ verdict: 'InsufficientData', peakNonReclaimableBytes: 0, p90NonReclaimableBytes: 0, peakMappedFileBytes: 0, currentLimitBytes: limitBytes, isGo, headroomPercent, goMemLimit, timeToLimitText: null }),
     };
   }
 
@@ -127,6 +127,13 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const nrValues = nr.map((p) => p.v);
   const peakNonReclaimableBytes = nrValues.reduce((a, b) => (b > a ? b : a), 0);
   const p90NonReclaimableBytes = quantile(nrValues, 0.9);
+  // Mapped files in use (program text, mmapped data) are reclaimable on paper, but a limit that
+  // forces them out makes the program re-read its own code: they belong in the limit.
+  let peakMappedFileBytes = 0;
+  for (let i = 0; i < run.length; i++) {
+    const m = run[i]!.mappedFileBytes;
+    if (m !== undefined && m > peakMappedFileBytes) peakMappedFileBytes = m;
+  }
 
   let ttl: number | null = null;
   if (cls.verdict === 'Leak') {
@@ -138,6 +145,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     verdict: cls.verdict,
     peakNonReclaimableBytes,
     p90NonReclaimableBytes,
+    peakMappedFileBytes,
     currentLimitBytes: limitBytes,
     isGo,
     headroomPercent,

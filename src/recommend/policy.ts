@@ -5,7 +5,7 @@ import { composeSize, dockerUpdateCommand, goMemLimitValue, kubernetesQuantity }
 /**
  * The recommendation policy, as small steps composed in order (VPA's estimator style):
  *
- *   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, peak of non-reclaimable memory)))
+ *   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, plusMappedFiles(peak non-reclaimable))))
  *   request = roundUp(4 MiB, p90 of non-reclaimable memory), never above the limit
  *   GOMEMLIMIT = 90 % of the limit (Go programs), leaving room for stacks and off-heap memory
  *
@@ -16,6 +16,8 @@ export interface PolicyContext {
   verdict: Verdict;
   peakNonReclaimableBytes: number;
   p90NonReclaimableBytes: number;
+  /** Peak of mapped file pages (program text, mmapped files): reclaimable, but in use. */
+  peakMappedFileBytes: number;
   currentLimitBytes: number | null;
   isGo: boolean;
   headroomPercent: number;
@@ -36,6 +38,11 @@ export const fromNonReclaimablePeak: Step = (_e, ctx) => ({
   bytes: ctx.peakNonReclaimableBytes,
   rationale: [`peak non-reclaimable memory (anon + shmem + kernel) ${formatBytes(ctx.peakNonReclaimableBytes)}`],
 });
+
+export const plusMappedFiles: Step = (e, ctx) =>
+  ctx.peakMappedFileBytes > 0
+    ? { bytes: e.bytes + ctx.peakMappedFileBytes, rationale: [...e.rationale, `+ mapped files in use ${formatBytes(ctx.peakMappedFileBytes)}`] }
+    : e;
 
 export const withHeadroom =
   (percent: number): Step =>
@@ -67,7 +74,7 @@ export const ROUNDING_BYTES = 4 * MiB;
 export const GOMEMLIMIT_SHARE = 0.9;
 
 export function defaultLimitPolicy(headroomPercent: number): Step {
-  return compose(fromNonReclaimablePeak, withHeadroom(headroomPercent), floorAt(DEFAULT_FLOOR_BYTES), roundUpTo(ROUNDING_BYTES), neverRaiseForLeak);
+  return compose(fromNonReclaimablePeak, plusMappedFiles, withHeadroom(headroomPercent), floorAt(DEFAULT_FLOOR_BYTES), roundUpTo(ROUNDING_BYTES), neverRaiseForLeak);
 }
 
 export function recommend(ctx: PolicyContext, policy: Step = defaultLimitPolicy(ctx.headroomPercent)): Recommendation {
