@@ -12,7 +12,7 @@ import path from 'node:path';
 export default function globalSetup(): void {
   const repo = path.resolve(import.meta.dirname, '../..');
   const tools = process.env.MEMAUDIT_TOOLS ? path.join(process.env.MEMAUDIT_TOOLS, 'bin') : path.join(os.homedir(), '.cache/memaudit/tools/bin');
-  const apps = process.env.MEMAUDIT_APPS_BIN ?? path.join(os.homedir(), '.cache/memaudit/apps/bin');
+  const apps = process.env.MEMAUDIT_APPS_BIN ?? path.join(process.env.MEMAUDIT_CACHE ?? path.join(os.homedir(), '.cache/memaudit'), 'apps/bin');
   const missing = ['etcd', 'kube-apiserver', 'kubectl'].map((t) => path.join(tools, t)).filter((f) => {
     try {
       accessSync(f, constants.X_OK);
@@ -23,5 +23,12 @@ export default function globalSetup(): void {
   });
   if (missing.length > 0) throw new Error(`e2e: missing ${missing.join(', ')}. Build them once (cached outside the checkout): hack/build-kube-tools.sh`);
   if (process.getuid?.() !== 0) throw new Error('e2e: needs root (child memory cgroups, network namespaces)');
+  for (const cmd of ['openssl', 'ip', 'nsenter']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`e2e: ${cmd} is missing (apt-get install openssl iproute2 util-linux)`);
+    }
+  }
   execFileSync(path.join(repo, 'hack/build-apps.sh'), [apps], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

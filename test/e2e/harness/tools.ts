@@ -4,7 +4,8 @@ import path from 'node:path';
 
 /** Where hack/build-kube-tools.sh and hack/build-apps.sh put their binaries (outside the checkout). */
 export const TOOLS_BIN = process.env.MEMAUDIT_TOOLS ? path.join(process.env.MEMAUDIT_TOOLS, 'bin') : path.join(os.homedir(), '.cache/memaudit/tools/bin');
-export const APPS_BIN = process.env.MEMAUDIT_APPS_BIN ?? path.join(os.homedir(), '.cache/memaudit/apps/bin');
+/** hack/test.sh builds the apps into $MEMAUDIT_CACHE/apps/bin. */
+export const APPS_BIN = process.env.MEMAUDIT_APPS_BIN ?? path.join(process.env.MEMAUDIT_CACHE ?? path.join(os.homedir(), '.cache/memaudit'), 'apps/bin');
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node');
 
