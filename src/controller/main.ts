@@ -55,6 +55,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     audits,
     pods,
     isLeader: () => leader.isLeader(),
+    cachesSynced: () => audits.synced && pods.synced,
     engine: (samples, profiles, options) => engine(samples, profiles, options),
   });
 

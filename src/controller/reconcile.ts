@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   audits: ObjectLister<MemoryAudit>;
   pods: ObjectLister<Pod>;
   isLeader: () => boolean;
+  /** False until the informers listed once: before that "no pods" would be a lie. */
+  cachesSynced?: () => boolean;
   engine: Engine;
   now?: () => number;
 }
@@ -104,6 +106,7 @@ export class Reconciler {
       return {};
     }
     if (!this.deps.isLeader()) return {};
+    if (this.deps.cachesSynced && !this.deps.cachesSynced()) return { requeueAfterMs: 1000 };
 
     const spec = resolveSpec(audit.spec);
     if ('error' in spec) {
