@@ -88,6 +88,13 @@ describe('MemoryAudit CRD on a real API server', () => {
     expect(out.split('\n')[1]).toMatch(/^heapleak\s+Leak\s+heap\s+\+12Mi\/h\s+96Mi\s+\d+s$/);
   });
 
+  it('accepts the install manifests (kubectl apply -k config/, server-side dry run)', async () => {
+    await cp.kubectlOk(['apply', '-f', path.join(REPO_ROOT, 'config/manager/namespace.yaml')]);
+    const out = await cp.kubectlOk(['apply', '-k', path.join(REPO_ROOT, 'config'), '--dry-run=server']);
+    expect(out).toMatch(/deployment.apps\/memaudit-controller created \(server dry run\)/);
+    expect(out).toMatch(/clusterrole.rbac.authorization.k8s.io\/memaudit-controller created \(server dry run\)/);
+  });
+
   it('survives an API server restart', async () => {
     await cp.restartApiServer();
     const out = await cp.kubectlOk(['get', 'ma', '-n', NS, '-o', 'name']);
