@@ -21,7 +21,7 @@ import { message } from './sampler.ts';
 import type { Sampler } from './sampler.ts';
 import { mergePatch, resolveSpec } from './spec.ts';
 import type { ResolvedSpec } from './spec.ts';
-import { buildStatus, rfc3339, setCondition, targetStatus } from './status.ts';
+import { buildStatus, orderTargets, rfc3339, setCondition, targetStatus } from './status.ts';
 import type { StateStore } from './state-store.ts';
 import { MAX_STATUS_TARGETS } from './api/v1alpha1.ts';
 
@@ -162,8 +162,7 @@ export class Reconciler {
     }
     this.deps.metrics.pruneTargets(ns, name, new Set(results.keys()));
 
-    const ordered = [...statuses].sort((a, b) => severity(b) - severity(a));
-    const summary = ordered[0];
+    const summary = orderTargets(statuses)[0];
     let status = buildStatus({
       generation: audit.metadata.generation ?? 0,
       action: spec.action,
@@ -392,9 +391,6 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
-function severity(t: TargetStatus): number {
-  return { Leak: 4, CacheGrowth: 3, Plateau: 2, Stable: 1, InsufficientData: 0 }[t.verdict];
-}
 
 function noTargetsMessage(audit: MemoryAudit, spec: ResolvedSpec, skipped: number): string {
   const sel = [...Object.entries(spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`), ...(spec.selector.matchExpressions ?? []).map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(',')}`)].join(', ') || '(everything)';
