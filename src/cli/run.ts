@@ -93,6 +93,7 @@ export const runCommand: Command = {
       extra: {
         run: {
           command,
+          pid: result.pid,
           mode: result.mode,
           cgroup: result.cgroupDir,
           cgroupRemoved: result.cgroupDir !== null,

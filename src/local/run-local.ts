@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, isEnvironmentError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
@@ -48,6 +47,8 @@ export interface LocalRunResult {
   mode: 'cgroup' | 'process';
   source: string;
   cgroupDir: string | null;
+  /** The command's pid (its process group id too). */
+  pid: number;
   stopReason: LocalStopReason;
   /** The command's exit status when it exited by itself before the end of the window. */
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
@@ -57,7 +58,7 @@ export interface LocalRunResult {
 }
 
 export const PER_PROCESS_LIMITS =
-  'per-process data (/proc/PID/status of the command and its children) shows their anonymous memory and the shared memory and files they map; ' +
+  'Per-process data (/proc/PID/status of the process and its children) shows their anonymous memory and the shared memory and files they map; ' +
   'it cannot see the page cache of files they write, tmpfs files they do not map, or kernel memory, so it tells whether the processes themselves grow, not cache growth from a leak';
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -70,7 +71,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (!isEnvironmentError(e)) throw e;
     if (options.limitBytes !== null) throw new EnvironmentError(`--limit needs a memory cgroup, and none can be made here: ${e.message}`, { cause: e });
     options.notice(`memaudit: no memory cgroup for the command: ${e.message}`);
-    options.notice(`memaudit: falling back to ${PER_PROCESS_LIMITS}`);
+    options.notice(`memaudit: falling back to per-process data. ${PER_PROCESS_LIMITS}`);
     if (options.record) options.notice('memaudit: --record writes cgroup snapshots; without a cgroup there is nothing to record');
   }
 
@@ -129,16 +130,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     // Stop the command if it is still running: SIGTERM to its process group, then the cgroup's kill.
     stop.abort(); // from here on, an exit is ours, not the command's own
-    const status = await Promise.race([exitedDuringRun, sleep(0).then(() => undefined)]);
+    const status = await within(exitedDuringRun, 0);
     if (status === undefined) {
       killGroup(launched.pid, 'SIGTERM');
-      const done = await Promise.race([exitedDuringRun, sleep(graceMs).then(() => undefined)]);
+      const done = await within(exitedDuringRun, graceMs);
       if (done === undefined) killGroup(launched.pid, 'SIGKILL');
     }
     const oomKills = cgroup ? await cgroup.oomKills() : null;
     await cgroup?.destroy();
     await exitedDuringRun.catch(() => undefined);
-    await Promise.race([Promise.all(launched.output.map((s) => (s.readableEnded || s.destroyed ? undefined : once(s, 'close').catch(() => undefined)))), sleep(1_000)]);
+    await within(Promise.all(launched.output.map((s) => (s.readableEnded || s.destroyed ? undefined : once(s, 'close').catch(() => undefined)))), 1_000);
 
     const stopReason: LocalStopReason = state.interruptedBy !== null ? 'interrupted' : ended.exit !== null ? 'exited' : sampled.stopReason === 'gone' ? 'gone' : 'duration';
     return {
@@ -147,6 +148,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       mode,
       source: reader.description,
       cgroupDir: cgroup?.dir ?? null,
+      pid: launched.pid,
       stopReason,
       exit: ended.exit,
       interruptedBy: state.interruptedBy,
@@ -172,5 +174,15 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/** The promise's value, or undefined after `ms`; the timer does not outlive the race (it would hold the process open). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -134,8 +134,9 @@ export function blockLines(s: LiveStatus): string[] {
     `usage ${BOLD}${formatBytes(x.usageBytes)}${RESET}${x.limitBytes !== undefined ? ` / ${formatBytes(x.limitBytes)}` : ''}${delta(x.usageBytes, s.first.usageBytes)}`,
   ];
   if (x.anonBytes !== undefined) parts.push(`anon ${formatBytes(x.anonBytes)}${delta(x.anonBytes, s.first.anonBytes)}`);
-  if (x.fileBytes !== undefined) parts.push(`cache ${formatBytes(x.fileBytes)}${delta(x.fileBytes, s.first.fileBytes)}`);
-  else if (x.mappedFileBytes !== undefined) parts.push(`mapped files ${formatBytes(x.mappedFileBytes)}${delta(x.mappedFileBytes, s.first.mappedFileBytes)}`);
+  // A per-process sample (it has rssBytes) sees mapped files only, not the page cache.
+  const files = x.rssBytes !== undefined ? 'mapped files' : 'cache';
+  if (x.fileBytes !== undefined) parts.push(`${files} ${formatBytes(x.fileBytes)}${delta(x.fileBytes, s.first.fileBytes)}`);
   if (x.shmemBytes !== undefined) parts.push(`shmem ${formatBytes(x.shmemBytes)}${delta(x.shmemBytes, s.first.shmemBytes)}`);
   if (x.go) parts.push(`go heap ${formatBytes(x.go.heapInuseBytes)}${delta(x.go.heapInuseBytes, s.first.go?.heapInuseBytes)}`);
   let verdictLine: string;
@@ -156,7 +157,7 @@ export function plainLine(s: LiveStatus): string {
   const parts = [`[${formatDuration(s.elapsedSeconds)}/${formatDuration(s.durationSeconds)}]`, `usage=${f(x.usageBytes)}`];
   if (x.limitBytes !== undefined) parts.push(`limit=${f(x.limitBytes)}`);
   if (x.anonBytes !== undefined) parts.push(`anon=${f(x.anonBytes)}`);
-  if (x.fileBytes !== undefined) parts.push(`cache=${f(x.fileBytes)}`);
+  if (x.fileBytes !== undefined) parts.push(`${x.rssBytes !== undefined ? 'mapped' : 'cache'}=${f(x.fileBytes)}`);
   if (x.shmemBytes !== undefined) parts.push(`shmem=${f(x.shmemBytes)}`);
   if (x.go) parts.push(`goheap=${f(x.go.heapInuseBytes)}`);
   const v = s.verdict;
