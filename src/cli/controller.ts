@@ -1,3 +1,4 @@
+import { readEnvironment } from '../config.ts';
 import { pino } from 'pino';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -39,9 +40,7 @@ export const controllerCommand: Command = {
   },
 };
 
-/** POD_NAME / POD_NAMESPACE, set by the Deployment from the downward API; read once, here. */
+/** POD_NAME / POD_NAMESPACE, set by the Deployment from the downward API. */
 function downwardApiEnv(): ControllerEnv {
-  // eslint-disable-next-line no-restricted-syntax -- until src/config.ts exists: the only environment the controller reads
-  const { POD_NAME, POD_NAMESPACE } = process.env;
-  return { POD_NAME, POD_NAMESPACE };
+  return readEnvironment();
 }
