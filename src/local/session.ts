@@ -72,7 +72,10 @@ export class Session {
     const t0 = performance.now();
     try {
       const r = audit(all, [], this.#auditOptions);
-      this.#verdict = r.verdict === 'InsufficientData' ? { note: `collecting (${r.explanation})` } : { verdict: r.verdict, leakSource: r.leakSource, explanation: r.explanation };
+      this.#verdict =
+        r.verdict === 'InsufficientData'
+          ? { note: `collecting: ${r.explanation.replace(/^Not enough data for a verdict yet: /, '').replace(/\.$/, '')}` }
+          : { verdict: r.verdict, leakSource: r.leakSource, explanation: r.explanation };
     } catch (e) {
       this.#verdict = { note: `analysis failed: ${e instanceof Error ? e.message : String(e)}` };
     }

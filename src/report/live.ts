@@ -145,10 +145,15 @@ export function blockLines(s: LiveStatus): string[] {
   else if ('note' in v) verdictLine = `${DIM}verdict so far: ${v.note}${RESET}`;
   else verdictLine = `verdict so far: ${COLOUR[v.verdict]}${BOLD}${v.verdict}${v.leakSource ? `/${v.leakSource}` : ''}${RESET}  ${DIM}${v.explanation}${RESET}`;
   return [
-    `${BOLD}memaudit${RESET} ${s.title}  ${formatDuration(s.elapsedSeconds)} / ${formatDuration(s.durationSeconds)}  ${DIM}${s.source}${RESET}`,
+    `${BOLD}memaudit${RESET} ${s.title}  ${formatDuration(s.elapsedSeconds)} / ${formatDuration(s.durationSeconds)}  ${DIM}${shortenPaths(s.source)}${RESET}`,
     '  ' + parts.join('   '),
     '  ' + verdictLine,
   ];
+}
+
+/** "/sys/fs/cgroup/memory/a/b/memaudit-run-1-ab" -> "…/b/memaudit-run-1-ab": the block has one line per item. */
+function shortenPaths(text: string): string {
+  return text.replace(/\/[^\s()]*\/([^\s/()]+\/[^\s/()]+)/g, (whole, tail: string) => (whole.length > 40 ? `…/${tail}` : whole));
 }
 
 export function plainLine(s: LiveStatus): string {

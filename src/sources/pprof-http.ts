@@ -117,11 +117,13 @@ async function readTail(res: Response, max: number): Promise<string> {
 }
 
 function describe(e: unknown): string {
-  if (e instanceof Error) {
-    if (e.name === 'TimeoutError') return 'timed out';
-    const cause = (e as { cause?: unknown }).cause;
-    if (cause && typeof cause === 'object' && 'code' in cause) return String((cause as { code: unknown }).code);
-    return e.message;
+  // Duck-typed: errors from fetch may come from another realm (a VM context), where instanceof fails.
+  if (typeof e === 'object' && e !== null) {
+    const err = e as { name?: unknown; message?: unknown; cause?: unknown };
+    if (err.name === 'TimeoutError') return 'timed out';
+    const cause = err.cause as { code?: unknown } | undefined;
+    if (cause && typeof cause === 'object' && typeof cause.code === 'string') return cause.code;
+    if (typeof err.message === 'string') return err.message;
   }
   return String(e);
 }

@@ -139,6 +139,10 @@ describe('memaudit run: interrupts and failures leave no cgroup behind', () => {
         expect(l).toMatchObject({ version: expect.any(Number), usage: expect.any(Number), stat: expect.any(Object) });
         expect(Number.isNaN(Date.parse(l.ts as string))).toBe(false);
       }
+      // ...in the format `memaudit analyze --cgroup FILE` reads.
+      const a = await runMemaudit(['analyze', '--cgroup', file, '-o', 'json']);
+      expect(a.code).toBe(0);
+      expect(report(a.stdout).window).toMatchObject({ samples: lines.length });
     } finally {
       execFileSync('rm', ['-f', file]);
     }

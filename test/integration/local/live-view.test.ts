@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { LiveView, plainLine } from '../../../src/report/live.ts';
+import type { LiveStatus } from '../../../src/report/live.ts';
+import { MEMAUDIT, REPO } from './helpers.ts';
+
+// The live view: in place on a terminal (checked on a real pseudo-terminal with script(1)),
+// plain periodic lines elsewhere.
+
+const MiB = 1024 * 1024;
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+const status = (elapsedSeconds: number, usageMiB: number): LiveStatus => ({
+  title: 'node examples/file-writer.js',
+  source: 'cgroup v1 /sys/fs/cgroup/memory/a/b/memaudit-run-1-ab12',
+  elapsedSeconds,
+  durationSeconds: 60,
+  first: { timestampMs: 0, usageBytes: MiB, anonBytes: MiB, fileBytes: 0, shmemBytes: 0 },
+  sample: { timestampMs: elapsedSeconds * 1000, usageBytes: usageMiB * MiB, anonBytes: 9 * MiB, fileBytes: (usageMiB - 9) * MiB, shmemBytes: 0 },
+  verdict: elapsedSeconds < 30 ? { note: 'collecting: 12s of data (at least 30s needed)' } : { verdict: 'CacheGrowth', leakSource: null, explanation: 'Not a leak.' },
+});
+
+test('on a terminal: a three-line block redrawn in place; text written above it scrolls by', () => {
+  const out = new Capture();
+  const above = new Capture();
+  const view = new LiveView(out, { tty: true, above, columns: () => 200 });
+  view.update(status(1, 12));
+  expect(out.text.split('\n')).toHaveLength(4);
+  expect(out.text).toContain('usage \x1b[1m12.0 MiB');
+  view.update(status(2, 14));
+  // Cursor up three lines, clear to the end, then the new block.
+  expect(out.text).toContain('\x1b[3A\r\x1b[J');
+  view.write('partial ');
+  expect(above.text).toBe('');
+  view.write('line\nnext');
+  expect(above.text).toBe('partial line\n');
+  view.update(status(31, 70));
+  expect(out.text).toContain('CacheGrowth');
+  view.close();
+  expect(above.text).toBe('partial line\nnext\n');
+  // The block is erased at the end, so the report stands alone.
+  expect(out.text.endsWith('\x1b[3A\r\x1b[J')).toBe(true);
+});
+
+test('lines are cut to the terminal width, colours dropped where cut', () => {
+  const out = new Capture();
+  const view = new LiveView(out, { tty: true, columns: () => 40 });
+  view.update(status(1, 12));
+  for (const line of out.text.split('\n').filter(Boolean)) expect(line.replace(/\x1b\[[0-9;]*[mAJ]|\r/g, '').length).toBeLessThanOrEqual(39); // eslint-disable-line no-control-regex
+});
+
+test('elsewhere: one plain line every period, and the last one', () => {
+  const out = new Capture();
+  const view = new LiveView(out, { tty: false, plainEverySeconds: 10 });
+  for (let t = 0; t <= 60; t++) view.update(status(t, 10 + t));
+  const lines = out.text.trim().split('\n');
+  expect(lines).toHaveLength(7);
+  expect(lines[0]).toBe('[0s/60s] usage=10.0MiB anon=9.0MiB cache=1.0MiB shmem=0B');
+  expect(lines[6]).toBe('[60s/60s] usage=70.0MiB anon=9.0MiB cache=61.0MiB shmem=0B verdict=CacheGrowth');
+  expect(out.text).not.toContain('\x1b');
+});
+
+test('per-process samples say "mapped", not "cache"', () => {
+  const s = status(1, 12);
+  s.sample = { timestampMs: 1000, usageBytes: 12 * MiB, rssBytes: 12 * MiB, anonBytes: 9 * MiB, fileBytes: 3 * MiB, shmemBytes: 0 };
+  expect(plainLine(s)).toBe('[1s/60s] usage=12.0MiB anon=9.0MiB mapped=3.0MiB shmem=0B');
+});
+
+test('memaudit run on a real pseudo-terminal redraws in place and ends with the report alone', () => {
+  let out: string;
+  try {
+    out = execFileSync('script', ['-qec', `${MEMAUDIT} run --duration 3s -- node examples/file-writer.js`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no script(1) here
+    throw e;
+  }
+  expect(out).toContain('\x1b[3A\r\x1b[J');
+  expect(out).toMatch(/usage \x1b\[1m[\d.]+ MiB/); // eslint-disable-line no-control-regex
+  expect(out).toContain('file-writer: saving');
+  const afterBlock = out.slice(out.lastIndexOf('\x1b[J') + 3);
+  expect(afterBlock).toMatch(/^memaudit: \d+ samples over/);
+  expect(afterBlock).toMatch(/memaudit: process node examples\/file-writer.js: InsufficientData/);
+}, 40_000);
