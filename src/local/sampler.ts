@@ -48,6 +48,9 @@ export interface SamplerOptions {
   now?: () => number;
 }
 
+/** How long a target may take to start answering on its pprof URL before a gap is reported. */
+const RUNTIME_GRACE_MS = 5_000;
+
 /** More profiles than this are thinned (every other one dropped, the first kept). */
 const MAX_PROFILES = 24;
 
@@ -58,7 +61,12 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
   const profiles: HeapProfile[] = [];
   const profileEveryMs = options.profileEveryMs ?? Math.max(5_000, Math.round(durationMs / 10));
   const reported = new Set<string>();
+  let runtimeSeen = false;
+  let gapsFromMs = Infinity;
   const gap = (reason: string) => {
+    // A program starts its pprof listener a moment after it starts: gaps count only after a grace
+    // period, or once runtime data has been seen (then the target went away or stalled).
+    if (!runtimeSeen && now() < gapsFromMs) return;
     const key = reason.replace(/\d+/g, '#');
     if (reported.has(key)) return;
     reported.add(key);
@@ -69,6 +77,7 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
 
   const startMs = now();
   const endMs = startMs + durationMs;
+  gapsFromMs = startMs + RUNTIME_GRACE_MS;
   let nextProfileMs = startMs;
   let pendingProfile: Promise<void> | undefined;
   const fetchProfile = (): Promise<void> => {
@@ -77,8 +86,15 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
     pendingProfile ??= goRuntime
       .heapProfile(Math.max(runtimeTimeoutMs, 5_000))
       .then((p) => {
-        if (p.kind === 'data') addProfile(profiles, p.value);
-        else gap(p.reason);
+        if (p.kind === 'data') {
+          runtimeSeen = true;
+          addProfile(profiles, p.value);
+        } else {
+          gap(p.reason);
+          // Until the first profile arrives, try again at the next sample: the heap diff should
+          // span as much of the window as it can.
+          if (profiles.length === 0) nextProfileMs = 0;
+        }
       })
       .finally(() => {
         pendingProfile = undefined;
@@ -97,6 +113,7 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
     if (reading.kind === 'noData') return stop(signal.aborted ? 'aborted' : 'gone', reading.reason);
     const s = reading.sample;
     if (go?.kind === 'data') {
+      runtimeSeen = true;
       s.go = go.value;
       if (reading.snapshot) reading.snapshot.go = go.value;
     } else if (go) gap(go.reason);
