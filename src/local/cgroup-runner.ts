@@ -208,17 +208,22 @@ export class RunCgroup {
       await sleep(delay);
     }
     this.#removed = true;
+    // The watchdog shares memaudit's cgroup (on v2, the leaf the undo removes): let it go first.
+    await this.#releaseWatchdog();
     await runUndo(this.#undo);
-    this.#releaseWatchdog();
   }
 
   /** Closing our end of the pipe lets the watchdog exit (it finds the cgroup gone). */
-  #releaseWatchdog(): void {
+  async #releaseWatchdog(): Promise<void> {
     const w = this.#watchdog;
     this.#watchdog = null;
     if (!w) return;
+    const exited = w.exitCode !== null || w.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve()));
     w.stdin?.end();
     w.stdin?.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
   }
 
   /**
