@@ -151,9 +151,9 @@ export function blockLines(s: LiveStatus): string[] {
   ];
 }
 
-/** "/sys/fs/cgroup/memory/a/b/memaudit-run-1-ab" -> "…/b/memaudit-run-1-ab": the block has one line per item. */
+/** "/sys/fs/cgroup/memory/a/b/memaudit-run-1-ab" -> "…/memaudit-run-1-ab": the block has one line per item. */
 function shortenPaths(text: string): string {
-  return text.replace(/\/[^\s()]*\/([^\s/()]+\/[^\s/()]+)/g, (whole, tail: string) => (whole.length > 40 ? `…/${tail}` : whole));
+  return text.replace(/\/[^\s()]*\/([^\s/()]+)/g, (whole, last: string) => (whole.length > 40 ? `…/${last}` : whole));
 }
 
 export function plainLine(s: LiveStatus): string {
