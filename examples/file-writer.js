@@ -10,6 +10,7 @@
 //   --dir    where messages.log goes (default: a disk-backed temp dir; never tmpfs, which would
 //            make this a shared-memory writer instead)
 //   --port   also accept messages over HTTP: curl --data-binary @file http://127.0.0.1:PORT/msg
+//   --max    stop generating messages after this many bytes, a safety cap (default 4g)
 //   --keep   leave the file behind on exit (default: removed on exit and on SIGTERM/SIGINT)
 //
 // Needs nothing but Node (18.15 or newer). Try it with:
@@ -29,9 +30,11 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     port: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    max: { type: 'string', default: '4g' },
   },
 });
-const rate = bytes(values.rate);
+const rate = bytes(values.rate, '--rate');
+const max = bytes(values.max, '--max');
 const TMPFS_MAGIC = 0x01021994;
 const isTmpfs = (dir) => {
   try {
@@ -60,7 +63,7 @@ const TICK_MS = 100;
 const start = Date.now();
 let due = 0;
 const timer = setInterval(() => {
-  due = Math.floor((rate * (Date.now() - start)) / 1000);
+  due = Math.min(max, Math.floor((rate * (Date.now() - start)) / 1000));
   while (saved + message.length <= due) {
     message.write(String(saved).padStart(16, '0'), 0, 'latin1');
     save(message);
@@ -97,8 +100,8 @@ process.on('SIGINT', () => { stop(); process.exit(0); });
 process.on('exit', stop);
 process.stdout.write(`file-writer: saving ${(rate / 1048576).toFixed(1)} MiB/s of messages to ${file}${values.port ? `, listening on 127.0.0.1:${values.port}` : ''}\n`);
 
-function bytes(text) {
+function bytes(text, option) {
   const m = /^(\d+(?:\.\d+)?)([kmg]?)i?b?$/i.exec(String(text).trim());
-  if (!m) throw new Error(`--rate: expected bytes like 512k or 2m, got ${text}`);
+  if (!m) throw new Error(`${option}: expected bytes like 512k or 2m, got ${text}`);
   return Math.round(Number(m[1]) * { '': 1, k: 1024, m: 1048576, g: 1073741824 }[m[2].toLowerCase()]);
 }

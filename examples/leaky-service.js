@@ -9,6 +9,7 @@
 //   --size        bytes per retained request body (default 16k)
 //   --also-write  also append a log line per request to a file, so page cache grows beside the
 //                 leak (the verdict must still be Leak)
+//   --max         stop retaining after this many bytes, a safety cap (default 1g)
 //
 // Needs nothing but Node (18.15 or newer). Try it with:
 //   ./bin/memaudit run --duration 60s -- node examples/leaky-service.js
@@ -25,10 +26,12 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1m' },
     size: { type: 'string', default: '16k' },
     'also-write': { type: 'boolean', default: false },
+    max: { type: 'string', default: '1g' },
   },
 });
 const rate = bytes(values.rate, '--rate');
 const size = bytes(values.size, '--size');
+const max = bytes(values.max, '--max');
 
 // The leak: request id -> body, never pruned.
 const requestLog = new Map();
@@ -53,7 +56,7 @@ const logLine = Buffer.alloc(4096, 'r');
 const start = Date.now();
 setInterval(() => {
   const due = Math.floor((rate * (Date.now() - start)) / 1000);
-  while (retained + size <= due) {
+  while (retained + size <= Math.min(due, max)) {
     handleRequest();
     if (logFd !== undefined) fs.writeSync(logFd, logLine);
   }

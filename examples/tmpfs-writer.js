@@ -9,6 +9,7 @@
 //   --rate       bytes written (and kept) per second (k/m suffixes; default 1m)
 //   --dir        tmpfs directory (default /dev/shm); files go to DIR/tmpfs-writer-PID/
 //   --file-size  bytes per file (default 256k)
+//   --max        stop writing after this many bytes, a safety cap (default 1g)
 //   --keep       leave the files behind on exit (default: removed on exit and on SIGTERM/SIGINT)
 //
 // Needs nothing but Node (18.15 or newer). Try it with:
@@ -25,11 +26,13 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1m' },
     dir: { type: 'string', default: '/dev/shm' },
     'file-size': { type: 'string', default: '256k' },
+    max: { type: 'string', default: '1g' },
     keep: { type: 'boolean', default: false },
   },
 });
 const rate = bytes(values.rate, '--rate');
 const fileSize = bytes(values['file-size'], '--file-size');
+const max = bytes(values.max, '--max');
 const TMPFS_MAGIC = 0x01021994;
 if (fs.statfsSync(values.dir).type !== TMPFS_MAGIC) {
   process.stderr.write(`tmpfs-writer: ${values.dir} is not a tmpfs; give --dir a tmpfs directory\n`);
@@ -44,7 +47,7 @@ let seq = 0;
 const start = Date.now();
 const timer = setInterval(() => {
   const due = Math.floor((rate * (Date.now() - start)) / 1000);
-  while (written + fileSize <= due) {
+  while (written + fileSize <= Math.min(due, max)) {
     fs.writeFileSync(path.join(out, `blob-${String(seq++).padStart(6, '0')}`), content);
     written += fileSize;
   }
