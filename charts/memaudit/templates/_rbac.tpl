@@ -1,0 +1,63 @@
+{{/*
+The controller's RBAC rules: exactly those of config/rbac/role.yaml, split by scope so that a
+namespace-scoped install can put the namespaced ones in a Role. test/unit/chart/rbac.test.ts renders
+the chart and compares with config/rbac/, so the two cannot drift apart.
+*/}}
+
+{{/* Namespaced resources, first part (in config/rbac/role.yaml's order). */}}
+{{- define "memaudit.rules.audits" -}}
+# informers.ts (list/watch), reconcile.ts writes results through the status subresource only.
+- apiGroups: [memaudit.io]
+  resources: [memoryaudits]
+  verbs: [get, list, watch]
+- apiGroups: [memaudit.io]
+  resources: [memoryaudits/status]
+  verbs: [patch]
+# informers.ts: the pods an audit selects.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch]
+# sampler.ts, --pprof-access proxy: heap profiles through the API server.
+- apiGroups: [""]
+  resources: [pods/proxy]
+  verbs: [get]
+{{- end }}
+
+{{/* Cluster-scoped: nodes can only be granted by a ClusterRole. */}}
+{{- define "memaudit.rules.nodes" -}}
+# sampler.ts: --kubelet-access proxy reads /api/v1/nodes/N/proxy/metrics/cadvisor (nodes/proxy);
+# --kubelet-access direct reads the node's address (nodes get) and the kubelet authorizes
+# /metrics/cadvisor as nodes/metrics.
+- apiGroups: [""]
+  resources: [nodes]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [nodes/proxy, nodes/metrics]
+  verbs: [get]
+{{- end }}
+
+{{/* Namespaced resources, second part. */}}
+{{- define "memaudit.rules.writes" -}}
+# state-store.ts: one evidence ConfigMap per audit, in the audit's namespace.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, create, update, delete]
+# events.ts
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+# patch.ts (action: Patch): Pod -> ReplicaSet -> Deployment; StatefulSet; DaemonSet.
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, patch]
+{{- end }}
+
+{{/* leader.ts: the Lease in the controller's own namespace (config/rbac/leader_election_role.yaml). */}}
+{{- define "memaudit.rules.leaderElection" -}}
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, create, update]
+{{- end }}

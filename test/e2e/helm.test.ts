@@ -1,0 +1,297 @@
+import { jest } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { access, cp as copy, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CONTROLLER_USAGE } from '../../src/controller/config.ts';
+import { ControlPlane } from './harness/control-plane.ts';
+import { freePort } from './harness/ports.ts';
+import { Proc, waitFor } from './harness/process.ts';
+import { NODE_BIN, REPO_ROOT } from './harness/tools.ts';
+import { CHART_DIR, configRbac, helm, template } from '../unit/chart/helm.ts';
+import type { KubeObject, PolicyRule } from '../unit/chart/helm.ts';
+
+// charts/memaudit against a real kube-apiserver + etcd, with the real helm and kubectl, and the
+// container image's file tree.
+//
+// Tested here: helm lint --strict; every rendered object accepted by the API server (server-side
+// dry run, the CRD included); helm install / upgrade / uninstall and the objects they leave;
+// what the chart's service account may do, asked of the API server's RBAC authorizer; and
+// `memaudit controller` started from the image's file tree with the installed Deployment's
+// arguments and a token of the installed service account, leading and writing status.
+// Not tested, because this cluster has only etcd and kube-apiserver: pods (no scheduler, no
+// kubelet, no image: the Deployment's pods are never created, nor probed), in-cluster config
+// (the controller gets a kubeconfig with the service account's token instead), the real
+// ServiceMonitor schema (a stand-in CRD that accepts any spec), and the Dockerfile's own build
+// (no registry here: test/unit/chart/dockerfile.test.ts reads it instead).
+jest.setTimeout(240_000);
+
+const execFileAsync = promisify(execFile);
+const cp = new ControlPlane();
+const RELEASE = 'memaudit';
+const NS = 'memaudit';
+const SA = `system:serviceaccount:${NS}:memaudit-controller`;
+let dir = '';
+let helmHome = '';
+let appDir = '';
+let tscResult: { code: number; output: string };
+
+/**
+ * /app as the Dockerfile leaves it: `npm run build` output (tsc -p tsconfig.build.json, here into
+ * the temp dir), the production dependencies only (what `npm prune --omit=dev` keeps: the
+ * packages `npm ls --omit=dev` lists, each without its nested node_modules, which are listed on
+ * their own) and package.json. Copied rather than linked, so Node resolves nothing outside it.
+ */
+async function assembleImageTree(app: string): Promise<void> {
+  await mkdir(app, { recursive: true });
+  try {
+    await execFileAsync(NODE_BIN, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', path.join(app, 'dist')], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+    tscResult = { code: 0, output: '' };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string };
+    tscResult = { code: err.code ?? 1, output: err.stdout ?? String(e) };
+  }
+  const { stdout } = await execFileAsync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+  for (const pkgDir of stdout.trim().split('\n').slice(1)) {
+    const rel = path.relative(REPO_ROOT, pkgDir);
+    const nested = path.join(pkgDir, 'node_modules');
+    await copy(pkgDir, path.join(app, rel), { recursive: true, filter: (src) => src !== nested });
+  }
+  await copy(path.join(REPO_ROOT, 'package.json'), path.join(app, 'package.json'));
+}
+
+/** Runs a program from the image tree with an environment like the image's (no NODE_OPTIONS from jest). */
+async function inImage(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(NODE_BIN, args, { cwd: appDir, env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production' }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '', stderr: err.stderr ?? String(e) };
+  }
+}
+
+async function kubeHelm(args: string[], values?: Record<string, unknown>): Promise<string> {
+  const r = await helm([...args, `--kubeconfig=${cp.kubeconfigPath}`, ...(values ? ['-f', '-'] : [])], { home: helmHome, ...(values ? { input: JSON.stringify(values) } : {}) });
+  if (r.code !== 0) throw new Error(`helm ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function getJson<T = KubeObject>(args: string[]): Promise<T> {
+  return JSON.parse(await cp.kubectlOk(['get', ...args, '-o', 'json'])) as T;
+}
+
+async function exists(args: string[]): Promise<boolean> {
+  const r = await cp.kubectl(['get', ...args, '-o', 'name']);
+  if (r.code !== 0 && !/NotFound/.test(r.stderr)) throw new Error(`kubectl get ${args.join(' ')}: ${r.stderr}`);
+  return r.code === 0;
+}
+
+/** The API server's RBAC authorizer, asked as the chart's service account. */
+async function canI(verb: string, resource: string, scope: string[], subresource?: string): Promise<boolean> {
+  const r = await cp.kubectl(['auth', 'can-i', verb, resource, ...scope, `--as=${SA}`, ...(subresource ? [`--subresource=${subresource}`] : [])]);
+  return r.stdout.trim() === 'yes';
+}
+
+type Deployment = KubeObject & { spec: { replicas: number; template: { spec: { serviceAccountName: string; containers: { image: string; args: string[]; ports: { containerPort: number }[] }[] } } } };
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'memaudit-e2e-helm-'));
+  helmHome = path.join(dir, 'helm');
+  appDir = path.join(dir, 'image/app');
+  await Promise.all([cp.start(), assembleImageTree(appDir)]);
+});
+afterAll(async () => {
+  await cp.stop();
+  if (dir && !process.env.MEMAUDIT_E2E_KEEP) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the container image file tree (assembled as the Dockerfile does)', () => {
+  it('tsc -p tsconfig.build.json emits the entrypoint dist/cli/bin.js', async () => {
+    expect(tscResult).toEqual({ code: 0, output: '' });
+    await access(path.join(appDir, 'dist/cli/bin.js'));
+  });
+
+  it('resolves nothing from outside the tree', async () => {
+    for (let d = path.dirname(appDir); ; d = path.dirname(d)) {
+      await expect(access(path.join(d, 'node_modules'))).rejects.toThrow(/ENOENT/);
+      if (d === path.dirname(d)) break;
+    }
+  });
+
+  it('holds the production dependencies only', async () => {
+    await access(path.join(appDir, 'node_modules/@kubernetes/client-node/package.json'));
+    for (const dev of ['typescript', 'jest', 'ts-jest', 'eslint', 'node', '@types/jest']) await expect(access(path.join(appDir, 'node_modules', dev))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('runs `node dist/cli/bin.js --help` with the production dependencies only', async () => {
+    const r = await inImage(['dist/cli/bin.js', '--help']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^ {2}controller +Run the MemoryAudit Kubernetes controller$/m);
+    const controller = await inImage(['dist/cli/bin.js', 'controller', '--help']);
+    expect(controller).toEqual({ code: 0, stdout: CONTROLLER_USAGE, stderr: '' });
+  });
+});
+
+describe('charts/memaudit on a real API server', () => {
+  it('passes helm lint --strict, cluster-wide and namespace-scoped', async () => {
+    for (const set of [[], ['--set', 'watchNamespaces={shop}'], ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'replicas=1', '--set', 'leaderElection.enabled=false']]) {
+      const r = await helm(['lint', '--strict', CHART_DIR, ...set]);
+      expect([set, r.code, r.stderr]).toEqual([set, 0, '']);
+      expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  it('renders objects the API server accepts (server-side dry run)', async () => {
+    await cp.kubectlOk(['create', 'namespace', 'memaudit-dry']);
+    await cp.kubectlOk(['create', 'namespace', 'shop']);
+    // A stand-in for prometheus-operator's CRD: checks the ServiceMonitor's group, version, kind
+    // and metadata, not its spec (no registry or release download here to fetch the real one).
+    await cp.kubectlOk(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+      spec: { group: 'monitoring.coreos.com', scope: 'Namespaced', names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    }));
+    await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']);
+    const variants: Record<string, unknown>[] = [{}, { watchNamespaces: ['shop'], metrics: { serviceMonitor: { enabled: true } } }, { replicas: 1, leaderElection: { enabled: false }, kubelet: { access: 'direct', insecureSkipTlsVerify: true }, pprof: { access: 'proxy' } }];
+    for (const values of variants) {
+      const rendered = await template({ namespace: 'memaudit-dry', values, includeCrds: true, kubeVersion: 'v1.35.0' });
+      expect(rendered.code).toBe(0);
+      const objects = rendered.stdout.split(/^---$/m).filter((d) => /^kind:/m.test(d)).length;
+      const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+      expect([values, r.stderr]).toEqual([values, '']);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(objects);
+      for (const line of lines) expect(line).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
+      expect(r.stdout).toMatch(/customresourcedefinition.apiextensions.k8s.io\/memoryaudits.memaudit.io created \(server dry run\)/);
+      expect(r.stdout).toMatch(/deployment.apps\/memaudit-controller created \(server dry run\)/);
+    }
+  });
+
+  it('helm install creates the CRD, the RBAC, the ServiceAccount, the Deployment and the Service', async () => {
+    const out = await kubeHelm(['install', RELEASE, CHART_DIR, '-n', NS, '--create-namespace']);
+    expect(out).toMatch(/STATUS: deployed/);
+    expect(out).toMatch(/memaudit 0\.1\.0 is installed in namespace memaudit/);
+    await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/memoryaudits.memaudit.io']);
+
+    const role = await getJson<KubeObject & { rules: PolicyRule[] }>(['clusterrole', 'memaudit-controller']);
+    expect(role.rules).toEqual(await configRbac('role.yaml'));
+    const binding = await getJson<KubeObject & { subjects: unknown[] }>(['clusterrolebinding', 'memaudit-controller']);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'memaudit-controller', namespace: NS }]);
+    const lease = await getJson<KubeObject & { rules: PolicyRule[] }>(['role', 'memaudit-leader-election', '-n', NS]);
+    expect(lease.rules).toEqual(await configRbac('leader_election_role.yaml'));
+    expect(await exists(['rolebinding', 'memaudit-leader-election', '-n', NS])).toBe(true);
+    expect(await exists(['serviceaccount', 'memaudit-controller', '-n', NS])).toBe(true);
+
+    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.template.spec.serviceAccountName).toBe('memaudit-controller');
+    expect(dep.spec.template.spec.containers[0]!.image).toBe('memaudit:0.1.0');
+    expect(dep.metadata.labels).toMatchObject({ 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/managed-by': 'Helm' });
+    const svc = await getJson<KubeObject & { spec: { ports: { name: string; port: number }[] } }>(['service', 'memaudit-controller-metrics', '-n', NS]);
+    expect(svc.spec.ports).toMatchObject([{ name: 'metrics', port: 8080 }]);
+  });
+
+  it("gives the service account what the controller calls, cluster-wide, and nothing more", async () => {
+    const all = ['--all-namespaces'];
+    expect(await canI('list', 'memoryaudits.memaudit.io', all)).toBe(true);
+    expect(await canI('watch', 'pods', all)).toBe(true);
+    expect(await canI('patch', 'memoryaudits.memaudit.io', all, 'status')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+    expect(await canI('patch', 'deployments.apps', ['-n', 'shop'])).toBe(true);
+    expect(await canI('create', 'leases.coordination.k8s.io', ['-n', NS])).toBe(true);
+    // Not granted: writing audits' specs, touching pods, Leases outside the release namespace, Secrets.
+    expect(await canI('update', 'memoryaudits.memaudit.io', all)).toBe(false);
+    expect(await canI('delete', 'pods', all)).toBe(false);
+    expect(await canI('create', 'leases.coordination.k8s.io', ['-n', 'default'])).toBe(false);
+    expect(await canI('get', 'secrets', ['-n', NS])).toBe(false);
+  });
+
+  it('runs the controller from the image tree with the installed arguments and service account: it leads and writes status', async () => {
+    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+    const [command, ...flags] = dep.spec.template.spec.containers[0]!.args;
+    expect(command).toBe('controller');
+    // The container port is not reachable here; everything else is the Deployment's.
+    const port = await freePort();
+    const args = flags.map((f) => (f.startsWith('--listen=') ? `--listen=127.0.0.1:${port}` : f));
+    const token = (await cp.kubectlOk(['create', 'token', 'memaudit-controller', '-n', NS, '--duration=1h'])).trim();
+    const kubeconfig = path.join(dir, 'controller.kubeconfig');
+    await writeFile(kubeconfig, await cp.tokenKubeconfig('memaudit-controller', token));
+    const podName = 'memaudit-controller-5c7d9f8b6-x2x4q';
+    const proc = new Proc('controller', NODE_BIN, [path.join(appDir, 'dist/cli/bin.js'), 'controller', ...args, `--kubeconfig=${kubeconfig}`], path.join(dir, 'controller.log'), {
+      PATH: '/usr/bin:/bin',
+      NODE_ENV: 'production',
+      // What the Deployment's downward API sets.
+      POD_NAME: podName,
+      POD_NAMESPACE: NS,
+    });
+    try {
+      await waitFor('controller /readyz', async () => {
+        if (!proc.running) throw new Error(`controller exited: ${(await proc.log()).slice(-3000)}`);
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+      }, 60_000);
+      const holder = await waitFor('the Lease in the release namespace', async () => {
+        const lease = await getJson<{ spec: { holderIdentity?: string } }>(['lease', 'memaudit-controller', '-n', NS]);
+        return lease.spec.holderIdentity?.startsWith(`${podName}_`) ? lease.spec.holderIdentity : undefined;
+      }, 60_000);
+      expect(holder).toMatch(new RegExp(`^${podName}_[0-9a-f]{8}$`));
+
+      await cp.kubectlOk(['apply', '-n', 'shop', '-f', '-'], 'apiVersion: memaudit.io/v1alpha1\nkind: MemoryAudit\nmetadata: {name: nothing}\nspec: {selector: {matchLabels: {app: nothing}}}\n');
+      const ready = await waitFor('status written through memoryaudits/status', async () => {
+        const audit = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[] } }>(['memoryaudit', 'nothing', '-n', 'shop']);
+        return audit.status?.conditions?.find((c) => c.type === 'Ready');
+      }, 60_000);
+      expect(ready).toMatchObject({ status: 'False', reason: 'TargetsMissing' });
+      const log = await proc.log();
+      expect(log).not.toMatch(/forbidden/i);
+    } finally {
+      await proc.stop(15_000);
+    }
+    expect(await proc.exited).toBe(0);
+    const released = await getJson<{ spec: { holderIdentity?: string } }>(['lease', 'memaudit-controller', '-n', NS]);
+    expect(released.spec.holderIdentity ?? '').toBe('');
+    await cp.kubectlOk(['delete', 'memoryaudit', 'nothing', '-n', 'shop', '--wait=false']);
+  });
+
+  it('helm upgrade applies changed values', async () => {
+    const out = await kubeHelm(['upgrade', RELEASE, CHART_DIR, '-n', NS], { replicas: 3, logLevel: 'debug', image: { repository: 'registry.example/memaudit', tag: '0.1.1' }, metrics: { port: 9090 } });
+    expect(out).toMatch(/REVISION: 2/);
+    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+    const c = dep.spec.template.spec.containers[0]!;
+    expect(dep.spec.replicas).toBe(3);
+    expect(c.image).toBe('registry.example/memaudit:0.1.1');
+    expect(c.args).toEqual(expect.arrayContaining(['--log-level=debug', '--listen=:9090']));
+    expect(c.ports).toMatchObject([{ containerPort: 9090 }]);
+  });
+
+  it('helm upgrade to watchNamespaces: [shop] swaps the ClusterRole for a Role in shop', async () => {
+    await kubeHelm(['upgrade', RELEASE, CHART_DIR, '-n', NS], { watchNamespaces: ['shop'] });
+    expect(await exists(['clusterrole', 'memaudit-controller'])).toBe(false);
+    expect(await exists(['clusterrolebinding', 'memaudit-controller'])).toBe(false);
+    const role = await getJson<KubeObject & { rules: PolicyRule[] }>(['role', 'memaudit-controller', '-n', 'shop']);
+    expect(role.rules.flatMap((r) => r.resources)).toContain('memoryaudits');
+    const nodes = await getJson<KubeObject & { rules: PolicyRule[] }>(['clusterrole', 'memaudit-controller-nodes']);
+    expect(nodes.rules.flatMap((r) => r.resources).sort()).toEqual(['nodes', 'nodes/metrics', 'nodes/proxy']);
+    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+    expect(dep.spec.template.spec.containers[0]!.args).toContain('--namespace=shop');
+    expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'shop'])).toBe(true);
+    expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'default'])).toBe(false);
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+  });
+
+  it('helm uninstall removes every object of the release but the CRD, which Helm never deletes', async () => {
+    await kubeHelm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout=60s']);
+    const selector = `app.kubernetes.io/instance=${RELEASE}`;
+    for (const kinds of ['deployments,services,serviceaccounts,roles,rolebindings', 'clusterroles,clusterrolebindings']) {
+      const left = await cp.kubectlOk(['get', kinds, '-A', '-l', selector, '-o', 'name']);
+      expect([kinds, left.trim()]).toEqual([kinds, '']);
+    }
+    expect(await exists(['deployment', 'memaudit-controller', '-n', NS])).toBe(false);
+    expect(await exists(['role', 'memaudit-controller', '-n', 'shop'])).toBe(false);
+    expect(await exists(['clusterrole', 'memaudit-controller-nodes'])).toBe(false);
+    expect(await exists(['crd', 'memoryaudits.memaudit.io'])).toBe(true);
+    expect((await kubeHelm(['list', '-n', NS, '-q'])).trim()).toBe('');
+  });
+});
