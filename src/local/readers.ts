@@ -1,4 +1,4 @@
-import { isNoData } from '../sources/cadvisor.ts';
+import { isNoData } from '../model/no-data.ts';
 import { readCgroupSnapshot, sampleFromSnapshot } from '../sources/cgroup.ts';
 import { readProcSample } from '../sources/proc.ts';
 import type { MemorySample } from '../model/sample.ts';

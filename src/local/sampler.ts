@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import type { GoRuntimeSample } from '../model/sample.ts';
-import type { NoData } from '../sources/cadvisor.ts';
+import type { NoData } from '../model/no-data.ts';
 import type { Fetched } from '../sources/pprof-http.ts';
 
 /**

@@ -36,14 +36,9 @@ export interface ContainerSample {
   sample: MemorySample;
 }
 
-/** A container a source was asked about but has nothing for: not an error (node_exporter's ErrNoData). */
-export interface NoData {
-  kind: 'noData';
-  reason: string;
-}
+import { noData, type NoData } from '../model/no-data.ts';
 
-export const noData = (reason: string): NoData => ({ kind: 'noData', reason });
-export const isNoData = (v: unknown): v is NoData => typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'noData';
+export { isNoData, noData, type NoData } from '../model/no-data.ts';
 
 export const containerKeyString = (k: ContainerKey): string => `${k.namespace}/${k.pod}/${k.container}`;
 

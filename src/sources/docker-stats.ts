@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
-import type { NoData } from './cadvisor.ts';
-import { noData } from './cadvisor.ts';
+import type { NoData } from '../model/no-data.ts';
+import { noData } from '../model/no-data.ts';
 import { sampleFromSnapshot } from './cgroup.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.ts';
 import type { GoRuntimeSample } from '../model/sample.ts';
-import type { NoData } from './cadvisor.ts';
+import type { NoData } from '../model/no-data.ts';
 import { goSampleFromMemStats, parseMemStatsText } from './memstats.ts';
 
 /**

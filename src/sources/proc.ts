@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
-import type { NoData } from './cadvisor.ts';
-import { noData } from './cadvisor.ts';
+import type { NoData } from '../model/no-data.ts';
+import { noData } from '../model/no-data.ts';
 
 /**
  * Per-process fallback when the target has no cgroup of its own: `/proc/PID/status` and

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { isNoData } from '../../../src/sources/cadvisor.ts';
+import { isNoData } from '../../../src/model/no-data.ts';
 import { parseProcStatus, parseSmapsRollup, readProcSample, sampleFromProc } from '../../../src/sources/proc.ts';
 
 const ROOT = path.join(import.meta.dirname, '../../fixtures/proc');
