@@ -152,30 +152,3 @@ function rejectText(bytes: Uint8Array, source: string): Uint8Array {
 export async function readHeapProfileFile(path: string, options: Omit<HeapProfileOptions, 'source'> = {}): Promise<HeapProfile> {
   return decodeHeapProfile(await readFile(path), { ...options, source: path });
 }
-
-export interface FetchHeapProfileOptions extends Omit<HeapProfileOptions, 'source'> {
-  /** Path of the endpoint under baseUrl. Default /debug/pprof/heap. */
-  path?: string;
-  timeoutMs?: number;
-  /** Injectable for tests. */
-  fetchImpl?: typeof fetch;
-}
-
-/**
- * GETs a heap profile from a Go program's pprof endpoint (`baseUrl` like http://10.0.0.7:6060).
- * The body is gzip without a Content-Encoding header, so it is taken as bytes. A failed connection
- * or a 5xx is a TransientError; a 4xx means there is no such endpoint: InputError.
- */
-export async function fetchHeapProfile(baseUrl: string, options: FetchHeapProfileOptions = {}): Promise<HeapProfile> {
-  const url = new URL(options.path ?? '/debug/pprof/heap', baseUrl).toString();
-  const doFetch = options.fetchImpl ?? fetch;
-  let res: Response;
-  try {
-    res = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
-  } catch (cause) {
-    throw new TransientError(`GET ${url}: ${(cause as Error).message}`, { cause });
-  }
-  if (res.status >= 500) throw new TransientError(`GET ${url}: HTTP ${res.status}`);
-  if (!res.ok) throw new InputError(url, `HTTP ${res.status}: no heap profile here (does the program import net/http/pprof?)`);
-  return decodeHeapProfile(new Uint8Array(await res.arrayBuffer()), { ...options, source: url });
-}

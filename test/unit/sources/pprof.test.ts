@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { heapDiff } from '../../../src/analysis/heap-diff.ts';
 import { isInputError } from '../../../src/errors.ts';
-import { decodeHeapProfile, fetchHeapProfile, readHeapProfileFile } from '../../../src/sources/pprof.ts';
+import { decodeHeapProfile, readHeapProfileFile } from '../../../src/sources/pprof.ts';
 
 const DIR = path.join(import.meta.dirname, '../../fixtures/pprof');
 const fixture = (name: string) => path.join(DIR, name);
@@ -54,20 +54,6 @@ describe('real heap profiles of test/apps/heapleak (captured over HTTP)', () => 
     const [p1, p2] = await Promise.all([readHeapProfileFile(fixture('heapleak-1.pb.gz')), readHeapProfileFile(fixture('heapleak-2.pb.gz'))]);
     const top = heapDiff(p1, p2, 3);
     expect(top[0]).toEqual({ function: 'main.retainRequest', firstInuseBytes: 2130090, lastInuseBytes: 10117930, growthBytes: 10117930 - 2130090, cumulativeGrowthBytes: 10117930 - 2130090 });
-  });
-
-  it('fetchHeapProfile takes the gzip body as bytes (no Content-Encoding) from baseUrl + /debug/pprof/heap', async () => {
-    const body = readFileSync(fixture('heapleak-2.pb.gz'));
-    let asked = '';
-    const fetchImpl = (async (url: string) => {
-      asked = url;
-      return new Response(body, { status: 200, headers: { 'content-type': 'application/octet-stream' } });
-    }) as unknown as typeof fetch;
-    const p = await fetchHeapProfile('http://10.0.0.7:6060', { fetchImpl });
-    expect(asked).toBe('http://10.0.0.7:6060/debug/pprof/heap');
-    expect(p.totalInuseBytes).toBe(10117930);
-    const notFound = (async () => new Response('404 page not found', { status: 404 })) as unknown as typeof fetch;
-    await expect(fetchHeapProfile('http://10.0.0.7:6060', { fetchImpl: notFound })).rejects.toThrow(/HTTP 404: no heap profile here/);
   });
 });
 
