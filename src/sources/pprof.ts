@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { InputError, TransientError } from '../errors.ts';
+import { InputError } from '../errors.ts';
 import type { HeapProfile } from '../model/sample.ts';
 
 /**
