@@ -164,7 +164,7 @@ function pprofBench(): void {
     theirs.push(performance.now() - t);
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`profile: ${(bytes.length / MiB).toFixed(1)} MiB gzipped, ${p.flatInuseBytes.size} functions with in-use bytes`);
+  console.log(`profile: ${(bytes.length / MiB).toFixed(1)} MiB gzipped, ${p.cumInuseBytes.size} functions on in-use stacks (${p.flatInuseBytes.size} allocating)`);
   console.log(`memaudit decode + diff: median ${med(ours).toFixed(0)} ms over ${reps} runs (in-process)`);
   console.log(`go tool pprof -raw: median ${med(theirs).toFixed(0)} ms over ${reps} runs (a process each, as a user runs it)`);
   console.log(`ratio memaudit/pprof: ${(med(ours) / med(theirs)).toFixed(2)}x`);
