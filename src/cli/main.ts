@@ -5,9 +5,10 @@ import { analyzeCommand } from './analyze.ts';
 import { runCommand } from './run.ts';
 import { watchCommand } from './watch.ts';
 import { controllerCommand } from './controller.ts';
+import { dockerCommand } from './docker.ts';
 
 /** The command registry: one file per command, each exporting a Command. */
-const COMMANDS: readonly Command[] = [analyzeCommand, runCommand, watchCommand, controllerCommand];
+const COMMANDS: readonly Command[] = [analyzeCommand, runCommand, watchCommand, dockerCommand, controllerCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -3,7 +3,7 @@ import { EnvironmentError, isInputError } from '../errors.ts';
 import type { Reading, MemoryReader } from '../local/sampler.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { formatBytes } from '../model/units.ts';
-import { noData } from '../sources/cadvisor.ts';
+import { noData } from '../model/no-data.ts';
 import { parseDockerStatsObject } from '../sources/docker-stats.ts';
 import { describeError, statusCodeOf } from './endpoint.ts';
 import type { StatsLineRecorder } from './recorder.ts';
