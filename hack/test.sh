@@ -24,6 +24,10 @@ hack/build-apps.sh "$MEMAUDIT_CACHE/apps/bin"
 step "Kubernetes parts (kube-apiserver, etcd, kubectl, helm; cached)"
 hack/build-kube-tools.sh all
 
+step "private Docker daemon for the Docker-mode tests (hack/dockerd.sh; installs docker.io when missing)"
+hack/dockerd.sh start
+export "$(hack/dockerd.sh env)"
+
 step "typecheck"
 npm run typecheck
 
