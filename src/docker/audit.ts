@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { goRuntimeReader } from '../local/go-runtime.ts';
+import { onInterrupt } from '../local/interrupt.ts';
 import { sample } from '../local/sampler.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import { StatsLineRecorder } from './recorder.ts';
@@ -53,16 +54,7 @@ export interface ContainersSampled {
 }
 
 export async function sampleContainers(options: ContainerSamplingOptions): Promise<ContainersSampled> {
-  const stop = new AbortController();
-  const state: { interruptedBy: NodeJS.Signals | null } = { interruptedBy: null };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (state.interruptedBy !== null) process.exit(130);
-    state.interruptedBy = signal;
-    options.notice(`memaudit: ${signal}: analysing what was collected (again to quit at once)`);
-    stop.abort();
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
+  const stop = onInterrupt({ notice: options.notice });
 
   const readers: ContainerStatsReader[] = [];
   /** Index-aligned with the targets; null where nothing is recorded. */
@@ -104,7 +96,7 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
             onSample: (s, _snapshot, all) => options.onSample?.(i, s, all),
             onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
           });
-          const stopReason: ContainerStopReason = state.interruptedBy !== null ? 'interrupted' : r.stopReason === 'gone' ? 'gone' : 'duration';
+          const stopReason: ContainerStopReason = stop.interruptedBy !== null ? 'interrupted' : r.stopReason === 'gone' ? 'gone' : 'duration';
           return {
             target,
             source: reader.description,
@@ -120,14 +112,14 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
       }),
     );
     await closeRecorders(recorders);
-    return { results, interruptedBy: state.interruptedBy };
+    return { results, interruptedBy: stop.interruptedBy };
   } catch (e) {
     await closeRecorders(recorders).catch(() => undefined);
     throw e;
   } finally {
     stop.signal.removeEventListener('abort', closeAll);
     closeAll();
-    for (const s of signals) process.off(s, onSignal);
+    stop.dispose();
   }
 }
 

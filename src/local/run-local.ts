@@ -1,15 +1,14 @@
 import { once } from 'node:events';
 import { EnvironmentError, isEnvironmentError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { findMemoryCgroup } from './cgroup-path.ts';
 import { RunCgroup } from './cgroup-runner.ts';
-import { goRuntimeReader } from './go-runtime.ts';
 import { launch } from './launch.ts';
 import type { Launched } from './launch.ts';
 import { cgroupReader, processReader } from './readers.ts';
 import type { SnapshotRecorder } from './recorder.ts';
-import { sample } from './sampler.ts';
+import { sampleTarget } from './sampler.ts';
+import { onInterrupt } from './interrupt.ts';
 import type { MemoryReader } from './sampler.ts';
 
 /**
@@ -77,24 +76,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   const exitCleanup = () => cgroup?.destroySync();
   process.on('exit', exitCleanup);
-  const stop = new AbortController();
-  const state: { interruptedBy: NodeJS.Signals | null } = { interruptedBy: null };
   let launched: Launched | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (state.interruptedBy !== null) {
-      // A second Ctrl-C: no more waiting, clean up now.
+  const stop = onInterrupt({
+    notice: options.notice,
+    action: 'stopping the command and analysing what was collected',
+    onFirst: (signal) => {
+      if (launched) killGroup(launched.pid, signal);
+    },
+    onSecond: (signal) => {
+      // No more waiting: clean up now.
       options.notice(`memaudit: ${signal} again, killing the command and removing its cgroup`);
       if (launched) killGroup(launched.pid, 'SIGKILL');
       cgroup?.destroySync();
-      process.exit(130);
-    }
-    state.interruptedBy = signal;
-    options.notice(`memaudit: ${signal}: stopping the command and analysing what was collected (again to quit at once)`);
-    if (launched) killGroup(launched.pid, signal);
-    stop.abort();
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
+    },
+  });
 
   try {
     launched = await launch(options.command, cgroup);
@@ -109,23 +104,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       return status;
     });
     // The launch took a moment: a signal that came meanwhile still reaches the command.
-    if (state.interruptedBy !== null) killGroup(launched.pid, state.interruptedBy);
+    if (stop.interruptedBy !== null) killGroup(launched.pid, stop.interruptedBy);
 
     const reader: MemoryReader = cgroup ? cgroupReader(cgroup.dir, cgroup.version) : processReader(launched.pid);
     const mode = cgroup ? 'cgroup' : 'process';
     options.onStart?.({ source: reader.description, mode, pid: launched.pid, cgroupDir: cgroup?.dir ?? null });
-    const record = options.record;
-    const sampled = await sample({
+    const sampled = await sampleTarget({
       reader,
-      ...(options.pprofUrl ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
+      pprofUrl: options.pprofUrl,
       intervalMs: options.intervalMs,
       durationMs: options.durationMs,
       signal: stop.signal,
-      onSample: (s: MemorySample, snap: CgroupSnapshot | undefined, all: readonly MemorySample[]) => {
-        if (snap && record) record.write(snap);
-        options.onSample?.(s, all);
-      },
-      onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
+      record: options.record,
+      ...(options.onSample ? { onSample: options.onSample } : {}),
+      notice: options.notice,
     });
 
     // Stop the command if it is still running: SIGTERM to its process group, then the cgroup's kill.
@@ -141,7 +133,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await exitedDuringRun.catch(() => undefined);
     await within(Promise.all(launched.output.map((s) => (s.readableEnded || s.destroyed ? undefined : once(s, 'close').catch(() => undefined)))), 1_000);
 
-    const stopReason: LocalStopReason = state.interruptedBy !== null ? 'interrupted' : ended.exit !== null ? 'exited' : sampled.stopReason === 'gone' ? 'gone' : 'duration';
+    const stopReason: LocalStopReason = stop.interruptedBy !== null ? 'interrupted' : ended.exit !== null ? 'exited' : sampled.stopReason === 'gone' ? 'gone' : 'duration';
     return {
       samples: sampled.samples,
       profiles: sampled.profiles,
@@ -151,11 +143,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       pid: launched.pid,
       stopReason,
       exit: ended.exit,
-      interruptedBy: state.interruptedBy,
+      interruptedBy: stop.interruptedBy,
       oomKills,
     };
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    stop.dispose();
     try {
       await cgroup?.destroy();
     } finally {

@@ -4,6 +4,7 @@ import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import type { GoRuntimeSample } from '../model/sample.ts';
 import type { NoData } from '../model/no-data.ts';
 import type { Fetched } from '../sources/pprof-http.ts';
+import { goRuntimeReader } from './go-runtime.ts';
 
 /**
  * The sampling loop shared by `memaudit run` and `memaudit watch`: one reading of the target's
@@ -146,4 +147,34 @@ function addProfile(profiles: HeapProfile[], p: HeapProfile): void {
     const kept = profiles.filter((_, i) => i === 0 || i % 2 === 1 || i === profiles.length - 1);
     profiles.splice(0, profiles.length, ...kept);
   }
+}
+
+export interface TargetSamplingOptions {
+  reader: MemoryReader;
+  /** A pprof base URL the user gave (`--pprof`): runtime.MemStats and heap profiles come from it. */
+  pprofUrl?: string | null;
+  intervalMs: number;
+  durationMs: number;
+  signal: AbortSignal;
+  /** `--record`: each cgroup snapshot is written as it is read. */
+  record?: { write(snapshot: CgroupSnapshot): void } | null;
+  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
+  notice: (line: string) => void;
+}
+
+/** `sample` as `memaudit run` and `watch` use it: with the Go runtime from `--pprof` and `--record`. */
+export function sampleTarget(options: TargetSamplingOptions): Promise<SamplingResult> {
+  const { record } = options;
+  return sample({
+    reader: options.reader,
+    ...(options.pprofUrl ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
+    intervalMs: options.intervalMs,
+    durationMs: options.durationMs,
+    signal: options.signal,
+    onSample: (s, snap, all) => {
+      if (snap && record) record.write(snap);
+      options.onSample?.(s, all);
+    },
+    onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
+  });
 }

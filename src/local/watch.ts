@@ -2,14 +2,13 @@ import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isEnvironmentError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
-import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { findMemoryCgroup, isHierarchyRoot } from './cgroup-path.ts';
 import { parsePids } from './cgroup-runner.ts';
-import { goRuntimeReader } from './go-runtime.ts';
 import { processTree } from './process-tree.ts';
 import { cgroupReader, processReader } from './readers.ts';
 import type { SnapshotRecorder } from './recorder.ts';
-import { sample } from './sampler.ts';
+import { sampleTarget } from './sampler.ts';
+import { onInterrupt } from './interrupt.ts';
 import type { MemoryReader } from './sampler.ts';
 
 /**
@@ -139,39 +138,27 @@ export interface WatchResult {
 
 /** Samples until the duration is over, the target is gone, or Ctrl-C (then: what was collected). */
 export async function watchLocal(options: WatchOptions): Promise<WatchResult> {
-  const stop = new AbortController();
-  const state: { interruptedBy: NodeJS.Signals | null } = { interruptedBy: null };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (state.interruptedBy !== null) process.exit(130);
-    state.interruptedBy = signal;
-    options.notice(`memaudit: ${signal}: analysing what was collected (again to quit at once)`);
-    stop.abort();
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
+  const interrupt = onInterrupt({ notice: options.notice });
   try {
-    const record = options.record;
-    const r = await sample({
+    const r = await sampleTarget({
       reader: options.target.reader,
-      ...(options.pprofUrl ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
+      pprofUrl: options.pprofUrl,
       intervalMs: options.intervalMs,
       durationMs: options.durationMs,
-      signal: stop.signal,
-      onSample: (s: MemorySample, snap: CgroupSnapshot | undefined, all: readonly MemorySample[]) => {
-        if (snap && record) record.write(snap);
-        options.onSample?.(s, all);
-      },
-      onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
+      signal: interrupt.signal,
+      record: options.record,
+      ...(options.onSample ? { onSample: options.onSample } : {}),
+      notice: options.notice,
     });
     const result: WatchResult = {
       samples: r.samples,
       profiles: r.profiles,
-      stopReason: state.interruptedBy !== null ? 'interrupted' : r.stopReason === 'gone' ? 'gone' : 'duration',
-      interruptedBy: state.interruptedBy,
+      stopReason: interrupt.interruptedBy !== null ? 'interrupted' : r.stopReason === 'gone' ? 'gone' : 'duration',
+      interruptedBy: interrupt.interruptedBy,
     };
     if (r.goneReason !== undefined) result.goneReason = r.goneReason;
     return result;
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    interrupt.dispose();
   }
 }

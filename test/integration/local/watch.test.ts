@@ -39,6 +39,9 @@ beforeAll(async () => {
   leaky = spawn('node', ['examples/leaky-service.js'], { stdio: 'ignore' });
   targets.push(leaky);
   await waitUntil(() => [writer, shmWriter, leaky].every((c) => c.pid !== undefined && alive(c.pid)), 5_000, 'the targets');
+  // watch audits services that are already up: let Node's start-up allocation settle first (on a
+  // loaded machine it can take seconds, and it is not what these tests are about).
+  await new Promise((r) => setTimeout(r, 3_000));
   const common = ['--duration', DURATION, '--fail-on', 'Leak', '-o', 'json', '-q'];
   const [a, b, c] = await Promise.all([
     runMemaudit(['watch', '--cgroup', writerCgroup.dir, ...common]),
