@@ -34,6 +34,8 @@ export interface Classification {
 
 /** A Go heap that explains at least this share of the anon growth makes the leak a heap leak. */
 const HEAP_SHARE_FOR_HEAP_LEAK = 0.3;
+/** Cache growing outside inactive_file at this share of the cache's pace is shmem, not active file pages. */
+const ACTIVE_FILE_PACE_BOUND = 0.75;
 /** Usage within this fraction of the limit counts as "at the limit". */
 const AT_LIMIT = 0.9;
 
@@ -54,6 +56,12 @@ export function classify(input: ClassifyInput): Classification {
 
   const candidates: { source: LeakSource; driver: Component; rate: number }[] = [];
   if (growing('shmem')) candidates.push({ source: 'shmem', driver: 'shmem', rate: rate('shmem') });
+  else if (!g.shmem && growing('activeFileOrShmem') && growing('file') && rate('activeFileOrShmem') >= ACTIVE_FILE_PACE_BOUND * rate('file')) {
+    // Without a shmem field: the cache grows, and nearly all of it outside inactive_file. The
+    // kernel balances the file LRU so active pages stay at most about half of it (mm/vmscan.c,
+    // inactive_is_low), so growth at this pace cannot be active page cache: it is shmem/tmpfs.
+    candidates.push({ source: 'shmem', driver: 'activeFileOrShmem', rate: rate('activeFileOrShmem') });
+  }
   if (growing('anon')) {
     const source: LeakSource = heapShare === null ? 'anon' : heapShare >= HEAP_SHARE_FOR_HEAP_LEAK ? 'heap' : 'offHeap';
     candidates.push({ source, driver: 'anon', rate: rate('anon') });

@@ -53,6 +53,12 @@ export function componentsOf(s: MemorySample): ComponentValues {
     c.kernel = Math.max(0, s.usageBytes - s.anonBytes - s.fileBytes);
   }
 
+  if (c.shmem === undefined && lruFile === undefined && s.workingSetBytes !== undefined && s.fileBytes !== undefined && s.inactiveFileBytes === undefined) {
+    // cAdvisor and kubelet define working set = usage - inactive_file, so inactive_file is known
+    // exactly; what is left of the cache is active file pages plus shmem (classify.ts tells them
+    // apart by pace: the kernel keeps active file pages to about half of the file LRU).
+    c.activeFileOrShmem = Math.max(0, s.fileBytes - Math.max(0, s.usageBytes - s.workingSetBytes));
+  }
   if (s.workingSetBytes !== undefined) c.workingSet = s.workingSetBytes;
   else if (s.inactiveFileBytes !== undefined) c.workingSet = Math.max(0, s.usageBytes - s.inactiveFileBytes);
 

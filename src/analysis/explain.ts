@@ -44,9 +44,12 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
     const since = t.currentSinceT > t.fit.startT ? ` (since ${formatDuration(t.currentSinceT - t.fit.startT)} into the window)` : '';
     evidence.push(`${LABEL[c]}: ${t.state}, ${formatRate(t.currentSlopeBytesPerHour)}${since}, R² ${t.fit.r2.toFixed(2)}`);
   }
+  if (cls.driver === 'activeFileOrShmem') {
+    evidence.push('shmem inferred: this source has no shmem field, but the cache grows almost entirely outside inactive_file, faster than active file pages can (the kernel keeps them to about half of the file LRU)');
+  }
   if (cls.heapExplainsAnonShare !== null) evidence.push(`the Go heap explains ${pct(cls.heapExplainsAnonShare)} of the anonymous memory growth`);
   for (const f of input.topGrowingFunctions.slice(0, 3)) evidence.push(`growing in the heap: ${f.function} +${formatBytes(f.growthBytes)} in use`);
-  if (cls.verdict === 'CacheGrowth' && !g.shmem) {
+  if (cls.verdict === 'CacheGrowth' && !g.shmem && !g.activeFileOrShmem) {
     evidence.push('this source has no shmem or active/inactive file split: growth of tmpfs, /dev/shm or a memory-backed emptyDir would look like page cache here');
   }
   if (cls.reclaimObserved) evidence.push(`usage is at ${pct(input.last.usageBytes / input.limitBytes!)} of ${limitText} and the cache is being reclaimed there: no OOM from it`);
@@ -116,4 +119,5 @@ const LABEL: Record<string, string> = {
   nonReclaimable: 'non-reclaimable memory',
   goHeap: 'Go heap in use',
   rss: 'resident set',
+  activeFileOrShmem: 'page cache outside inactive_file (active file or shmem)',
 };

@@ -23,6 +23,8 @@ export const COMPONENTS = [
   'nonReclaimable',
   'goHeap',
   'rss',
+  /** file - inactive_file, for sources with a working set but no active/shmem split (cAdvisor). */
+  'activeFileOrShmem',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 

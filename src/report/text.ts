@@ -49,7 +49,7 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
   return out.join('\n') + '\n';
 }
 
-const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'rss'];
+const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'dirty', 'rss'];
 const LABEL: Record<Component, string> = {
   usage: 'usage',
   workingSet: 'working set',
@@ -62,6 +62,7 @@ const LABEL: Record<Component, string> = {
   kernel: 'kernel',
   dirty: 'dirty + writeback',
   rss: 'resident set',
+  activeFileOrShmem: 'cache not inactive',
 };
 
 function wrap(text: string, width: number): string {

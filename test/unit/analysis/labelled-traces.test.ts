@@ -76,3 +76,27 @@ describe('labelled real traces', () => {
     expect(r.explanation.length).toBeGreaterThan(20);
   });
 });
+
+/**
+ * The same real traces as kubelet's /metrics/cadvisor (and Prometheus) would report them: usage,
+ * working set (= usage - inactive_file), cache, rss, mapped_file, limit; no shmem, no
+ * active/inactive split, no Go runtime. The verdict must not change; without runtime data, a Go
+ * heap or off-heap leak can only be named `anon`.
+ */
+describe('labelled real traces, seen through cAdvisor fields only', () => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const { samples } = await c.load();
+    const cadvisor: MemorySample[] = samples.map((s) => ({
+      timestampMs: s.timestampMs,
+      usageBytes: s.usageBytes,
+      ...(s.limitBytes !== undefined ? { limitBytes: s.limitBytes } : {}),
+      workingSetBytes: Math.max(0, s.usageBytes - (s.inactiveFileBytes ?? 0)),
+      ...(s.fileBytes !== undefined ? { fileBytes: s.fileBytes } : {}),
+      ...(s.anonBytes !== undefined ? { anonBytes: s.anonBytes } : {}),
+      ...(s.mappedFileBytes !== undefined ? { mappedFileBytes: s.mappedFileBytes } : {}),
+    }));
+    const r = audit(cadvisor);
+    const expectedSource = c.leakSource === 'heap' || c.leakSource === 'offHeap' ? 'anon' : c.leakSource;
+    expect({ verdict: r.verdict, leakSource: r.leakSource }).toEqual({ verdict: c.verdict, leakSource: expectedSource });
+  });
+});
