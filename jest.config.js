@@ -1,5 +1,5 @@
 // Three projects: unit (pure, fast), integration (real cgroups, real processes, real Docker),
-// e2e (a real kube-apiserver + etcd). `npm test` runs unit + integration; `npm run test:e2e` the rest.
+// e2e (a real kube-apiserver + etcd). `npm test` (hack/test.sh) runs all three; `npm run test:quick` unit + integration; `npm run test:e2e` the rest.
 const tsJest = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
 };

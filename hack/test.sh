@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README.md): installs what the tests need when missing, starts the services
+# The test command (README.md: `npm test` runs this): installs what the tests need when missing, starts the services
 # they use, then type-checks, lints and runs every test project (unit, integration, e2e).
 # Idempotent; cached builds live outside the checkout under ~/.cache/memaudit.
 set -euo pipefail
