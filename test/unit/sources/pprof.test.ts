@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { heapDiff } from '../../../src/analysis/heap-diff.ts';
-import { isInputError } from '../../../src/errors.ts';
+import { expectInputError } from '../../helpers/errors.ts';
 import { decodeHeapProfile, readHeapProfileFile } from '../../../src/sources/pprof.ts';
 
 const DIR = path.join(import.meta.dirname, '../../fixtures/pprof');
@@ -20,17 +20,6 @@ function encodeHeap(values: (number | bigint)[], types = ['alloc_space', 'inuse_
   const sample = values.map((v) => new Sample({ locationId: [1], value: types.map(() => v) }));
   const p = new Profile({ sampleType, sample, location: [loc], function: [fn], stringTable: st, timeNanos: 1_700_000_000_123_456_789n });
   return gzipSync(p.encode());
-}
-
-function expectInputError(f: () => unknown, re: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(isInputError(e)).toBe(true);
-    expect((e as Error).message).toMatch(re);
-    return;
-  }
-  throw new Error('expected an InputError');
 }
 
 describe('real heap profiles of test/apps/heapleak (captured over HTTP)', () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isInputError } from '../../../src/errors.ts';
+import { expectInputError } from '../../helpers/errors.ts';
 import { parsePrometheusResponsesText, readPrometheusResponsesFile, samplesFromPrometheusResponses } from '../../../src/sources/prometheus.ts';
 
 const DIR = path.join(import.meta.dirname, '../../fixtures/prometheus');
@@ -81,16 +81,7 @@ describe('joining one response per metric into samples', () => {
 });
 
 describe('Prometheus responses that cannot be used', () => {
-  const expectInput = (f: () => unknown, re: RegExp) => {
-    try {
-      f();
-    } catch (e) {
-      expect(isInputError(e)).toBe(true);
-      expect((e as Error).message).toMatch(re);
-      return;
-    }
-    throw new Error('expected an InputError');
-  };
+  const expectInput = expectInputError;
 
   it('reports status "error" with its errorType and error', () => {
     const err = { status: 'error', errorType: 'bad_data', error: 'invalid parameter "query": 1:11: parse error: unexpected "}"' };
