@@ -4,6 +4,7 @@ import type { MemorySample } from '../model/sample.ts';
 import type { NoData } from '../model/no-data.ts';
 import { noData } from '../model/no-data.ts';
 import { sampleFromSnapshot } from './cgroup.ts';
+import { parseJsonLines } from './json-lines.ts';
 
 /**
  * Docker Engine API `GET /containers/{id}/stats` objects (what dockerode's `container.stats()`
@@ -151,28 +152,13 @@ export interface DockerStatsRecording {
  * recording leaves behind: it is skipped with a warning.
  */
 export function parseDockerStatsLines(text: string, source: string, options: Omit<DockerStatsOptions, 'source' | 'line'> = {}): DockerStatsRecording {
-  const lines = text.split('\n');
-  let lastIdx = lines.length - 1;
-  while (lastIdx >= 0 && lines[lastIdx]!.trim() === '') lastIdx--;
-  if (lastIdx < 0) throw new InputError(source, 'no stats objects: the file is empty (expected one Docker Engine API stats JSON object per line)');
-
-  const rec: DockerStatsRecording = { samples: [], warnings: [] };
+  if (text.trim() === '') throw new InputError(source, 'no stats objects: the file is empty (expected one Docker Engine API stats JSON object per line)');
+  const { lines, warnings } = parseJsonLines(text, source, 'stats object');
+  const rec: DockerStatsRecording = { samples: [], warnings };
   let stopped = 0;
   let unverified: number | undefined;
-  for (let i = 0; i <= lastIdx; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (cause) {
-      if (i === lastIdx && isCutShort(line, cause as Error)) {
-        rec.warnings.push(`${source}:${i + 1}: last line is a stats object cut short (the recording was stopped mid-write); skipped`);
-        break;
-      }
-      throw new InputError(source, `not a JSON stats object (${(cause as Error).message}): ${JSON.stringify(line.slice(0, 60))}`, { line: i + 1, cause });
-    }
-    const r = parseDockerStatsObject(value, { ...options, source, line: i + 1 });
+  for (const { line, value } of lines) {
+    const r = parseDockerStatsObject(value, { ...options, source, line });
     if ('kind' in r) {
       stopped++;
       continue;
@@ -191,13 +177,6 @@ export function parseDockerStatsLines(text: string, source: string, options: Omi
   }
   if (rec.samples.length === 0) throw new InputError(source, 'no stats objects with memory data (only a cut-off line or a stopped container)');
   return rec;
-}
-
-/** A JSON object whose text stops early: the parser ran off the end, not into a wrong character. */
-function isCutShort(line: string, err: Error): boolean {
-  if (!line.startsWith('{')) return false;
-  const m = /at position (\d+)/.exec(err.message);
-  return /Unexpected end of JSON input|Unterminated string/.test(err.message) || (m !== null && Number(m[1]) >= line.length);
 }
 
 /** Reads a recorded stream from a file. */
