@@ -36,14 +36,10 @@ func main() {
 	}
 	target.Ready("gcchurn", "churning %d B/s around %d B live", *rate, *liveBytes)
 
-	var pending int64
 	slot := 0
-	target.Paced(*rate, 20*time.Millisecond, target.StopOnSignal(), func(n int64) {
-		pending += n
-		for pending >= int64(*size) {
-			handle(slot, *size)
-			slot = (slot + 1) % len(live)
-			pending -= int64(*size)
-		}
+	target.PacedChunks(*rate, *size, 20*time.Millisecond, target.StopOnSignal(), func() bool {
+		handle(slot, *size)
+		slot = (slot + 1) % len(live)
+		return true
 	})
 }

@@ -35,13 +35,10 @@ func main() {
 	target.StartPprof("heapleak", *pprofAddr)
 	target.Ready("heapleak", "retaining %d B/s in %d B requests", *rate, *size)
 
-	var retained, pending int64
-	target.Paced(*rate, 100*time.Millisecond, target.StopOnSignal(), func(n int64) {
-		pending += n
-		for pending >= int64(*size) && retained < *limit {
-			retainRequest(*size)
-			pending -= int64(*size)
-			retained += int64(*size)
-		}
+	var retained int64
+	target.PacedChunks(*rate, *size, 100*time.Millisecond, target.StopOnSignal(), func() bool {
+		retainRequest(*size)
+		retained += int64(*size)
+		return retained < *limit
 	})
 }

@@ -36,13 +36,10 @@ func main() {
 	target.StartPprof("mmapleak", *pprofAddr)
 	target.Ready("mmapleak", "mapping %d B/s in %d B regions", *rate, *size)
 
-	var mapped, pending int64
-	target.Paced(*rate, 100*time.Millisecond, target.StopOnSignal(), func(n int64) {
-		pending += n
-		for pending >= int64(*size) && mapped < *limit {
-			mapRegion(*size)
-			pending -= int64(*size)
-			mapped += int64(*size)
-		}
+	var mapped int64
+	target.PacedChunks(*rate, *size, 100*time.Millisecond, target.StopOnSignal(), func() bool {
+		mapRegion(*size)
+		mapped += int64(*size)
+		return mapped < *limit
 	})
 }

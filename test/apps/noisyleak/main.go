@@ -49,23 +49,15 @@ func main() {
 	target.Ready("noisyleak", "leaking %d B/s under %d B/s churn", *leakRate, *churnRate)
 
 	go func() {
-		var pending int64
 		slot := 0
-		target.Paced(*churnRate, 20*time.Millisecond, stop, func(n int64) {
-			pending += n
-			for pending >= int64(*churnSize) {
-				handleRequest(slot, *churnSize)
-				slot = (slot + 1) % len(scratch)
-				pending -= int64(*churnSize)
-			}
+		target.PacedChunks(*churnRate, *churnSize, 20*time.Millisecond, stop, func() bool {
+			handleRequest(slot, *churnSize)
+			slot = (slot + 1) % len(scratch)
+			return true
 		})
 	}()
-	var pending int64
-	target.Paced(*leakRate, 100*time.Millisecond, stop, func(n int64) {
-		pending += n
-		for pending >= int64(*leakSize) {
-			rememberSession(*leakSize)
-			pending -= int64(*leakSize)
-		}
+	target.PacedChunks(*leakRate, *leakSize, 100*time.Millisecond, stop, func() bool {
+		rememberSession(*leakSize)
+		return true
 	})
 }

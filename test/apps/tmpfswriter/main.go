@@ -38,19 +38,16 @@ func main() {
 	}
 	target.Ready("tmpfswriter", "writing %d B/s into %s", *rate, out)
 
-	var written, pending int64
+	var written int64
 	seq := 0
-	target.Paced(*rate, 100*time.Millisecond, target.StopOnSignal(), func(n int64) {
-		pending += n
-		for pending >= int64(*fileSize) && written < *limit {
-			name := filepath.Join(out, fmt.Sprintf("blob-%06d", seq))
-			if err := os.WriteFile(name, buf, 0o644); err != nil {
-				log.Fatalf("tmpfswriter: %v", err)
-			}
-			seq++
-			pending -= int64(*fileSize)
-			written += int64(*fileSize)
+	target.PacedChunks(*rate, *fileSize, 100*time.Millisecond, target.StopOnSignal(), func() bool {
+		name := filepath.Join(out, fmt.Sprintf("blob-%06d", seq))
+		if err := os.WriteFile(name, buf, 0o644); err != nil {
+			log.Fatalf("tmpfswriter: %v", err)
 		}
+		seq++
+		written += int64(*fileSize)
+		return written < *limit
 	})
 	if !*keep {
 		os.RemoveAll(out)

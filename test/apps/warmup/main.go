@@ -98,24 +98,18 @@ func main() {
 
 	stop := target.StopOnSignal()
 	go func() {
-		var pending int64
-		target.Paced(*churn, 20*time.Millisecond, stop, func(n int64) {
-			for pending += n; pending >= 32<<10; pending -= 32 << 10 {
-				handleRequest(32 << 10)
-			}
+		target.PacedChunks(*churn, 32<<10, 20*time.Millisecond, stop, func() bool {
+			handleRequest(32 << 10)
+			return true
 		})
 	}()
-	var pending int64
-	target.Paced(*rate, 100*time.Millisecond, stop, func(n int64) {
-		pending += n
-		for pending >= int64(*size) {
-			if heap != nil {
-				heap.put(*size)
-			}
-			if file != nil {
-				file.put()
-			}
-			pending -= int64(*size)
+	target.PacedChunks(*rate, *size, 100*time.Millisecond, stop, func() bool {
+		if heap != nil {
+			heap.put(*size)
 		}
+		if file != nil {
+			file.put()
+		}
+		return true
 	})
 }

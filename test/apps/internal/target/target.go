@@ -70,6 +70,21 @@ func Paced(bytesPerSecond int64, tick time.Duration, stop <-chan struct{}, step 
 	}
 }
 
+// PacedChunks calls chunk once for every chunkBytes due at bytesPerSecond (see Paced) until stop
+// is closed. chunk returns false when it wants no more calls (a safety cap reached); the target
+// then idles until stopped.
+func PacedChunks(bytesPerSecond int64, chunkBytes int, tick time.Duration, stop <-chan struct{}, chunk func() bool) {
+	var pending int64
+	capped := false
+	Paced(bytesPerSecond, tick, stop, func(n int64) {
+		pending += n
+		for !capped && pending >= int64(chunkBytes) {
+			pending -= int64(chunkBytes)
+			capped = !chunk()
+		}
+	})
+}
+
 // StopOnSignal returns a channel closed on SIGTERM or SIGINT, so a target can clean up
 // (remove its tmpfs files) before exiting.
 func StopOnSignal() <-chan struct{} {
