@@ -91,32 +91,12 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
   // Judge the late segment by where it would take the component over a whole window.
   const lateProjected = l.slope * total;
   const lateGrowing = l.ciLow > 0 && lateProjected >= thresholds.floorBytes && l.slope * lateSpan >= k * segNoise * (lateSpan / total);
+  // From here on the current regime is the late segment.
+  const current = { ...base, currentSlopeBytesPerHour: l.slope * 3600, currentCiLowBytesPerHour: l.ciLow * 3600, currentSinceT: cp.t };
   if (earlyRose && !lateGrowing && l.slope <= STOPPED_PACE_RATIO * Math.max(e.slope, stepUp / Math.max(earlySpan, 1))) {
-    return {
-      ...base,
-      state: 'plateaued',
-      currentSlopeBytesPerHour: l.slope * 3600,
-      currentCiLowBytesPerHour: l.ciLow * 3600,
-      currentSinceT: cp.t,
-      earlyGrowthBytes: Math.max(earlyGrowth, stepUp),
-    };
+    return { ...current, state: 'plateaued', earlyGrowthBytes: Math.max(earlyGrowth, stepUp) };
   }
-  if (lateGrowing) {
-    return {
-      ...base,
-      state: 'growing',
-      currentSlopeBytesPerHour: l.slope * 3600,
-      currentCiLowBytesPerHour: l.ciLow * 3600,
-      currentSinceT: cp.t,
-      earlyGrowthBytes: earlyGrowth,
-    };
-  }
+  if (lateGrowing) return { ...current, state: 'growing', earlyGrowthBytes: earlyGrowth };
   // Two regimes and the current one does not grow: a small settling at the start is not growth.
-  return {
-    ...base,
-    state: wholeShrinking ? 'shrinking' : 'flat',
-    currentSlopeBytesPerHour: l.slope * 3600,
-    currentCiLowBytesPerHour: l.ciLow * 3600,
-    currentSinceT: cp.t,
-  };
+  return { ...current, state: wholeShrinking ? 'shrinking' : 'flat' };
 }
