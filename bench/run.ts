@@ -13,7 +13,7 @@ import { audit } from '../src/analysis/audit.ts';
 import { heapDiff } from '../src/analysis/heap-diff.ts';
 import { ols } from '../src/analysis/stats/ols.ts';
 import type { MemorySample } from '../src/model/sample.ts';
-import { SampleSeries } from '../src/model/series.ts';
+import { DEFAULT_EVIDENCE_LIMITS, TargetEvidence } from '../src/controller/evidence.ts';
 import { MiB } from '../src/model/units.ts';
 import { parseCgroupRecording } from '../src/sources/cgroup-recording.ts';
 import { parseDockerStatsLines } from '../src/sources/docker-stats.ts';
@@ -92,11 +92,13 @@ function throughput(): void {
   const seriesCount = quick ? 1000 : 10_000;
   const history = 120; // one hour at 30 s
   const rounds = quick ? 2 : 3;
-  const all: SampleSeries[] = [];
+  // The controller's own per-container evidence store, bounded the way it bounds it.
+  const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: 240 };
+  const all: TargetEvidence[] = [];
   const rss0 = process.memoryUsage().rss;
   for (let s = 0; s < seriesCount; s++) {
-    const ser = new SampleSeries({ maxSamples: 240, windowSeconds: 6 * 3600 });
-    for (let i = 0; i < history; i++) ser.push(makeSample(s, i));
+    const ser = new TargetEvidence(`pod-${s}`, 'app');
+    for (let i = 0; i < history; i++) ser.addSample(makeSample(s, i), limits);
     all.push(ser);
   }
   const rssSeries = process.memoryUsage().rss - rss0;
@@ -107,8 +109,8 @@ function throughput(): void {
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
-      ser.push(makeSample(s, history + r));
-      const xs = ser.samples();
+      ser.addSample(makeSample(s, history + r), limits);
+      const xs = ser.samples;
       sink += ols(
         xs.map((x) => x.timestampMs),
         xs.map((x) => x.usageBytes),
@@ -122,14 +124,14 @@ function throughput(): void {
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
-      ser.push(makeSample(s, history + rounds + r));
-      const res = audit(ser.samples());
+      ser.addSample(makeSample(s, history + rounds + r), limits);
+      const res = audit(ser.samples);
       verdictCount[res.verdict] = (verdictCount[res.verdict] ?? 0) + 1;
     }
   }
   const engineMs = performance.now() - t;
   const updates = rounds * seriesCount;
-  console.log(`series: ${seriesCount}, ${history}+ samples each (maxSamples 240), memory for the series: ${(rssSeries / MiB).toFixed(0)} MiB RSS`);
+  console.log(`series: ${seriesCount}, ${history}+ samples each in the controller's evidence store (maxSamples 240), memory for the series: ${(rssSeries / MiB).toFixed(0)} MiB RSS`);
   console.log(`baseline (push + least squares on usage): ${(updates / (baseMs / 1000)).toFixed(0)} updates/s`);
   console.log(`memaudit (push + full audit: 11 components, envelope, Theil-Sen, changepoint, verdict, recommendation): ${(updates / (engineMs / 1000)).toFixed(0)} updates/s`);
   console.log(`ratio memaudit/baseline time: ${(engineMs / baseMs).toFixed(1)}x; one full round over ${seriesCount} series: ${(engineMs / rounds / 1000).toFixed(2)} s (the controller's budget is one interval, 30 s by default)`);
