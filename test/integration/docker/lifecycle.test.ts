@@ -47,7 +47,8 @@ describe('memaudit docker: the container and the run', () => {
     const [r, i] = await Promise.all([removed.done, interrupted.done]);
 
     expect(r.code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000); // noticed within seconds, not at --duration
+    // Noticed when it happened, not at the end of the 90 s window (which is over 50 s away).
+    expect(Date.now() - t0).toBeLessThan(40_000);
     expect(r.stderr).toMatch(/memaudit: container memaudit-it-removed-\S+ was removed \(exit code 137\): the verdict covers what was collected until then\n/);
     const rep = report(r.stdout);
     expect(`${rep.verdict}/${rep.leakSource}`).toBe('Leak/anon');

@@ -45,7 +45,8 @@ describe('memaudit run: interrupts and failures leave no cgroup behind', () => {
     const t0 = Date.now();
     r.child.kill(signal);
     const o = await r.done;
-    expect(Date.now() - t0).toBeLessThan(8_000);
+    // Stopped on the signal, not at the end of the 60 s window (over 50 s away).
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(o.code).toBe(130);
     expect(o.stderr).toContain(`${signal}: stopping the command`);
     expect(o.stderr).toMatch(new RegExp(`interrupted by ${signal}`));
@@ -63,10 +64,11 @@ describe('memaudit run: interrupts and failures leave no cgroup behind', () => {
     r.child.kill('SIGINT');
     await r.waitForStderr(/SIGINT: stopping the command/);
     await new Promise((res) => setTimeout(res, 500));
-    const t0 = Date.now();
     r.child.kill('SIGINT');
     const o = await r.done;
-    expect(Date.now() - t0).toBeLessThan(3_000);
+    // It quit on the second signal instead of waiting out the grace period and reporting.
+    expect(o.stderr).toContain('SIGINT again, killing the command and removing its cgroup');
+    expect(o.stdout).not.toMatch(/^memaudit: process/m);
     expect(o.code).toBe(130);
     expect(existsSync(dir)).toBe(false);
     await waitUntil(() => !alive(pid), 5_000, 'the command to be killed');

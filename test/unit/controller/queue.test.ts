@@ -1,8 +1,36 @@
+import { jest } from '@jest/globals';
 import { pino } from 'pino';
 import { KeyedQueue } from '../../../src/controller/queue.ts';
+import type { QueueOptions, ReconcileFn } from '../../../src/controller/queue.ts';
+
+// The queue's schedule is checked on jest's fake clock (timers and Date.now together), so the
+// assertions are exact and do not depend on how busy the machine is.
 
 const log = pino({ level: 'silent' });
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/** Advances the fake clock, running due timers and the promise callbacks they start. */
+const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+/** Resolves after `ms` of fake time: a reconcile that takes that long. */
+const work = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+let queues: KeyedQueue[] = [];
+const queue = (fn: ReconcileFn, options: Partial<QueueOptions> = {}): KeyedQueue => {
+  const q = new KeyedQueue(fn, log, { retryInitialMs: 10, retryMaxMs: 100, concurrency: 1, ...options });
+  queues.push(q);
+  return q;
+};
+
+beforeEach(() => {
+  jest.useFakeTimers({ now: 0 });
+});
+
+afterEach(async () => {
+  // Stopped even when an assertion failed, so no timer outlives its test.
+  const stopping = Promise.all(queues.map((q) => q.stop()));
+  await jest.runOnlyPendingTimersAsync();
+  await stopping;
+  queues = [];
+  jest.useRealTimers();
+});
 
 describe('KeyedQueue', () => {
   it('never runs one key twice at once, and coalesces enqueues made while it runs into one more run', async () => {
@@ -10,7 +38,7 @@ describe('KeyedQueue', () => {
     let maxRunning = 0;
     let runs = 0;
     let release!: () => void;
-    const q = new KeyedQueue(
+    const q = queue(
       async () => {
         running++;
         runs++;
@@ -19,102 +47,125 @@ describe('KeyedQueue', () => {
         running--;
         return {};
       },
-      log,
-      { retryInitialMs: 10, retryMaxMs: 100, concurrency: 4 },
+      { concurrency: 4 },
     );
     q.add('ns/a');
-    await tick(5);
+    await advance(5);
+    expect(runs).toBe(1);
     for (let i = 0; i < 5; i++) q.add('ns/a');
     release();
-    await tick(30);
+    await advance(30);
     expect(maxRunning).toBe(1);
     expect(runs).toBe(2);
-    await q.stop();
+    expect(q.length).toBe(0);
   });
 
   it('runs different keys concurrently up to the limit', async () => {
     let running = 0;
     let maxRunning = 0;
-    const q = new KeyedQueue(
-      async () => {
+    const done: string[] = [];
+    const q = queue(
+      async (key) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
-        await tick(20);
+        await work(20);
         running--;
+        done.push(key);
         return {};
       },
-      log,
-      { retryInitialMs: 10, retryMaxMs: 100, concurrency: 2 },
+      { concurrency: 2 },
     );
     for (const k of ['a', 'b', 'c', 'd']) q.add(k);
-    await tick(80);
+    await advance(20);
+    expect(done).toEqual(['a', 'b']);
+    await advance(20);
+    expect(done).toEqual(['a', 'b', 'c', 'd']);
     expect(maxRunning).toBe(2);
-    await q.stop();
   });
 
   it('requeues after the delay the reconcile asks for, and an earlier add wins over a later one', async () => {
     const times: number[] = [];
-    const start = Date.now();
-    const q = new KeyedQueue(
-      async () => {
-        times.push(Date.now() - start);
-        return times.length < 3 ? { requeueAfterMs: 30 } : {};
-      },
-      log,
-      { retryInitialMs: 10, retryMaxMs: 100, concurrency: 1 },
-    );
+    const q = queue(async () => {
+      times.push(Date.now());
+      return times.length < 3 ? { requeueAfterMs: 30 } : {};
+    });
     q.add('k', 500);
     q.add('k', 0);
-    await tick(120);
-    expect(times).toHaveLength(3);
-    expect(times[0]!).toBeLessThan(20);
-    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(25);
-    await q.stop();
+    await advance(200);
+    expect(times).toEqual([0, 30, 60]);
+    expect(q.length).toBe(0);
   });
 
-  it('retries a failing key with growing backoff and keeps serving other keys', async () => {
+  it('retries a failing key with doubling backoff up to the cap, and keeps serving other keys', async () => {
     const attempts: number[] = [];
     let other = 0;
-    const start = Date.now();
-    const q = new KeyedQueue(
+    const q = queue(
       async (key) => {
         if (key === 'bad') {
-          attempts.push(Date.now() - start);
+          attempts.push(Date.now());
           throw new Error('boom');
         }
         other++;
         return {};
       },
-      log,
-      { retryInitialMs: 10, retryMaxMs: 40, concurrency: 1 },
+      { retryInitialMs: 10, retryMaxMs: 40 },
     );
     q.add('bad');
     q.add('good');
-    await tick(150);
+    await advance(150);
     expect(other).toBe(1);
-    expect(attempts.length).toBeGreaterThanOrEqual(4);
-    // 10, 20, 40, 40 ms apart (capped)
-    expect(attempts[2]! - attempts[1]!).toBeGreaterThanOrEqual(15);
-    await q.stop();
+    // 10, 20, 40, then 40 ms apart (capped)
+    expect(attempts).toEqual([0, 10, 30, 70, 110, 150]);
+  });
+
+  it('a success resets the backoff', async () => {
+    const attempts: number[] = [];
+    const q = queue(async () => {
+      attempts.push(Date.now());
+      if (attempts.length === 3) return { requeueAfterMs: 5 };
+      throw new Error('boom');
+    });
+    q.add('k');
+    await advance(40);
+    // fail at 0 (+10), fail at 10 (+20), succeed at 30 (+5), fail at 35 (+10 again, not +40)
+    expect(attempts).toEqual([0, 10, 30, 35]);
   });
 
   it('forget cancels a pending run and a running key is not requeued', async () => {
     let runs = 0;
-    const q = new KeyedQueue(
-      async () => {
-        runs++;
-        await tick(20);
-        return { requeueAfterMs: 5 };
-      },
-      log,
-      { retryInitialMs: 10, retryMaxMs: 100, concurrency: 1 },
-    );
+    const q = queue(async () => {
+      runs++;
+      await work(20);
+      return { requeueAfterMs: 5 };
+    });
     q.add('k');
-    await tick(5);
+    await advance(5);
     q.forget('k');
-    await tick(60);
+    await advance(60);
     expect(runs).toBe(1);
     expect(q.length).toBe(0);
-    await q.stop();
+  });
+
+  it('stop waits for the running reconcile and then runs nothing more', async () => {
+    let finished = 0;
+    let runs = 0;
+    const q = queue(async () => {
+      runs++;
+      await work(20);
+      finished++;
+      return { requeueAfterMs: 1 };
+    });
+    q.add('k');
+    q.add('later', 50);
+    await advance(5);
+    const stopped = q.stop();
+    await advance(20);
+    await stopped;
+    expect(finished).toBe(1);
+    await advance(100);
+    expect(runs).toBe(1);
+    q.add('k');
+    await advance(10);
+    expect(runs).toBe(1);
   });
 });
