@@ -11,7 +11,7 @@ import { heapDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
 import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
-import { findRestarts, runToAnalyse } from './restarts.ts';
+import { findRestarts, runToAnalyse, type Fall } from './restarts.ts';
 import { MiB } from '../model/units.ts';
 
 export interface AuditOptions {
@@ -84,11 +84,18 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
 
   // Restarts split the window into runs; trends are fitted to one run (see restarts.ts).
   const allRows = sorted.map((s) => componentsOf(s));
-  const restartKey = (r: (typeof allRows)[number]) => r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0;
-  const restarts = findRestarts(allRows.map(restartKey), Math.max(floorBytes, 4 * MiB));
+  const { restarts, releases } = findRestarts(
+    sorted.map((s, i) => {
+      const r = allRows[i]!;
+      return { value: r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0, usageBytes: s.usageBytes, limitBytes: options.limitBytes !== undefined ? options.limitBytes : (s.limitBytes ?? null), instance: s.instance };
+    }),
+    Math.max(floorBytes, 4 * MiB),
+  );
   const [runStart, runEnd] = runToAnalyse(n, restarts, Math.max(minSamples, Math.ceil(0.25 * n)));
   const run = sorted.slice(runStart, runEnd);
   const componentRows = allRows.slice(runStart, runEnd);
+  // The newest sample of the analysed run: "now" for the verdict, the explanation and the time to limit.
+  const runLast = run[run.length - 1]!;
 
   // One series of points per component, on a clock in seconds from the window start.
   const series = new Map<Component, Point[]>();
@@ -120,8 +127,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   }
 
   const lastRow = componentRows[componentRows.length - 1]!;
-  const reclaimableShare = lastRow.reclaimableFile !== undefined && last!.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / last!.usageBytes) : null;
-  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: last!.usageBytes, reclaimableShare });
+  const reclaimableShare = lastRow.reclaimableFile !== undefined && runLast.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / runLast.usageBytes) : null;
+  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare });
 
   const nr = series.get('nonReclaimable') ?? series.get('anon') ?? series.get('rss') ?? series.get('usage')!;
   const nrValues = nr.map((p) => p.v);
@@ -138,7 +145,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   let ttl: number | null = null;
   if (cls.verdict === 'Leak') {
     const g = growths.nonReclaimable?.state === 'growing' ? growths.nonReclaimable : growths[cls.driver!];
-    const current = lastRow.nonReclaimable ?? lastRow.anon ?? last!.usageBytes;
+    const current = lastRow.nonReclaimable ?? lastRow.anon ?? runLast.usageBytes;
     ttl = g ? timeToLimitSeconds(current, g.currentSlopeBytesPerHour, limitBytes) : null;
   }
   const recommendation = recommend({
@@ -158,20 +165,28 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   for (const [c, g] of Object.entries(growths) as [Component, (typeof growths)[Component]][]) {
     if (g) growth[c] = publicTrend(g.fit);
   }
-  const restartEvidence = restarts.length
-    ? [
-        `${restarts.length} sudden fall(s) of non-reclaimable memory (restart or OOM kill) at ${restarts
-          .slice(0, 5)
-          .map((r) => `${formatDuration((sorted[r.index]!.timestampMs - startMs) / 1000)} (${formatBytes(r.beforeBytes)} -> ${formatBytes(r.afterBytes)})`)
-          .join(', ')}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${formatDuration((sorted[runStart]!.timestampMs - startMs) / 1000)}`}`,
-      ]
-    : [];
+  const at = (i: number) => formatDuration((sorted[i]!.timestampMs - startMs) / 1000);
+  const falls = (list: readonly Fall[]) =>
+    `${list
+      .slice(0, 5)
+      .map((r) => `${at(r.index)} (${formatBytes(r.beforeBytes)} -> ${formatBytes(r.afterBytes)})`)
+      .join(', ')}${list.length > 5 ? ', ...' : ''}`;
+  const restartEvidence: string[] = [];
+  if (restarts.length) {
+    const causes = [...new Set(restarts.map((r) => (r.cause === 'atLimit' ? 'at the limit: OOM kill' : 'new container or process')))].join('; ');
+    restartEvidence.push(
+      `${restarts.length} restart(s) (${causes}) at ${falls(restarts)}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`,
+    );
+  }
+  if (releases.length) {
+    restartEvidence.push(`${releases.length} sudden fall(s) of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);
+  }
   const text = explain({
     classification: cls,
     growths,
     reclaimableShare,
     limitBytes,
-    last: last!,
+    last: runLast,
     lastComponents: lastRow,
     timeToLimitSeconds: ttl,
     topGrowingFunctions,

@@ -1,31 +1,66 @@
 /**
- * Restarts inside a window: a container restarted (an OOM kill, a crash, a deploy) starts again
- * from a small footprint, so its non-reclaimable memory falls by most of its value between two
- * samples. Trends fitted across such a fall measure nothing real; the engine analyses the runs
- * between falls instead, and reports the falls as evidence (a leak that keeps hitting its limit
- * shows up as a saw of long rises and sudden falls).
+ * Restarts inside a window. A restarted container (an OOM kill, a crash, a deploy) starts again
+ * from a small footprint; trends fitted across the restart measure nothing real, so the engine
+ * analyses the runs between restarts and reports them as evidence (a leak that keeps hitting its
+ * limit shows up as a saw of long rises and sudden falls).
  *
- * A fall counts when the value drops below `keepShare` of the previous sample and by at least
- * `minDropBytes`. Edge cases: fewer than 2 values -> no restarts.
+ * A sudden fall of memory alone is NOT a restart: programs free memory too (a batch worker
+ * dropping its working data, a runtime returning its heap to the kernel), and splitting a window at
+ * every such fall would analyse one ramp of the saw and call it growth. So a fall counts only with
+ * evidence of a restart:
+ * - the source says so: the sample's `instance` changed (then it counts even without a fall);
+ * - or it is an OOM kill: usage before the fall was at the limit (>= `atLimitShare` of it).
+ * Other falls are "releases": reported, and left to the lower envelope, which follows the floor
+ * the program comes back to.
+ *
+ * A fall is a drop below `keepShare` of the previous value by at least `minDropBytes`.
+ * Edge cases: fewer than 2 values -> nothing.
  */
-export interface Restart {
+export interface Fall {
   index: number;
   beforeBytes: number;
   afterBytes: number;
 }
 
-export function findRestarts(values: readonly number[], minDropBytes: number, keepShare = 0.5): Restart[] {
-  const out: Restart[] = [];
-  for (let i = 1; i < values.length; i++) {
-    const before = values[i - 1]!;
-    const after = values[i]!;
-    if (after < keepShare * before && before - after >= minDropBytes) out.push({ index: i, beforeBytes: before, afterBytes: after });
+export interface Restart extends Fall {
+  cause: 'newInstance' | 'atLimit';
+}
+
+export interface RestartInput {
+  /** The value whose falls are looked at (non-reclaimable memory, or the closest known). */
+  value: number;
+  usageBytes: number;
+  limitBytes: number | null;
+  instance?: string | undefined;
+}
+
+export interface RestartScan {
+  restarts: Restart[];
+  /** Sudden falls with no sign of a restart: memory the program released. */
+  releases: Fall[];
+}
+
+export function findRestarts(rows: readonly RestartInput[], minDropBytes: number, keepShare = 0.5, atLimitShare = 0.9): RestartScan {
+  const restarts: Restart[] = [];
+  const releases: Fall[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const prev = rows[i - 1]!;
+    const cur = rows[i]!;
+    const fall: Fall = { index: i, beforeBytes: prev.value, afterBytes: cur.value };
+    const fell = cur.value < keepShare * prev.value && prev.value - cur.value >= minDropBytes;
+    if (prev.instance !== undefined && cur.instance !== undefined && prev.instance !== cur.instance) {
+      restarts.push({ ...fall, cause: 'newInstance' });
+    } else if (fell && prev.limitBytes !== null && prev.usageBytes >= atLimitShare * prev.limitBytes) {
+      restarts.push({ ...fall, cause: 'atLimit' });
+    } else if (fell) {
+      releases.push(fall);
+    }
   }
-  return out;
+  return { restarts, releases };
 }
 
 /** The run to analyse: the last one when it is long enough, else the longest. [start, end) indices. */
-export function runToAnalyse(n: number, restarts: readonly Restart[], minRunSamples: number): [number, number] {
+export function runToAnalyse(n: number, restarts: readonly Fall[], minRunSamples: number): [number, number] {
   if (restarts.length === 0) return [0, n];
   const bounds = [0, ...restarts.map((r) => r.index), n];
   const runs: [number, number][] = [];

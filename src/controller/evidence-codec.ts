@@ -30,6 +30,8 @@ interface PersistedTarget {
   t: number[];
   cols: Record<string, Column>;
   go: Record<string, Column>;
+  /** Sample instances (container incarnations): the distinct names, and each sample's index into them. */
+  inst?: { names: string[]; idx: Column };
   profiles: PersistedProfile[];
   lastStatus?: TargetStatus;
 }
@@ -85,6 +87,16 @@ function encodeTarget(t: TargetEvidence): PersistedTarget {
       return pp;
     }),
   };
+  if (t.samples.some((s) => s.instance !== undefined)) {
+    const names: string[] = [];
+    const idx = t.samples.map((s) => {
+      if (s.instance === undefined) return null;
+      let i = names.indexOf(s.instance);
+      if (i < 0) i = names.push(s.instance) - 1;
+      return i;
+    });
+    out.inst = { names, idx: deltas(idx) };
+  }
   if (t.node !== undefined) out.node = t.node;
   if (t.podUid !== undefined) out.podUid = t.podUid;
   if (t.goneSinceMs !== undefined) out.goneSinceMs = t.goneSinceMs;
@@ -101,12 +113,15 @@ function decodeTarget(p: PersistedTarget): TargetEvidence {
   const times = undeltas(p.t) as number[];
   const cols = Object.entries(p.cols).map(([k, c]) => [k, undeltas(c)] as const);
   const goCols = Object.entries(p.go).map(([k, c]) => [k, undeltas(c)] as const);
+  const inst = p.inst ? undeltas(p.inst.idx) : [];
   t.samples = times.map((timestampMs, i) => {
     const s: Record<string, unknown> = { timestampMs };
     for (const [k, c] of cols) if (c[i] !== null && c[i] !== undefined) s[k] = c[i];
     const g: Record<string, number> = {};
     for (const [k, c] of goCols) if (c[i] !== null && c[i] !== undefined) g[k] = c[i]!;
     if (g.heapInuseBytes !== undefined) s.go = g as unknown as GoRuntimeSample;
+    const ii = inst[i];
+    if (ii !== null && ii !== undefined && p.inst!.names[ii] !== undefined) s.instance = p.inst!.names[ii];
     return s as unknown as MemorySample;
   });
   t.profiles = p.profiles.map((pp) => {

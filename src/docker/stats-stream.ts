@@ -47,6 +47,9 @@ export class ContainerStatsReader implements MemoryReader {
   #badObjects = 0;
   #warnedUnverified = false;
   #closed = false;
+  /** Stopped spells seen (zero-time objects): each one ends an incarnation of the container. */
+  #incarnation = 0;
+  #inStoppedSpell = false;
 
   private constructor(options: StatsStreamOptions, stream: NodeJS.ReadableStream) {
     this.#options = options;
@@ -126,9 +129,14 @@ export class ContainerStatsReader implements MemoryReader {
       return;
     }
     if ('kind' in parsed) {
+      if (!this.#inStoppedSpell) this.#incarnation++;
+      this.#inStoppedSpell = true;
       void this.#checkStopped();
       return;
     }
+    this.#inStoppedSpell = false;
+    // Samples after a stopped spell come from a restarted container (restart policy): a new instance.
+    parsed.sample.instance = `${this.#options.container.id.slice(0, 12)}#${this.#incarnation}`;
     if (parsed.limit.basis === 'unverified' && parsed.limit.limitBytes !== null && !this.#warnedUnverified) {
       this.#warnedUnverified = true;
       this.#options.notice(`memaudit: the stats report a limit of ${formatBytes(parsed.limit.limitBytes)} for ${this.#options.name}, which may be the host's memory (the daemon did not give its MemTotal)`);

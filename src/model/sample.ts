@@ -41,6 +41,13 @@ export interface MemorySample {
 
   /** Go runtime, when the target exposes it (runtime.MemStats). */
   go?: GoRuntimeSample;
+
+  /**
+   * Which incarnation of the container or process the sample comes from, when the source can
+   * tell (cAdvisor: the cgroup's `id`; Docker: a count of the stopped spells the stats stream
+   * went through). A change between two samples is a restart, whatever the memory did.
+   */
+  instance?: string;
 }
 
 /** The parts of runtime.MemStats the analysis uses. */

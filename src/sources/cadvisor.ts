@@ -220,13 +220,13 @@ const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), SWAP_METRIC]);
  * container_memory_usage_bytes timestamp wins.
  */
 export function parseCadvisorMetrics(text: string, options: CadvisorOptions): CadvisorScrape {
-  const perCgroup = new Map<string, { key: ContainerKey; fields: Partial<Record<keyof MemorySample, number>>; usageTs?: number; maxTs?: number }>();
+  const perCgroup = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; usageTs?: number; maxTs?: number }>();
   for (const s of parsePrometheusText(text, options.source, WANTED)) {
     const key = containerKeyFromLabels(s.labels);
     if (!key) continue;
     const id = `${containerKeyString(key)}\u0000${s.labels.id ?? ''}`;
     let entry = perCgroup.get(id);
-    if (!entry) perCgroup.set(id, (entry = { key, fields: {} }));
+    if (!entry) perCgroup.set(id, (entry = { key, cgroupId: s.labels.id || undefined, fields: {} }));
     if (s.timestampMs !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, s.timestampMs);
     const field = CADVISOR_MEMORY_METRICS[s.name];
     if (!field) continue; // swap: no field in the model yet
@@ -240,13 +240,13 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
     if (field === 'usageBytes' && s.timestampMs !== undefined) entry.usageTs = s.timestampMs;
   }
 
-  const best = new Map<string, { key: ContainerKey; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
+  const best = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
   for (const e of perCgroup.values()) {
     const k = containerKeyString(e.key);
     const ts = e.usageTs ?? e.maxTs ?? options.scrapeTimeMs;
     const hasUsage = e.fields.usageBytes !== undefined;
     const prev = best.get(k);
-    if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, fields: e.fields, ts, hasUsage });
+    if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, cgroupId: e.cgroupId, fields: e.fields, ts, hasUsage });
   }
 
   const containers: ContainerSample[] = [];
@@ -257,6 +257,8 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
       continue;
     }
     const sample = { timestampMs: e.ts, ...e.fields } as MemorySample;
+    // The cgroup path names the container's incarnation: a restarted container gets a new one.
+    if (e.cgroupId !== undefined) sample.instance = e.cgroupId;
     containers.push({ key: e.key, sample });
   }
   containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));

@@ -94,7 +94,9 @@ describe('memaudit docker CONTAINER: verdicts from the real stats stream', () =>
       expect(r.target).toEqual({ kind: 'container', name: o.containerName });
       expect(r.docker).toMatchObject({ container: o.containerName, stopReason: 'duration' });
       expect((r.window as { samples: number }).samples).toBeGreaterThanOrEqual(36); // one stats object a second
-      expect(o.stderr).toMatch(/samples over 4[01]s from docker stats stream of /); // the stream sends every 1.00-1.02 s
+      // The whole --duration 40s was sampled (a busy machine may stretch it a little, never shorten it).
+      expect(Number(/samples over (\d+)s from docker stats stream of /.exec(o.stderr)?.[1])).toBeGreaterThanOrEqual(40);
+      expect((r.window as { durationSeconds: number }).durationSeconds).toBeGreaterThanOrEqual(38);
       // --fail-on Leak: exit 1 exactly for the leaks.
       expect(o.code).toBe(r.verdict === 'Leak' ? 1 : 0);
     });

@@ -23,6 +23,8 @@ describe('parseCadvisorMetrics on a real kind 1.16 scrape', () => {
     const agent = containers.find((c) => c.key.container === 'datadog-agent')!.sample;
     expect(agent).toEqual({
       timestampMs: 1572450197849,
+      // The cgroup path: a restarted container gets a new one.
+      instance: '/kubepods/podb2a9216f-557b-45de-8305-18c01e3a598a/a27eeae6b6d388f14684fc1a804ef6acaabeee013723df47f5038377fbaf5ef1',
       usageBytes: 74059776, // 7.4059776e+07
       workingSetBytes: 53272576,
       fileBytes: 21520384,
@@ -55,7 +57,7 @@ describe('parseCadvisorMetrics label generations and edge cases', () => {
       'container_spec_memory_limit_bytes{container_name="web",id="/kubepods/x/b",namespace="default",pod_name="web-1"} 9.223372036854772e+18',
     ].join('\n');
     const { containers } = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: 5000 });
-    expect(containers).toEqual([{ key: { namespace: 'default', pod: 'web-1', container: 'web' }, sample: { timestampMs: 5000, usageBytes: 12000000 } }]);
+    expect(containers).toEqual([{ key: { namespace: 'default', pod: 'web-1', container: 'web' }, sample: { timestampMs: 5000, usageBytes: 12000000, instance: '/kubepods/x/b' } }]);
   });
 
   it('keeps the newest cgroup when a restarted container appears twice', () => {
