@@ -1,6 +1,9 @@
 import { audit } from '../../../src/analysis/audit.ts';
 import type { MemorySample } from '../../../src/model/sample.ts';
-import { MiB } from '../../../src/model/units.ts';
+import { formatBytes, MiB } from '../../../src/model/units.ts';
+import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Scenario tests of the engine on synthetic series with a fixed clock (t0 below, one sample every
@@ -137,5 +140,43 @@ describe('audit verdicts on synthetic physics', () => {
     const r = audit(series(() => ({})).slice(0, 5));
     expect(r.verdict).toBe('InsufficientData');
     expect(r.recommendation.memoryLimitBytes).toBeNull();
+  });
+});
+
+describe('restarts and releases', () => {
+  const trace = (name: string) => {
+    const file = path.resolve(import.meta.dirname, '../../fixtures/traces', name, 'trace.jsonl');
+    return parseCgroupRecording(readFileSync(file, 'utf8'), file).samples;
+  };
+
+  it('a batch worker freeing its data is not restarting: the whole window is analysed and "now" is the last sample', () => {
+    const samples = trace('py-batch');
+    const r = audit(samples);
+    expect(r.verdict).toBe('Stable');
+    expect(r.evidence.join('\n')).not.toMatch(/restart\(s\)|trends are from the run/);
+    expect(r.evidence[0]).toMatch(/^9 sudden fall\(s\) .* released/);
+    const last = samples[samples.length - 1]!;
+    expect(r.evidence[1]).toContain(`last sample: usage ${formatBytes(last.usageBytes)}`);
+    // The limit still covers the batch's peak.
+    expect(r.recommendation.memoryLimitBytes!).toBeGreaterThan(127 * MiB);
+  });
+
+  it('falls at the limit are OOM kills: the window is split, the explanation says the limit was hit', () => {
+    const r = audit(trace('py-oom-restart'));
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/anon');
+    expect(r.evidence[0]).toMatch(/^2 restart\(s\) \(at the limit: OOM kill\) at 86s .*; trends are from the run before the first until 84s$/);
+    expect(r.explanation).toMatch(/It already hit the 96\.0 MiB limit: 2 restart\(s\) at the limit \(OOM kills\) in this window, each run reaching it in about 86s\./);
+    expect(r.timeToLimitSeconds).toBe(0);
+    // Least squares across the saw says +8.8 MiB/min; the run itself grows at the leak's 1 MB/s.
+    expect(r.growth.anon!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(55);
+  });
+
+  it('a new instance is a restart even below the limit and without a fall', () => {
+    const base = series((_i, t) => ({ anonBytes: (20 + t / 30) * MiB }));
+    const marked = base.map((s, i) => ({ ...s, instance: i < 200 ? 'c1' : 'c2' }));
+    const r = audit(marked);
+    expect(r.evidence[0]).toMatch(/^1 restart\(s\) \(new container or process\) at 17m .*; trends are from the run after 17m$/);
+    expect(r.window.samples).toBe(N);
+    expect(audit(base).evidence.join('\n')).not.toMatch(/restart\(s\)|trends are from the run/);
   });
 });
