@@ -181,7 +181,17 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   if (releases.length) {
     restartEvidence.push(`${releases.length} sudden fall(s) of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);
   }
+  // Runs that ended in an OOM kill: how long a fresh start took to reach the limit.
+  const oomRestarts = restarts.filter((r) => r.cause === 'atLimit');
+  const runSeconds: number[] = [];
+  for (let i = 0; i < restarts.length; i++) {
+    if (restarts[i]!.cause !== 'atLimit' || i === 0) continue; // the first run started before the window
+    runSeconds.push((sorted[restarts[i]!.index]!.timestampMs - sorted[restarts[i - 1]!.index]!.timestampMs) / 1000);
+  }
+  // The analysed run itself ended at the limit: the limit is reached, not ahead.
+  if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
   const text = explain({
+    oomKills: { count: oomRestarts.length, typicalRunSeconds: runSeconds.length ? median(runSeconds) : null },
     classification: cls,
     growths,
     reclaimableShare,

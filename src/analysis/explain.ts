@@ -19,6 +19,8 @@ export interface ExplainInput {
   timeToLimitSeconds: number | null;
   topGrowingFunctions: GrowingFunction[];
   window: AuditResult['window'];
+  /** Restarts at the limit (OOM kills) seen in the window, and the median run from a start to one. */
+  oomKills?: { count: number; typicalRunSeconds: number | null };
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
@@ -69,7 +71,15 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       break;
     }
     case 'Leak': {
-      const when = ttl !== null ? ` At this rate ${limitText} is reached in ${formatDuration(ttl)}.` : input.limitBytes === null ? ' There is no limit: it grows until the node runs short.' : '';
+      const oom = input.oomKills;
+      const when =
+        oom && oom.count > 0
+          ? ` It already hit ${limitText}: ${oom.count} restart(s) at the limit (OOM kills) in this window${oom.typicalRunSeconds !== null ? `, each run reaching it in about ${formatDuration(oom.typicalRunSeconds)}` : ''}.`
+          : ttl !== null
+            ? ` At this rate ${limitText} is reached in ${formatDuration(ttl)}.`
+            : input.limitBytes === null
+              ? ' There is no limit: it grows until the node runs short.'
+              : '';
       const r = formatRate(rate(cls.driver!));
       switch (cls.leakSource) {
         case 'heap':
