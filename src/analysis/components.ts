@@ -12,7 +12,8 @@ import type { Component } from '../model/verdict.ts';
  *   dirty cache without an OOM (test/fixtures/docker-stats/pagecache-limit64m.jsonl). Counting
  *   them as non-reclaimable would turn every writeback cycle into a sawtooth of "leaked" memory
  *   and inflate the recommended limit by the dirty peak.
- * - shmem: the field when the source has it; otherwise file - active_file - inactive_file.
+ * - shmem: the field when the source has it; otherwise file - active_file - inactive_file; else
+ *   (anon LRU known, file LRU not) active_anon + inactive_anon - anon.
  * - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
  *   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
  *   that usage_in_bytes counts.
@@ -33,6 +34,10 @@ export function componentsOf(s: MemorySample): ComponentValues {
   const lruFile = s.activeFileBytes !== undefined && s.inactiveFileBytes !== undefined ? s.activeFileBytes + s.inactiveFileBytes : undefined;
   if (s.shmemBytes !== undefined) c.shmem = s.shmemBytes;
   else if (s.fileBytes !== undefined && lruFile !== undefined) c.shmem = Math.max(0, s.fileBytes - lruFile);
+  else if (s.anonBytes !== undefined && s.activeAnonBytes !== undefined && s.inactiveAnonBytes !== undefined) {
+    // No file LRU split, but the anon LRU is known: shmem pages sit there next to anon memory.
+    c.shmem = Math.max(0, s.activeAnonBytes + s.inactiveAnonBytes - s.anonBytes);
+  }
 
   let reclaimable: number | undefined;
   if (lruFile !== undefined) reclaimable = lruFile;

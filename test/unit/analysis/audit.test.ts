@@ -103,6 +103,18 @@ describe('audit verdicts on synthetic physics', () => {
     expect(r.leakSource).toBe('shmem');
   });
 
+  it('infers shmem from the anon LRU when the source has neither shmem nor the file LRU split', () => {
+    // shmem pages sit on the anon LRU: active_anon + inactive_anon grows while anon stays flat.
+    const samples = series((_i, t) => ({ shmemBytes: (t / 60) * 1 * MiB })).map((s) => {
+      const { shmemBytes, activeFileBytes: _a, inactiveFileBytes: _i, ...rest } = s;
+      return { ...rest, activeAnonBytes: s.anonBytes! + shmemBytes!, inactiveAnonBytes: 0 };
+    });
+    expect(`${audit(samples).verdict}/${audit(samples).leakSource}`).toBe('Leak/shmem');
+    // The same cache growth with the anon LRU equal to anon is page cache.
+    const cache = samples.map((s) => ({ ...s, activeAnonBytes: s.anonBytes! }));
+    expect(audit(cache).verdict).toBe('CacheGrowth');
+  });
+
   it('growth that stopped is a Plateau', () => {
     // anon ramps 2 MiB/min for 8 min, then flat for 22 min.
     const r = audit(series((i, t) => ({ anonBytes: 20 * MiB + Math.min(t, 480) / 60 * 2 * MiB + wobble(i) / 4 })));
