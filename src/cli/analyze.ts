@@ -21,7 +21,7 @@ Inputs (one sample source; profiles optional):
   --cgroup FILE         cgroup memory.stat snapshots as JSON lines (docs/formats.md), as written by
                         'memaudit run --record'
   --prometheus FILE     Prometheus /api/v1/query_range JSON responses for the cAdvisor series
-  --container NAME      which container to analyse when the input has several (namespace/pod/container)
+  --container NAME      which container to analyse when the input has several (namespace/pod/container, or a Docker container name)
   --pprof FILE...       Go heap profiles (/debug/pprof/heap); times from the profiles themselves
 
 Options:

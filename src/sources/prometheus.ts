@@ -74,8 +74,26 @@ export function samplesFromPrometheusResponses(responses: readonly unknown[], so
 
 type Point = Partial<Record<keyof MemorySample, number>>;
 
+/**
+ * Which container a series belongs to. Kubernetes cAdvisor series carry namespace/pod/container
+ * (pod-level cgroups and the pause container have none and are skipped); standalone cAdvisor next
+ * to Docker carries the container's `name`; a series with neither (a relabelled or hand-filtered
+ * query, or a system cgroup of standalone cAdvisor) is keyed by its cgroup `id`, or joins the one
+ * unnamed container. Unnamed ones are dropped when named containers are present (unnamedKey).
+ */
+function seriesKey(labels: Readonly<Record<string, string>>): ContainerKey | null {
+  const k8s = ['namespace', 'pod', 'pod_name', 'container', 'container_name'].some((l) => labels[l] !== undefined && labels[l] !== '');
+  if (k8s) return containerKeyFromLabels(labels);
+  if (labels.name) return { namespace: '', pod: '', container: labels.name };
+  if (labels.id) return { namespace: '', pod: '', container: labels.id };
+  return { namespace: '', pod: '', container: '' };
+}
+
+/** A key from a cgroup id or from nothing: a container with no name. */
+const unnamedKey = (k: ContainerKey) => k.namespace === '' && k.pod === '' && (k.container === '' || k.container.startsWith('/'));
+
 function join(entries: readonly Entry[], source: string): PrometheusSeriesResult {
-  const perContainer = new Map<string, { key: ContainerKey; points: Map<number, Point> }>();
+  const perContainer = new Map<string, { key: ContainerKey; points: Map<number, Point>; instances: Map<number, string> }>();
   const ignoredMetrics = new Set<string>();
   let conflicts = 0;
 
@@ -106,13 +124,13 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
         ignoredMetrics.add(name);
         return;
       }
-      const key = containerKeyFromLabels(labels);
+      const key = seriesKey(labels);
       if (!key) return; // pod-level cgroup or the pause container
       const values = series.values ?? [];
       if (!Array.isArray(values)) throw new InputError(source, `${sw}.values must be an array of [time, "value"] pairs`, at);
       const ks = containerKeyString(key);
       let c = perContainer.get(ks);
-      if (!c) perContainer.set(ks, (c = { key, points: new Map() }));
+      if (!c) perContainer.set(ks, (c = { key, points: new Map(), instances: new Map() }));
       const points = c.points;
       values.forEach((pair: unknown, pi: number) => {
         if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'string') {
@@ -126,6 +144,8 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
         if (!p) points.set(tsMs, (p = {}));
         if (p[field] === undefined) p[field] = value;
         else if (p[field] !== value) conflicts++;
+        // The cgroup path names the container's incarnation (a restart gets a new one).
+        if (field === 'usageBytes' && labels.id && !c!.instances.has(tsMs)) c!.instances.set(tsMs, labels.id);
       });
     });
   });
@@ -139,9 +159,14 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
         dropped++;
         continue;
       }
-      samples.push({ timestampMs, ...p } as MemorySample);
+      const instance = c.instances.get(timestampMs);
+      samples.push({ timestampMs, ...p, ...(instance !== undefined ? { instance } : {}) } as MemorySample);
     }
     if (samples.length) containers.push({ key: c.key, samples });
+  }
+  if (containers.some((c) => !unnamedKey(c.key))) {
+    // Standalone cAdvisor also exports "/", "/docker", "/system.slice/...": not containers.
+    for (let i = containers.length - 1; i >= 0; i--) if (unnamedKey(containers[i]!.key)) containers.splice(i, 1);
   }
   containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));
   const warnings: string[] = [];

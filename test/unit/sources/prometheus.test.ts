@@ -52,10 +52,11 @@ describe('joining one response per metric into samples', () => {
     expect(r.warnings).toEqual([]);
     expect(r.containers).toHaveLength(1);
     expect(r.containers[0]!.key).toEqual({ namespace: 'shop', pod: 'n3-7d9f8-abcde', container: 'app' });
+    const instance = '/kubepods.slice/kubepods-burstable.slice/pod1/app'; // the usage series' cgroup id
     expect(r.containers[0]!.samples).toEqual([
-      { timestampMs: at(0) * 1000, usageBytes: 104857600, workingSetBytes: 52428800, fileBytes: 62914560, inactiveFileBytes: 52428800, limitBytes: 268435456 },
-      { timestampMs: at(1) * 1000, usageBytes: 110100480, workingSetBytes: 52428800, inactiveFileBytes: 57671680, limitBytes: 268435456 },
-      { timestampMs: at(2) * 1000, usageBytes: 115343360, workingSetBytes: 52428800, fileBytes: 73400320, inactiveFileBytes: 62914560, limitBytes: 268435456 },
+      { timestampMs: at(0) * 1000, usageBytes: 104857600, workingSetBytes: 52428800, fileBytes: 62914560, inactiveFileBytes: 52428800, limitBytes: 268435456, instance },
+      { timestampMs: at(1) * 1000, usageBytes: 110100480, workingSetBytes: 52428800, inactiveFileBytes: 57671680, limitBytes: 268435456, instance },
+      { timestampMs: at(2) * 1000, usageBytes: 115343360, workingSetBytes: 52428800, fileBytes: 73400320, inactiveFileBytes: 62914560, limitBytes: 268435456, instance },
     ]);
   });
 
@@ -71,7 +72,7 @@ describe('joining one response per metric into samples', () => {
     const lonely = matrix(series('container_memory_rss', 'app', [[at(5), '1000']]));
     const dup = matrix(series('container_memory_usage_bytes', 'app', [[at(0), '999']]));
     const r = samplesFromPrometheusResponses([usage, zeroLimit, lonely, dup], 'prom');
-    expect(r.containers[0]!.samples[0]).toEqual({ timestampMs: at(0) * 1000, usageBytes: 104857600 });
+    expect(r.containers[0]!.samples[0]).toEqual({ timestampMs: at(0) * 1000, usageBytes: 104857600, instance: '/kubepods.slice/kubepods-burstable.slice/pod1/app' });
     expect(r.containers[0]!.samples).toHaveLength(3);
     expect(r.warnings).toEqual([
       'prom: 1 point(s) had two different values for the same container, metric and time (duplicate scrape jobs?); the first was kept',
@@ -105,5 +106,36 @@ describe('Prometheus responses that cannot be used', () => {
   it('rejects empty and non-JSON input naming the line', () => {
     expectInput(() => parsePrometheusResponsesText(' \n', 'e.json'), /^e\.json: empty file/);
     expectInput(() => parsePrometheusResponsesText(`${JSON.stringify(matrix())}\n<html>oops</html>\n`, 'h.jsonl'), /^h\.jsonl:2: not JSON/);
+  });
+});
+
+describe('series without Kubernetes labels', () => {
+  const point = (name: string, metric: Record<string, string>, values: [number, string][]) => matrix({ metric: { __name__: name, ...metric }, values });
+
+  it('standalone cAdvisor next to Docker: joined by the container name, a restart seen in the cgroup id', () => {
+    const web = { name: 'web', image: 'web:1', instance: 'cadvisor:8080', job: 'cadvisor' };
+    const r = samplesFromPrometheusResponses(
+      [
+        point('container_memory_usage_bytes', { ...web, id: '/docker/aaa' }, [[at(0), '100'], [at(1), '200']]),
+        point('container_memory_usage_bytes', { ...web, id: '/docker/bbb' }, [[at(2), '50']]),
+        point('container_memory_cache', { ...web, id: '/docker/aaa' }, [[at(0), '10']]),
+        point('container_memory_usage_bytes', { id: '/', instance: 'cadvisor:8080', job: 'cadvisor' }, [[at(0), '9999']]),
+      ],
+      'prom',
+    );
+    expect(r.containers.map((c) => c.key)).toEqual([{ namespace: '', pod: '', container: 'web' }]);
+    expect(r.containers[0]!.samples).toEqual([
+      { timestampMs: at(0) * 1000, usageBytes: 100, fileBytes: 10, instance: '/docker/aaa' },
+      { timestampMs: at(1) * 1000, usageBytes: 200, instance: '/docker/aaa' },
+      { timestampMs: at(2) * 1000, usageBytes: 50, instance: '/docker/bbb' },
+    ]);
+  });
+
+  it('a query whose series carry no container labels at all joins into one unnamed container', () => {
+    const r = samplesFromPrometheusResponses(
+      [point('container_memory_usage_bytes', { job: 'x' }, [[at(0), '100']]), point('container_memory_rss', { job: 'x' }, [[at(0), '60']])],
+      'prom',
+    );
+    expect(r.containers).toEqual([{ key: { namespace: '', pod: '', container: '' }, samples: [{ timestampMs: at(0) * 1000, usageBytes: 100, anonBytes: 60 }] }]);
   });
 });
