@@ -334,7 +334,7 @@ export class Reconciler {
     let next = status;
     for (const g of groups.values()) {
       const current = g.workload ? await readContainerResources(this.deps.client, g.workload, g.container) : null;
-      const plan = decidePatch({
+      const input = {
         audit,
         targets: g.statuses,
         workload: g.workload && current ? g.workload : null,
@@ -345,7 +345,14 @@ export class Reconciler {
         goMemLimit: spec.goMemLimit && status.recommendation?.container === g.container ? status.recommendation.goMemLimit : undefined,
         windowMs: spec.windowMs,
         nowMs: now,
-      });
+      };
+      let plan = decidePatch(input);
+      if (plan.write) {
+        // The informer's copy of the audit can lag behind our own status write of the last round,
+        // which holds lastPatch: decide again on the API server's copy, so a workload is never
+        // patched twice in one window because the cache was late.
+        plan = decidePatch({ ...input, audit: await this.deps.client.get<MemoryAudit>(auditPath(audit)) });
+      }
       let condition = plan.condition;
       let lastPatch = plan.lastPatch;
       if (plan.event) events.push(plan.event);
@@ -370,7 +377,7 @@ export class Reconciler {
     const patch = mergePatch(audit.status ?? {}, status);
     if (!patch) return 'unchanged';
     if (!this.deps.isLeader()) return false;
-    const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(audit.metadata.namespace!)}/${PLURAL}/${encodeURIComponent(audit.metadata.name)}/status`;
+    const path = `${auditPath(audit)}/status`;
     try {
       await this.deps.client.json('PATCH', path, { body: { status: patch }, contentType: MERGE_PATCH });
       this.deps.metrics.statusWrites.inc({ result: 'ok' });
@@ -421,3 +428,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
+/** The audit's path on the API server. */
+function auditPath(audit: MemoryAudit): string {
+  return `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(audit.metadata.namespace!)}/${PLURAL}/${encodeURIComponent(audit.metadata.name)}`;
+}

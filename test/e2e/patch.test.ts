@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { stringify } from 'yaml';
-import { createDeployment } from './harness/cluster.ts';
+import { createDeployment, createPodOwner } from './harness/cluster.ts';
 import { waitFor } from './harness/process.ts';
 import { Scenario, auditManifest } from './harness/scenario.ts';
 
@@ -34,11 +34,28 @@ async function workloadPod(name: string, app: string, args: string[]): Promise<n
   return fx.pprofPort;
 }
 
+/** A pod owned directly by a StatefulSet (`NAME-0`) or a DaemonSet (`NAME-<hash>`). */
+async function ownedPod(kind: 'StatefulSet' | 'DaemonSet', name: string): Promise<number> {
+  await s.namespace(NS);
+  const { uid } = await createPodOwner(s.cp, kind, NS, name, { app: name }, [{ name: 'app', limit: '512Mi', request: '256Mi' }]);
+  const fx = await s.addTarget({
+    namespace: NS,
+    pod: kind === 'StatefulSet' ? `${name}-0` : `${name}-q8x2m`,
+    labels: { app: name },
+    app: 'filesaver',
+    args: ['-selfload', '150', '-size', '4096'],
+    ownerReferences: [{ apiVersion: 'apps/v1', kind, name, uid, controller: true }],
+  });
+  return fx.pprofPort;
+}
+
 beforeAll(async () => {
   s = await Scenario.start();
   const webPort = await workloadPod('web', 'filesaver', ['-selfload', '150', '-size', '4096']);
   const leakyPort = await workloadPod('leaky', 'heapleak', ['-rate', '1048576']);
-  for (const [name, port] of [['web', webPort], ['leaky', leakyPort]] as const) {
+  const dbPort = await ownedPod('StatefulSet', 'db');
+  const agentPort = await ownedPod('DaemonSet', 'agent');
+  for (const [name, port] of [['web', webPort], ['leaky', leakyPort], ['db', dbPort], ['agent', agentPort]] as const) {
     await s.cp.kubectlOk(['apply', '-n', NS, '-f', '-'], stringify(auditManifest(name, { selector: { matchLabels: { app: name } }, containers: ['app'], pprof: { port }, recommend: { goMemLimit: true }, action: 'Patch' })));
   }
   await s.startController('controller-0');
@@ -92,6 +109,17 @@ describe('action: Patch', () => {
     expect((await getDeployment('web')).metadata.resourceVersion).toBe(rv);
   });
 
+  it.each([
+    ['StatefulSet', 'db', 'statefulsets'],
+    ['DaemonSet', 'agent', 'daemonsets'],
+  ] as const)('patches a %s that owns its pods directly', async (kind, name, resource) => {
+    const a = await s.waitForAudit(NS, name, 'patched', (x) => x.status?.lastPatch?.result === 'Applied', 120_000);
+    expect(a.status!.lastPatch).toMatchObject({ kind, name, container: 'app', previousLimit: '512Mi', previousRequest: '256Mi' });
+    const w = await s.cp.json<Deployment>('GET', `/apis/apps/v1/namespaces/${NS}/${resource}/${name}`);
+    expect(w.spec.template.spec.containers[0]!.resources).toEqual({ limits: { cpu: '500m', memory: a.status!.lastPatch!.limit }, requests: { cpu: '100m', memory: a.status!.lastPatch!.request } });
+    expect(w.metadata.generation).toBe(2);
+  });
+
   it('refuses to raise or set limits for a Leak, and says why', async () => {
     const before = await getDeployment('leaky');
     const a = await s.waitForAudit(NS, 'leaky', 'refused', (x) => x.status?.lastPatch?.result === 'Refused', 120_000);
@@ -102,7 +130,8 @@ describe('action: Patch', () => {
     const after = await getDeployment('leaky');
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     const m = await s.controllers[0]!.metrics();
-    expect(m).toMatch(/memaudit_patches_total\{result="Applied"\} 1\b/);
+    // web, db and agent: one patch each.
+    expect(m).toMatch(/memaudit_patches_total\{result="Applied"\} 3\b/);
     // The refusal is counted once, not every round.
     expect(m).toMatch(/memaudit_patches_total\{result="Refused"\} 1\b/);
   });

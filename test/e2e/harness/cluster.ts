@@ -100,6 +100,24 @@ export async function createDeployment(cp: ControlPlane, namespace: string, name
   return { deploymentUid: dep.metadata.uid, replicaSet: { name: rsName, uid: rs.metadata.uid } };
 }
 
+/** A StatefulSet or DaemonSet owning its pods directly (no controller-manager runs here, so the test creates the pod). */
+export async function createPodOwner(
+  cp: ControlPlane,
+  kind: 'StatefulSet' | 'DaemonSet',
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  containers: { name: string; limit: string; request: string }[],
+): Promise<{ uid: string }> {
+  const template = {
+    metadata: { labels },
+    spec: { containers: containers.map((c) => ({ name: c.name, image: `memaudit.local/${c.name}:e2e`, resources: { limits: { memory: c.limit, cpu: '500m' }, requests: { memory: c.request, cpu: '100m' } } })) },
+  };
+  const spec = kind === 'StatefulSet' ? { replicas: 1, serviceName: name, selector: { matchLabels: labels }, template } : { selector: { matchLabels: labels }, template };
+  const obj = await cp.json<{ metadata: { uid: string } }>('POST', `/apis/apps/v1/namespaces/${namespace}/${kind === 'StatefulSet' ? 'statefulsets' : 'daemonsets'}`, { apiVersion: 'apps/v1', kind, metadata: { name, namespace, labels }, spec });
+  return { uid: obj.metadata.uid };
+}
+
 /** A service-account kubeconfig bound by config/rbac: the controller runs with exactly those rights. */
 export async function controllerKubeconfig(cp: ControlPlane): Promise<string> {
   const ns = await cp.get('/api/v1/namespaces/memaudit-system');
