@@ -35,7 +35,7 @@ const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
 /** ...nor growth smaller than this share of the typical usage. */
 const RELATIVE_FLOOR = 0.03;
 
-const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'rss', 'activeFileOrShmem'];
+const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'rss', 'activeFileOrShmem', 'reclaimableSlab'];
 
 /**
  * The engine: samples (and optional heap profiles) in, verdict with evidence and recommendation out.

@@ -8,7 +8,7 @@ import type { ComponentGrowth } from './growth.ts';
  *    shmem/tmpfs (counted as cache, never reclaimable), anonymous memory (split into Go heap vs
  *    off-heap when the runtime's numbers are known), kernel memory. The fastest grower is the source.
  * 2. Otherwise, growing page cache is CacheGrowth: the kernel drops it at the limit. So is a cache
- *    that filled up to the limit and is held there by reclaim.
+ *    that filled up to the limit and is held there by reclaim, and growing reclaimable slab.
  * 3. Otherwise, growth that stopped is a Plateau; nothing growing is Stable.
  */
 export type Growths = Partial<Record<Component, ComponentGrowth>>;
@@ -100,6 +100,11 @@ export function classify(input: ClassifyInput): Classification {
     if (pinned && (input.reclaimableShare ?? 0) >= 0.5 && state !== 'shrinking') {
       return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true };
     }
+  }
+  // The kernel's own reclaimable caches (dentries and inodes of files looked up or created) grow:
+  // cache too, shrunk under memory pressure.
+  if (growing('reclaimableSlab') && !growing('nonReclaimable')) {
+    return { ...none, verdict: 'CacheGrowth', driver: 'reclaimableSlab', heapExplainsAnonShare: heapShare, reclaimObserved: false };
   }
   // With no breakdown at all, growing usage cannot be attributed.
   if (!cacheComponent && !g.anon && !g.rss && growing('usage')) {

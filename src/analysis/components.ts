@@ -14,6 +14,7 @@ import type { Component } from '../model/verdict.ts';
  *   and inflate the recommended limit by the dirty peak.
  * - shmem: the field when the source has it; otherwise file - active_file - inactive_file; else
  *   (anon LRU known, file LRU not) active_anon + inactive_anon - anon.
+ * - kernel: kernel memory minus reclaimable slab, which is its own component (reclaimableSlab).
  * - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
  *   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
  *   that usage_in_bytes counts.
@@ -49,9 +50,12 @@ export function componentsOf(s: MemorySample): ComponentValues {
   }
   if (reclaimable !== undefined) c.reclaimableFile = reclaimable;
 
-  if (s.kernelBytes !== undefined) c.kernel = s.kernelBytes;
+  // kernel: what the kernel holds and cannot just drop. Reclaimable slab (dentries, inodes) is a
+  // cache like the file LRU: its own component, never a kernel leak.
+  if (s.slabReclaimableBytes !== undefined) c.reclaimableSlab = s.slabReclaimableBytes;
+  if (s.kernelBytes !== undefined) c.kernel = Math.max(0, s.kernelBytes - (s.slabReclaimableBytes ?? 0));
   else if (s.slabReclaimableBytes !== undefined || s.slabUnreclaimableBytes !== undefined) {
-    c.kernel = (s.slabReclaimableBytes ?? 0) + (s.slabUnreclaimableBytes ?? 0) + (s.kernelStackBytes ?? 0) + (s.sockBytes ?? 0);
+    c.kernel = (s.slabUnreclaimableBytes ?? 0) + (s.kernelStackBytes ?? 0) + (s.sockBytes ?? 0);
   } else if (s.anonBytes !== undefined && s.fileBytes !== undefined && s.rssBytes === undefined) {
     // Usage counts anon + page cache + kernel memory (v1 with kmem accounting, v2): what is left
     // over is the kernel's share. Not for per-process data, whose "usage" is only the RSS.

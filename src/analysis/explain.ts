@@ -65,6 +65,10 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       if (g.shmem && (lc.shmem ?? 0) >= 1024 * 1024) parts.push(`shmem ${formatRate(rate('shmem'))}`);
       if (g.kernel && rate('kernel') > 0) parts.push(`kernel ${formatRate(rate('kernel'))}${g.kernel.state === 'growing' ? ', bookkeeping that grows with the cache' : ''}`);
       const flat = nrRate ? `; what it cannot reclaim grows ${nrRate}${parts.length ? ` (${parts.join(', ')})` : ''}` : '';
+      if (cls.driver === 'reclaimableSlab') {
+        explanation = `Not a leak: usage grows ${usageRate ?? formatRate(rate('reclaimableSlab'))} from the kernel's reclaimable caches (dentries and inodes of files looked up or created), which the kernel shrinks under memory pressure${flat}.`;
+        break;
+      }
       explanation = cls.reclaimObserved
         ? `Not a leak: usage sits at ${limitText} because it is filled with page cache from file I/O, which the kernel reclaims there (${share}${flat}).`
         : `Not a leak: usage grows ${usageRate ?? formatRate(rate(cls.driver!))} from page cache of written or read files; ${share}${flat}, and the kernel reclaims the cache when the container reaches its limit.`;
@@ -130,4 +134,5 @@ const LABEL: Record<string, string> = {
   goHeap: 'Go heap in use',
   rss: 'resident set',
   activeFileOrShmem: 'page cache outside inactive_file (active file or shmem)',
+  reclaimableSlab: 'reclaimable slab (dentries, inodes)',
 };

@@ -25,6 +25,8 @@ export const COMPONENTS = [
   'rss',
   /** file - inactive_file, for sources with a working set but no active/shmem split (cAdvisor). */
   'activeFileOrShmem',
+  /** slab_reclaimable (cgroup v2): dentry and inode caches the kernel shrinks under pressure. */
+  'reclaimableSlab',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 

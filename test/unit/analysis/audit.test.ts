@@ -115,6 +115,22 @@ describe('audit verdicts on synthetic physics', () => {
     expect(audit(cache).verdict).toBe('CacheGrowth');
   });
 
+  it('kernel memory: reclaimable slab (dentries, inodes) is cache, unreclaimable slab a kernel leak (cgroup v2 fields)', () => {
+    // cgroup v2: `kernel` includes both slabs; usage includes kernel.
+    const v2 = (slabR: (t: number) => number, slabU: (t: number) => number) =>
+      series(() => ({})).map((s) => {
+        const t = (s.timestampMs - t0) / 1000;
+        const kernel = 2 * MiB + slabR(t) + slabU(t);
+        return { ...s, usageBytes: s.usageBytes + kernel, kernelBytes: kernel, slabReclaimableBytes: 1 * MiB + slabR(t), slabUnreclaimableBytes: 1 * MiB + slabU(t) };
+      });
+    const negativeDentries = audit(v2((t) => (t / 60) * MiB, () => 0));
+    expect(negativeDentries.verdict).toBe('CacheGrowth');
+    expect(negativeDentries.explanation).toMatch(/^Not a leak: usage grows \+1\.0 MiB\/min from the kernel's reclaimable caches \(dentries and inodes/);
+    expect(negativeDentries.growth.kernel!.slopeBytesPerHour).toBe(0);
+    const socketLeak = audit(v2(() => 0, (t) => (t / 60) * MiB));
+    expect(`${socketLeak.verdict}/${socketLeak.leakSource}`).toBe('Leak/kernel');
+  });
+
   it('growth that stopped is a Plateau', () => {
     // anon ramps 2 MiB/min for 8 min, then flat for 22 min.
     const r = audit(series((i, t) => ({ anonBytes: 20 * MiB + Math.min(t, 480) / 60 * 2 * MiB + wobble(i) / 4 })));
