@@ -30,6 +30,9 @@ export interface AuditOptions {
   topFunctions?: number;
 }
 
+/** Components the kernel cannot reclaim: their growth floor follows the non-reclaimable footprint. */
+const NON_RECLAIMABLE: ReadonlySet<Component> = new Set(['anon', 'rss', 'goHeap', 'shmem', 'kernel', 'nonReclaimable']);
+
 /** Growth smaller than this over the window is never called growth. */
 const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
 /** ...nor growth smaller than this share of the typical usage. */
@@ -118,12 +121,17 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     );
   }
 
+  // What counts as growth scales with the memory it is measured against. Memory the kernel cannot
+  // reclaim is judged against the typical non-reclaimable footprint, not against a usage inflated
+  // by page cache: a service writing gigabytes of files must not hide a leak of tens of megabytes.
+  const nrTypical = series.has('nonReclaimable') ? median(series.get('nonReclaimable')!.map((p) => p.v)) : typicalUsage;
+  const nrFloorBytes = Math.max(ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * Math.min(typicalUsage, nrTypical));
   const growths: Growths = {};
   for (const c of ANALYSED) {
     const pts = series.get(c);
     // A component seen in under half the samples (a source that dropped a field) is not trusted.
     if (!pts || pts.length < Math.max(3, (c === 'goHeap' ? 0.2 : 0.5) * run.length)) continue;
-    growths[c] = analyzeGrowth(pts, { floorBytes });
+    growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes });
   }
 
   const lastRow = componentRows[componentRows.length - 1]!;
