@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing:
-#   iproute2 and util-linux (ip netns and nsenter for the apiserver proxy tests), openssl (test PKI), curl.
+#   iproute2 and util-linux (ip netns and nsenter for the apiserver proxy tests, setpriv for the
+#   unprivileged local-mode tests), openssl (test PKI), curl.
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
-command -v nsenter >/dev/null || need+=(util-linux)
+command -v nsenter >/dev/null && command -v setpriv >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

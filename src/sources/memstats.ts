@@ -29,7 +29,18 @@ export function parseMemStatsText(text: string, source = 'heap?debug=1'): MemSta
   const record: MemStatsRecord = {};
   for (const line of text.slice(at + MEMSTATS_MARKER.length).split('\n')) {
     const m = /^#\s*([A-Za-z]+)\s*=\s*(\d+)\s*$/.exec(line.trim());
-    if (m) record[m[1]!] = Number(m[2]);
+    if (m) {
+      record[m[1]!] = Number(m[2]);
+      continue;
+    }
+    // runtime/pprof prints the off-heap runtime structures as "in use / obtained from the OS":
+    //   # Stack = 23724032 / 23724032      (StackInuse / StackSys)
+    //   # MSpan = 156960 / 163200          (MSpanInuse / MSpanSys)
+    const pair = /^#\s*(Stack|MSpan|MCache)\s*=\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(line.trim());
+    if (pair) {
+      record[`${pair[1]}Inuse`] = Number(pair[2]);
+      record[`${pair[1]}Sys`] = Number(pair[3]);
+    }
   }
   if (record.HeapInuse === undefined) throw new InputError(source, 'the runtime.MemStats block has no HeapInuse line (truncated?)');
   return record;
