@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Go audit targets in test/apps (filesaver, heapleak, mmapleak, tmpfswriter, gcchurn,
-# warmup, noisyleak) as static binaries (CGO_ENABLED=0), so they also run in images made with
+# warmup, noisyleak, goroutineleak) as static binaries (CGO_ENABLED=0), so they also run in images made with
 # `docker import` of a bare rootfs.
 #
 #   hack/build-apps.sh [OUT_DIR]      # default: $HOME/.cache/memaudit/apps/bin

@@ -31,14 +31,14 @@ export interface AuditOptions {
 }
 
 /** Components the kernel cannot reclaim: their growth floor follows the non-reclaimable footprint. */
-const NON_RECLAIMABLE: ReadonlySet<Component> = new Set(['anon', 'rss', 'goHeap', 'shmem', 'kernel', 'nonReclaimable']);
+const NON_RECLAIMABLE: ReadonlySet<Component> = new Set(['anon', 'rss', 'goHeap', 'goStack', 'shmem', 'kernel', 'nonReclaimable']);
 
 /** Growth smaller than this over the window is never called growth. */
 const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
 /** ...nor growth smaller than this share of the typical usage. */
 const RELATIVE_FLOOR = 0.03;
 
-const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'rss', 'activeFileOrShmem', 'reclaimableSlab'];
+const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'goStack', 'rss', 'activeFileOrShmem', 'reclaimableSlab'];
 
 /**
  * The engine: samples (and optional heap profiles) in, verdict with evidence and recommendation out.
@@ -130,7 +130,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   for (const c of ANALYSED) {
     const pts = series.get(c);
     // A component seen in under half the samples (a source that dropped a field) is not trusted.
-    if (!pts || pts.length < Math.max(3, (c === 'goHeap' ? 0.2 : 0.5) * run.length)) continue;
+    if (!pts || pts.length < Math.max(3, (c === 'goHeap' || c === 'goStack' ? 0.2 : 0.5) * run.length)) continue;
     growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes });
   }
 

@@ -49,6 +49,8 @@ export function classify(input: ClassifyInput): Classification {
   // the heap's floor is too noisy to pass the growth test over a short window, yet its slope is
   // still the best estimate. Go lets the heap grow to twice the live data (GOGC=100), so a pure
   // heap leak shows anon growing up to 2x the live heap's floor: a share of 0.5 is a heap leak.
+  // Goroutine stacks are not the heap (MemStats counts them apart, StackInuse): a goroutine leak
+  // is off-heap here, and the explanation names the stacks (explain.ts).
   let heapShare: number | null = null;
   if (g.goHeap && g.anon && growing('anon')) {
     heapShare = Math.min(1, Math.max(0, rate('goHeap') / rate('anon')));

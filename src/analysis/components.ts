@@ -31,6 +31,7 @@ export function componentsOf(s: MemorySample): ComponentValues {
   if (s.fileBytes !== undefined) c.file = s.fileBytes;
   if (s.rssBytes !== undefined) c.rss = s.rssBytes;
   if (s.go) c.goHeap = s.go.heapInuseBytes;
+  if (s.go?.stackInuseBytes !== undefined) c.goStack = s.go.stackInuseBytes;
 
   const lruFile = s.activeFileBytes !== undefined && s.inactiveFileBytes !== undefined ? s.activeFileBytes + s.inactiveFileBytes : undefined;
   if (s.shmemBytes !== undefined) c.shmem = s.shmemBytes;

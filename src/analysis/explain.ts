@@ -40,7 +40,7 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       `last sample: usage ${formatBytes(input.last.usageBytes)}, of which page cache the kernel can reclaim ${formatBytes(lc.reclaimableFile)} (${pct(input.reclaimableShare ?? 0)}), non-reclaimable ${formatBytes(lc.nonReclaimable ?? 0)}`,
     );
   }
-  for (const c of ['usage', 'nonReclaimable', 'anon', 'reclaimableFile', 'shmem', 'kernel', 'goHeap', 'rss'] as const) {
+  for (const c of ['usage', 'nonReclaimable', 'anon', 'reclaimableFile', 'reclaimableSlab', 'shmem', 'kernel', 'goHeap', 'goStack', 'rss'] as const) {
     const t = g[c];
     if (!t) continue;
     const since = t.currentSinceT > t.fit.startT ? ` (since ${formatDuration(t.currentSinceT - t.fit.startT)} into the window)` : '';
@@ -89,9 +89,17 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
         case 'heap':
           explanation = `Leak in the Go heap: heap in use grows ${formatRate(rate('goHeap'))}${cls.heapExplainsAnonShare !== null ? ` and explains ${pct(cls.heapExplainsAnonShare)} of the anonymous memory growth (${formatRate(rate('anon'))})` : ''}${top ? `; the fastest growing allocation site is ${top.function}` : ''}.${when}`;
           break;
-        case 'offHeap':
-          explanation = `Leak outside the Go heap: anonymous memory grows ${r} while the Go heap is flat (cgo, mmap, or fragmentation).${when}`;
+        case 'offHeap': {
+          const heapNote = g.goHeap?.state === 'growing' ? `grows only ${formatRate(rate('goHeap'))}` : 'is flat';
+          if (g.goStack?.state === 'growing' && rate('goStack') >= 0.3 * rate('anon')) {
+            // StackInuse counts whole stack spans; only the touched pages are resident, so it can
+            // exceed the anon growth it explains.
+            explanation = `Leak outside the Go heap, in goroutine stacks: anonymous memory grows ${r} while the Go heap ${heapNote} and goroutine stacks (StackInuse) grow ${formatRate(rate('goStack'))}: goroutines are started and never end (a goroutine leak). /debug/pprof/goroutine?debug=1 shows where they wait.${when}`;
+            break;
+          }
+          explanation = `Leak outside the Go heap: anonymous memory grows ${r} while the Go heap ${heapNote} (cgo, mmap, or fragmentation).${when}`;
           break;
+        }
         case 'anon':
           explanation = `Leak of anonymous memory (heap, stacks or mmap): it grows ${r} and the kernel cannot reclaim it. Add a heap profile (--pprof) to tell the Go heap from off-heap memory.${when}`;
           break;
@@ -135,4 +143,5 @@ const LABEL: Record<string, string> = {
   rss: 'resident set',
   activeFileOrShmem: 'page cache outside inactive_file (active file or shmem)',
   reclaimableSlab: 'reclaimable slab (dentries, inodes)',
+  goStack: 'goroutine stacks',
 };

@@ -6,7 +6,8 @@ import type { GrowingFunction } from '../model/verdict.ts';
  * call sites a person reads first when the Go heap leaks.
  *
  * Ranked by flat growth (bytes allocated directly by the function and still in use), ties broken by
- * cumulative growth, then by name so the order is stable. Only functions whose flat in-use bytes
+ * cumulative growth, then by name so the order is stable; the Go runtime's own functions
+ * (`runtime.*`, `internal/*`) rank after the program's. Only functions whose flat in-use bytes
  * grew appear: a function that only grew cumulatively (a caller) is carried by the allocating
  * function's row, and shrinking functions are not "growing call sites".
  *
@@ -29,6 +30,9 @@ export function heapDiff(first: HeapProfile, last: HeapProfile, topN: number): G
       cumulativeGrowthBytes: (last.cumInuseBytes.get(fn) ?? 0) - (first.cumInuseBytes.get(fn) ?? 0),
     });
   }
-  rows.sort((a, b) => b.growthBytes - a.growthBytes || b.cumulativeGrowthBytes - a.cumulativeGrowthBytes || (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
+  // The runtime's own frames (runtime.mallocgc holding goroutine structs, say) come after the
+  // program's: a person fixes a leak in their own code.
+  const runtime = (f: string) => (f.startsWith('runtime.') || f.startsWith('internal/') ? 1 : 0);
+  rows.sort((a, b) => runtime(a.function) - runtime(b.function) || b.growthBytes - a.growthBytes || b.cumulativeGrowthBytes - a.cumulativeGrowthBytes || (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
   return rows.slice(0, topN);
 }

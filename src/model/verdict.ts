@@ -22,6 +22,8 @@ export const COMPONENTS = [
   'dirty',
   'nonReclaimable',
   'goHeap',
+  /** Go runtime.MemStats StackInuse: goroutine stacks. */
+  'goStack',
   'rss',
   /** file - inactive_file, for sources with a working set but no active/shmem split (cAdvisor). */
   'activeFileOrShmem',

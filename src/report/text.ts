@@ -49,7 +49,7 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
   return out.join('\n') + '\n';
 }
 
-const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'reclaimableSlab', 'dirty', 'rss'];
+const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'goStack', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'reclaimableSlab', 'dirty', 'rss'];
 const LABEL: Record<Component, string> = {
   usage: 'usage',
   workingSet: 'working set',
@@ -64,6 +64,7 @@ const LABEL: Record<Component, string> = {
   rss: 'resident set',
   activeFileOrShmem: 'cache not inactive',
   reclaimableSlab: 'reclaimable slab',
+  goStack: 'Go stacks',
 };
 
 function wrap(text: string, width: number): string {

@@ -2,6 +2,7 @@ import { audit } from '../../../src/analysis/audit.ts';
 import type { MemorySample } from '../../../src/model/sample.ts';
 import { formatBytes, MiB } from '../../../src/model/units.ts';
 import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
+import { readHeapProfileFile } from '../../../src/sources/pprof.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -168,6 +169,19 @@ describe('audit verdicts on synthetic physics', () => {
     const r = audit(series(() => ({})).slice(0, 5));
     expect(r.verdict).toBe('InsufficientData');
     expect(r.recommendation.memoryLimitBytes).toBeNull();
+  });
+});
+
+describe('a goroutine leak (real trace)', () => {
+  it('is off-heap, and the explanation names goroutine stacks and the program frame, not the runtime', async () => {
+    const dir = path.resolve(import.meta.dirname, '../../fixtures/traces/goroutine-leak');
+    const file = path.join(dir, 'trace.jsonl');
+    const profiles = await Promise.all([1, 2, 3].map((i) => readHeapProfileFile(path.join(dir, `heap-${i}.pb.gz`))));
+    const r = audit(parseCgroupRecording(readFileSync(file, 'utf8'), file).samples, profiles);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/offHeap');
+    expect(r.explanation).toMatch(/^Leak outside the Go heap, in goroutine stacks: .* goroutine stacks \(StackInuse\) grow \+\d+\.\d MiB\/min: goroutines are started and never end \(a goroutine leak\)/);
+    expect(r.growth.goStack!.slopeBytesPerHour).toBeGreaterThan(r.growth.goHeap!.slopeBytesPerHour * 10);
+    expect(r.topGrowingFunctions[0]!.function).toMatch(/^main\./);
   });
 });
 
