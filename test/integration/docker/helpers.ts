@@ -40,6 +40,8 @@ export interface ContainerSpec {
   shmSizeBytes?: number;
   labels?: Record<string, string>;
   env?: string[];
+  /** Docker's restart policy, e.g. 'on-failure'. */
+  restart?: string;
 }
 
 /** Creates and starts a container of the test image and waits for the target's "ready" line. */
@@ -54,6 +56,7 @@ export async function runContainer(docker: Docker, spec: ContainerSpec): Promise
       NetworkMode: spec.network ?? 'none',
       ...(spec.memoryBytes !== undefined ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
       ...(spec.shmSizeBytes !== undefined ? { ShmSize: spec.shmSizeBytes } : {}),
+      ...(spec.restart !== undefined ? { RestartPolicy: { Name: spec.restart } } : {}),
     },
   });
   await container.start();

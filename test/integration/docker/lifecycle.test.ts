@@ -72,6 +72,20 @@ describe('memaudit docker: the container and the run', () => {
     expect((await other.inspect()).State.Running).toBe(true);
   }, 120_000);
 
+  it('a leak that is OOM-killed and restarted by its restart policy: followed through the restarts, the window split there', async () => {
+    // 3 MiB/s retained under a 40 MiB limit: an OOM kill every ~12 s, and Docker starts it again.
+    const c = await runContainer(docker, { name: 'memaudit-it-oomloop', cmd: ['heapleak', '-rate', String(3 * MiB)], memoryBytes: 40 * MiB, restart: 'on-failure' });
+    const o = await memaudit(['docker', await nameOf(c), '--duration', '45s', '-o', 'json'], host).done;
+    expect(o.code).toBe(0);
+    const rep = report(o.stdout);
+    expect(`${rep.verdict}/${rep.leakSource}`).toBe('Leak/anon');
+    expect((await c.inspect()).RestartCount).toBeGreaterThanOrEqual(2);
+    // Each restart is a new incarnation of the container: the stats stream went through a stopped spell.
+    expect((rep.evidence as string[])[0]).toMatch(/^\d+ restart\(s\) \((new container or process|at the limit: OOM kill)[^)]*\) at /);
+    expect(rep.explanation).toMatch(/It already hit the 40\.0 MiB limit|At this rate the 40\.0 MiB limit is reached/);
+    expect(rep.recommendation).toMatchObject({ memoryLimitBytes: 40 * MiB });
+  }, 120_000);
+
   it('a daemon that does not answer: one line naming the endpoint, exit 69', async () => {
     const sock = path.join(scratch, 'no-daemon.sock');
     const viaFlag = await memaudit(['docker', 'web', '--host', `unix://${sock}`], host).done;
