@@ -24,8 +24,8 @@ export interface LeaderElectionConfig {
 export interface ControllerConfig {
   /** Kubeconfig file; null = in-cluster or $KUBECONFIG / ~/.kube/config as client-node resolves them. */
   kubeconfig: string | null;
-  /** Only audits in this namespace; null = all namespaces. */
-  namespace: string | null;
+  /** Only audits (and pods) in these namespaces; empty = all namespaces. */
+  namespaces: string[];
   /** Where /metrics, /healthz and /readyz are served. */
   listen: { host: string; port: number };
   /** How kubelet /metrics/cadvisor is reached: through the API server's node proxy, or the node's InternalIP. */
@@ -47,7 +47,7 @@ export interface ControllerConfig {
 
 export const CONTROLLER_FLAGS = {
   kubeconfig: { type: 'string' },
-  namespace: { type: 'string' },
+  namespace: { type: 'string', multiple: true },
   listen: { type: 'string', default: ':8080' },
   'kubelet-access': { type: 'string', default: 'proxy' },
   'kubelet-ca-file': { type: 'string' },
@@ -78,7 +78,8 @@ audits with action: Patch.
 
 Options:
   --kubeconfig FILE                  kubeconfig (default: in-cluster, $KUBECONFIG, ~/.kube/config)
-  --namespace NS                     only audits in NS (default: all namespaces)
+  --namespace NS[,NS...]             only audits (and their pods) in these namespaces, one watch
+                                     each; repeatable (default: all namespaces)
   --listen [HOST]:PORT               /metrics, /healthz, /readyz (default :8080)
   --kubelet-access proxy|direct      via the API server's node proxy (default) or the node's InternalIP
   --kubelet-ca-file FILE             CA of kubelet serving certs (direct access)
@@ -109,6 +110,21 @@ function ms(flag: string, value: string, allowZero = false): number {
   const s = value === '0' ? 0 : secondsFromDuration(value);
   if (s === null || (!allowZero && s <= 0)) throw new UsageError(`--${flag}: expected a duration such as 10s or 1m, got ${JSON.stringify(value)}`);
   return Math.round(s * 1000);
+}
+
+/** RFC 1123 label: what a namespace name is. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** --namespace a,b --namespace c -> [a, b, c], without duplicates. */
+function namespaceList(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values.flatMap((x) => x.split(','))) {
+    const ns = v.trim();
+    if (ns === '') continue;
+    if (!NAMESPACE_NAME.test(ns)) throw new UsageError(`--namespace: ${JSON.stringify(ns)} is not a namespace name (lowercase letters, digits and '-', at most 63)`);
+    if (!out.includes(ns)) out.push(ns);
+  }
+  return out;
 }
 
 function positiveInt(flag: string, value: string): number {
@@ -150,7 +166,7 @@ export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): Pa
     help: false,
     config: {
       kubeconfig: values.kubeconfig ?? null,
-      namespace: values.namespace || null,
+      namespaces: namespaceList(values.namespace ?? []),
       listen: parseListen(values.listen),
       kubeletAccess: access('kubelet-access', values['kubelet-access']),
       kubeletCaFile: values['kubelet-ca-file'] ?? null,

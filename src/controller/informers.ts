@@ -10,7 +10,7 @@ export interface Backoff {
 /** Capped low: a relist every 10 s against an API server that is away costs little, and it is back sooner. */
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000 };
 
-type Handler<T> = (obj: T) => void;
+export type Handler<T> = (obj: T) => void;
 
 /**
  * A client-node informer that does not stay dead. client-node's ListWatch calls its `error`

@@ -5,7 +5,8 @@ import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
 import type { MemoryAudit } from './api/v1alpha1.ts';
 import type { ControllerConfig } from './config.ts';
 import { EventRecorder } from './events.ts';
-import { SupervisedInformer } from './informers.ts';
+import { InformerGroup } from './informer-group.ts';
+import { SupervisedInformer, type WatchedObject } from './informers.ts';
 import { KubeClient, loadKubeConfig } from './kube/client.ts';
 import { selectorMatches } from './kube/selector.ts';
 import type { List, Pod } from './kube/types.ts';
@@ -37,11 +38,18 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
 
-  const nsPath = (ns: string | null) => (ns ? `/namespaces/${encodeURIComponent(ns)}` : '');
-  const auditsPath = `/apis/${GROUP}/${VERSION}${nsPath(config.namespace)}/${PLURAL}`;
-  const podsPath = `/api/v1${nsPath(config.namespace)}/pods`;
-  const audits = new SupervisedInformer<MemoryAudit>('memoryaudits', kubeConfig, auditsPath, () => client.get<List<MemoryAudit>>(auditsPath), log);
-  const pods = new SupervisedInformer<Pod>('pods', kubeConfig, podsPath, () => client.get<List<Pod>>(podsPath), log);
+  // One informer pair for all namespaces, or one per watched namespace (--namespace a,b).
+  const nsPath = (ns: string) => (ns ? `/namespaces/${encodeURIComponent(ns)}` : '');
+  const group = <T extends WatchedObject>(name: string, path: (ns: string) => string): InformerGroup<T> => {
+    const members = new Map<string, SupervisedInformer<T>>();
+    for (const ns of config.namespaces.length ? config.namespaces : ['']) {
+      const p = path(ns);
+      members.set(ns, new SupervisedInformer<T>(name, kubeConfig, p, () => client.get<List<T>>(p), ns ? log.child({ namespace: ns }) : log));
+    }
+    return new InformerGroup(name, members);
+  };
+  const audits = group<MemoryAudit>('memoryaudits', (ns) => `/apis/${GROUP}/${VERSION}${nsPath(ns)}/${PLURAL}`);
+  const pods = group<Pod>('pods', (ns) => `/api/v1${nsPath(ns)}/pods`);
   for (const inf of [audits, pods]) inf.onRestart = (name) => metrics.informerRestarts.inc({ informer: name });
 
   const reconciler = new Reconciler({

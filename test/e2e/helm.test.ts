@@ -96,6 +96,49 @@ async function canI(verb: string, resource: string, scope: string[], subresource
 
 type Deployment = KubeObject & { spec: { replicas: number; template: { spec: { serviceAccountName: string; containers: { image: string; args: string[]; ports: { containerPort: number }[] }[] } } } };
 
+/**
+ * `memaudit controller` from the image tree with the installed Deployment's arguments and a token
+ * of the installed service account (the container port is not reachable here, so it listens on a
+ * free loopback port); `check` runs once it is ready, then it is stopped and must exit 0.
+ */
+async function withInstalledController(check: (proc: Proc, podName: string) => Promise<void>): Promise<void> {
+  const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+  const [command, ...flags] = dep.spec.template.spec.containers[0]!.args;
+  expect(command).toBe('controller');
+  const port = await freePort();
+  const args = flags.map((f) => (f.startsWith('--listen=') ? `--listen=127.0.0.1:${port}` : f));
+  const token = (await cp.kubectlOk(['create', 'token', 'memaudit-controller', '-n', NS, '--duration=1h'])).trim();
+  const kubeconfig = path.join(dir, 'controller.kubeconfig');
+  await writeFile(kubeconfig, await cp.tokenKubeconfig('memaudit-controller', token));
+  const podName = 'memaudit-controller-5c7d9f8b6-x2x4q';
+  const proc = new Proc('controller', NODE_BIN, [path.join(appDir, 'dist/cli/bin.js'), 'controller', ...args, `--kubeconfig=${kubeconfig}`], path.join(dir, 'controller.log'), {
+    PATH: '/usr/bin:/bin',
+    NODE_ENV: 'production',
+    // What the Deployment's downward API sets.
+    POD_NAME: podName,
+    POD_NAMESPACE: NS,
+  });
+  try {
+    await waitFor('controller /readyz', async () => {
+      if (!proc.running) throw new Error(`controller exited: ${(await proc.log()).slice(-3000)}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+    }, 60_000);
+    await check(proc, podName);
+  } finally {
+    await proc.stop(15_000);
+  }
+  expect(await proc.exited).toBe(0);
+}
+
+/** Applies an audit selecting nothing in `ns` and waits for the Ready condition the controller writes. */
+async function readyOf(ns: string, name: string): Promise<{ status: string; reason: string }> {
+  await cp.kubectlOk(['apply', '-n', ns, '-f', '-'], `apiVersion: memaudit.io/v1alpha1\nkind: MemoryAudit\nmetadata: {name: ${name}}\nspec: {selector: {matchLabels: {app: nothing}}}\n`);
+  return waitFor(`status of ${ns}/${name} written through memoryaudits/status`, async () => {
+    const audit = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[] } }>(['memoryaudit', name, '-n', ns]);
+    return audit.status?.conditions?.find((c) => c.type === 'Ready');
+  }, 60_000);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'memaudit-e2e-helm-'));
   helmHome = path.join(dir, 'helm');
@@ -136,7 +179,7 @@ describe('the container image file tree (assembled as the Dockerfile does)', () 
 
 describe('charts/memaudit on a real API server', () => {
   it('passes helm lint --strict, cluster-wide and namespace-scoped', async () => {
-    for (const set of [[], ['--set', 'watchNamespaces={shop}'], ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'replicas=1', '--set', 'leaderElection.enabled=false']]) {
+    for (const set of [[], ['--set', 'watchNamespaces={shop}'], ['--set', 'watchNamespaces={shop,payments}'], ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'replicas=1', '--set', 'leaderElection.enabled=false']]) {
       const r = await helm(['lint', '--strict', CHART_DIR, ...set]);
       expect([set, r.code, r.stderr]).toEqual([set, 0, '']);
       expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -210,46 +253,15 @@ describe('charts/memaudit on a real API server', () => {
   });
 
   it('runs the controller from the image tree with the installed arguments and service account: it leads and writes status', async () => {
-    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
-    const [command, ...flags] = dep.spec.template.spec.containers[0]!.args;
-    expect(command).toBe('controller');
-    // The container port is not reachable here; everything else is the Deployment's.
-    const port = await freePort();
-    const args = flags.map((f) => (f.startsWith('--listen=') ? `--listen=127.0.0.1:${port}` : f));
-    const token = (await cp.kubectlOk(['create', 'token', 'memaudit-controller', '-n', NS, '--duration=1h'])).trim();
-    const kubeconfig = path.join(dir, 'controller.kubeconfig');
-    await writeFile(kubeconfig, await cp.tokenKubeconfig('memaudit-controller', token));
-    const podName = 'memaudit-controller-5c7d9f8b6-x2x4q';
-    const proc = new Proc('controller', NODE_BIN, [path.join(appDir, 'dist/cli/bin.js'), 'controller', ...args, `--kubeconfig=${kubeconfig}`], path.join(dir, 'controller.log'), {
-      PATH: '/usr/bin:/bin',
-      NODE_ENV: 'production',
-      // What the Deployment's downward API sets.
-      POD_NAME: podName,
-      POD_NAMESPACE: NS,
-    });
-    try {
-      await waitFor('controller /readyz', async () => {
-        if (!proc.running) throw new Error(`controller exited: ${(await proc.log()).slice(-3000)}`);
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-      }, 60_000);
+    await withInstalledController(async (proc, podName) => {
       const holder = await waitFor('the Lease in the release namespace', async () => {
         const lease = await getJson<{ spec: { holderIdentity?: string } }>(['lease', 'memaudit-controller', '-n', NS]);
         return lease.spec.holderIdentity?.startsWith(`${podName}_`) ? lease.spec.holderIdentity : undefined;
       }, 60_000);
       expect(holder).toMatch(new RegExp(`^${podName}_[0-9a-f]{8}$`));
-
-      await cp.kubectlOk(['apply', '-n', 'shop', '-f', '-'], 'apiVersion: memaudit.io/v1alpha1\nkind: MemoryAudit\nmetadata: {name: nothing}\nspec: {selector: {matchLabels: {app: nothing}}}\n');
-      const ready = await waitFor('status written through memoryaudits/status', async () => {
-        const audit = await getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[] } }>(['memoryaudit', 'nothing', '-n', 'shop']);
-        return audit.status?.conditions?.find((c) => c.type === 'Ready');
-      }, 60_000);
-      expect(ready).toMatchObject({ status: 'False', reason: 'TargetsMissing' });
-      const log = await proc.log();
-      expect(log).not.toMatch(/forbidden/i);
-    } finally {
-      await proc.stop(15_000);
-    }
-    expect(await proc.exited).toBe(0);
+      expect(await readyOf('shop', 'nothing')).toMatchObject({ status: 'False', reason: 'TargetsMissing' });
+      expect(await proc.log()).not.toMatch(/forbidden/i);
+    });
     const released = await getJson<{ spec: { holderIdentity?: string } }>(['lease', 'memaudit-controller', '-n', NS]);
     expect(released.spec.holderIdentity ?? '').toBe('');
     await cp.kubectlOk(['delete', 'memoryaudit', 'nothing', '-n', 'shop', '--wait=false']);
@@ -281,6 +293,25 @@ describe('charts/memaudit on a real API server', () => {
     expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
   });
 
+  it('helm upgrade to watchNamespaces: [shop, payments]: a Role in each, and the controller serves both with those rights alone', async () => {
+    for (const ns of ['payments', 'elsewhere']) await cp.kubectlOk(['create', 'namespace', ns]);
+    await kubeHelm(['upgrade', RELEASE, CHART_DIR, '-n', NS], { watchNamespaces: ['shop', 'payments'] });
+    for (const ns of ['shop', 'payments']) expect(await canI('watch', 'pods', ['-n', ns])).toBe(true);
+    expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'elsewhere'])).toBe(false);
+    const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
+    expect(dep.spec.template.spec.containers[0]!.args).toContain('--namespace=shop,payments');
+    await withInstalledController(async (proc) => {
+      expect(await readyOf('shop', 'two-a')).toMatchObject({ status: 'False', reason: 'TargetsMissing' });
+      expect(await readyOf('payments', 'two-b')).toMatchObject({ status: 'False', reason: 'TargetsMissing' });
+      // An audit outside the watched namespaces is not the controller's: no status, and no attempt.
+      await cp.kubectlOk(['apply', '-n', 'elsewhere', '-f', '-'], 'apiVersion: memaudit.io/v1alpha1\nkind: MemoryAudit\nmetadata: {name: not-mine}\nspec: {selector: {matchLabels: {app: nothing}}}\n');
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await getJson<{ status?: unknown }>(['memoryaudit', 'not-mine', '-n', 'elsewhere'])).status).toBeUndefined();
+      expect(await proc.log()).not.toMatch(/forbidden/i);
+    });
+    for (const [ns, name] of [['shop', 'two-a'], ['payments', 'two-b'], ['elsewhere', 'not-mine']]) await cp.kubectlOk(['delete', 'memoryaudit', name!, '-n', ns!, '--wait=false']);
+  });
+
   it('helm uninstall removes every object of the release but the CRD, which Helm never deletes', async () => {
     await kubeHelm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout=60s']);
     const selector = `app.kubernetes.io/instance=${RELEASE}`;
@@ -290,6 +321,7 @@ describe('charts/memaudit on a real API server', () => {
     }
     expect(await exists(['deployment', 'memaudit-controller', '-n', NS])).toBe(false);
     expect(await exists(['role', 'memaudit-controller', '-n', 'shop'])).toBe(false);
+    expect(await exists(['role', 'memaudit-controller', '-n', 'payments'])).toBe(false);
     expect(await exists(['clusterrole', 'memaudit-controller-nodes'])).toBe(false);
     expect(await exists(['crd', 'memoryaudits.memaudit.io'])).toBe(true);
     expect((await kubeHelm(['list', '-n', NS, '-q'])).trim()).toBe('');

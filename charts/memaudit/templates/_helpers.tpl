@@ -53,13 +53,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-The namespace the controller is limited to, or "" for cluster-wide. `memaudit controller
---namespace` takes one namespace; the schema says so too, this check also holds with
---skip-schema-validation.
+The namespaces the controller is limited to, comma-separated as `memaudit controller --namespace`
+takes them, or "" for cluster-wide.
 */}}
 {{- define "memaudit.watchNamespace" -}}
-{{- if gt (len .Values.watchNamespaces) 1 }}
-{{- fail (printf "watchNamespaces: the controller watches one namespace or all of them (--namespace NS), got %d: %s" (len .Values.watchNamespaces) (join ", " .Values.watchNamespaces)) }}
-{{- end }}
-{{- first .Values.watchNamespaces | default "" }}
+{{- join "," (uniq .Values.watchNamespaces) }}
 {{- end }}

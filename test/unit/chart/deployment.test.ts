@@ -89,7 +89,7 @@ describe('chart Deployment', () => {
     const config = parsed(await render({ namespace: 'ops', values: EVERYTHING }));
     expect(config).toEqual({
       kubeconfig: null,
-      namespace: 'shop',
+      namespaces: ['shop'],
       listen: { host: '0.0.0.0', port: 9090 },
       kubeletAccess: 'direct',
       kubeletCaFile: '/etc/kubelet-ca/ca.crt',

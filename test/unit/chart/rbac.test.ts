@@ -93,3 +93,22 @@ describe('chart RBAC, namespace-scoped (watchNamespaces: [shop])', () => {
     expect(rules(role)).toEqual(await configRbac('leader_election_role.yaml'));
   });
 });
+
+describe('chart RBAC, several namespaces (watchNamespaces: [shop, payments])', () => {
+  let objects: KubeObject[];
+  beforeAll(async () => {
+    objects = await render({ namespace: 'ops', values: { watchNamespaces: ['shop', 'payments'] } });
+  });
+
+  it('puts the same Role and RoleBinding in each watched namespace, and passes them all to --namespace', () => {
+    const roles = find(objects, 'Role').filter((o) => o.metadata.name === 'memaudit-controller');
+    expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(['payments', 'shop']);
+    expect(rules(roles[0]!)).toEqual(rules(roles[1]!));
+    const bindings = find(objects, 'RoleBinding').filter((o) => o.metadata.name === 'memaudit-controller');
+    expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual(['payments', 'shop']);
+    for (const b of bindings) expect(subjects(b)).toEqual([{ kind: 'ServiceAccount', name: 'memaudit-controller', namespace: 'ops' }]);
+    expect(find(objects, 'ClusterRole').map((o) => o.metadata.name)).toEqual(['memaudit-controller-nodes']);
+    const args = (only(objects, 'Deployment', 'memaudit-controller') as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    expect(args).toContain('--namespace=shop,payments');
+  });
+});
