@@ -169,29 +169,37 @@ function assign(sample: MemorySample, key: keyof MemorySample, value: number | u
 export function snapshotFromJson(value: unknown, source: string, line: number): CgroupSnapshot {
   if (typeof value !== 'object' || value === null) throw new InputError(source, 'expected a JSON object with "ts", "version", "stat", "usage"', { line });
   const o = value as Record<string, unknown>;
-  const ts = o.ts ?? o.timestampMs;
-  const timestampMs = typeof ts === 'number' ? ts : typeof ts === 'string' ? Date.parse(ts) : NaN;
-  if (!Number.isFinite(timestampMs)) throw new InputError(source, 'field "ts" must be epoch milliseconds or an ISO-8601 time', { line });
-  const version = o.version ?? (o.stat && typeof o.stat === 'object' && 'anon' in (o.stat as object) ? 2 : 1);
-  if (version !== 1 && version !== 2) throw new InputError(source, 'field "version" must be 1 or 2', { line });
+  // The names memaudit writes first; the cgroup files' own names (and common ones) are accepted
+  // too, so a recording made with a shell loop or another tool reads without conversion.
+  const pick = (...keys: string[]): unknown => keys.map((k) => o[k]).find((v) => v !== undefined);
+  const bytes = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
+  const ts = pick('ts', 'timestampMs', 'timestamp', 'time');
+  // A number is epoch milliseconds, or epoch seconds when it is too small to be milliseconds
+  // (before 1973 in ms): `date +%s` output reads right.
+  const timestampMs = typeof ts === 'number' ? (ts < 1e11 ? ts * 1000 : ts) : typeof ts === 'string' ? Date.parse(ts) : NaN;
+  if (!Number.isFinite(timestampMs)) throw new InputError(source, 'field "ts" must be epoch milliseconds (or seconds) or an ISO-8601 time', { line });
+  const rawStat = pick('stat', 'memory.stat');
   let stat: Record<string, number>;
-  if (typeof o.stat === 'string') stat = parseMemoryStat(o.stat, `${source}:${line} stat`);
-  else if (typeof o.stat === 'object' && o.stat !== null) {
+  if (typeof rawStat === 'string') stat = parseMemoryStat(rawStat, `${source}:${line} stat`);
+  else if (typeof rawStat === 'object' && rawStat !== null) {
     stat = {};
-    for (const [k, v] of Object.entries(o.stat)) {
+    for (const [k, v] of Object.entries(rawStat)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(source, `stat.${k} must be a number`, { line });
       stat[k] = v;
     }
   } else throw new InputError(source, 'field "stat" (memory.stat, as an object or the raw text) is missing', { line });
-  const usage = o.usage ?? o.usageBytes;
+  // v2 names anon/file; v1 rss/cache (total_rss/total_cache).
+  const version = o.version ?? ('anon' in stat || 'file' in stat ? 2 : 1);
+  if (version !== 1 && version !== 2) throw new InputError(source, 'field "version" must be 1 or 2', { line });
+  const usage = bytes(pick('usage', 'usageBytes', 'memory.current', 'memory.usage_in_bytes'));
   if (typeof usage !== 'number') throw new InputError(source, 'field "usage" (memory.current / memory.usage_in_bytes, bytes) is missing', { line });
-  const limitRaw = o.limit ?? o.limitBytes ?? null;
+  const limitRaw = bytes(pick('limit', 'limitBytes', 'memory.max', 'memory.limit_in_bytes') ?? null);
   let limitBytes: number | null;
-  if (limitRaw === null || limitRaw === 'max') limitBytes = null;
+  if (limitRaw === null || (typeof limitRaw === 'string' && limitRaw.trim() === 'max')) limitBytes = null;
   else if (typeof limitRaw === 'number') limitBytes = limitRaw >= V1_UNLIMITED_THRESHOLD ? null : limitRaw;
   else throw new InputError(source, 'field "limit" must be bytes, "max" or null', { line });
   const snap: CgroupSnapshot = { timestampMs, version, stat, usageBytes: usage, limitBytes };
-  const kmem = o.kmemUsage ?? o.kmemUsageBytes;
+  const kmem = bytes(pick('kmemUsage', 'kmemUsageBytes', 'memory.kmem.usage_in_bytes'));
   if (typeof kmem === 'number') snap.kmemUsageBytes = kmem;
   if (typeof o.go === 'object' && o.go !== null) snap.go = goSampleFromMemStats(o.go as Record<string, unknown>, `${source}:${line} go`);
   return snap;

@@ -108,6 +108,27 @@ describe('recording round trip', () => {
   });
 });
 
+describe('recordings made by other tools', () => {
+  it('accepts the cgroup files\' own names, epoch seconds, numbers as read from the files, and raw memory.stat text', async () => {
+    const snap = await readCgroupSnapshot(LIMITED, 1, () => FIXED_NOW);
+    const statText = Object.entries(snap.stat).map(([k, v]) => `${k} ${v}`).join('\n') + '\n';
+    const line = {
+      timestamp: FIXED_NOW / 1000,
+      'memory.usage_in_bytes': `${snap.usageBytes}\n`,
+      'memory.limit_in_bytes': `${snap.limitBytes}\n`,
+      'memory.kmem.usage_in_bytes': snap.kmemUsageBytes,
+      'memory.stat': statText,
+    };
+    expect(snapshotFromJson(line, 'shell-loop.jsonl', 1)).toEqual(snap);
+  });
+
+  it('reads a cgroup v2 line ("memory.current", "memory.max": "max") and infers the version from its keys', () => {
+    const back = snapshotFromJson({ time: '2026-11-28T03:00:00Z', 'memory.current': 5_000_000, 'memory.max': 'max\n', 'memory.stat': 'anon 3000000\nfile 1000000\nkernel 500000\n' }, 'v2.jsonl', 7);
+    expect(back).toMatchObject({ version: 2, usageBytes: 5_000_000, limitBytes: null, timestampMs: Date.parse('2026-11-28T03:00:00Z') });
+    expect(sampleFromSnapshot(back)).toMatchObject({ anonBytes: 3_000_000, fileBytes: 1_000_000, kernelBytes: 500_000 });
+  });
+});
+
 describe('readCgroupSnapshot on a directory that is not a memory cgroup', () => {
   it('throws an InputError naming the directory', async () => {
     const err = await readCgroupSnapshot(ROOT).catch((e: unknown) => e);
