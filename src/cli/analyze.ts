@@ -6,10 +6,11 @@ import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
 import { renderText } from '../report/text.ts';
 import { toJsonObject } from '../report/json.ts';
 import { renderYaml } from '../report/yaml.ts';
+import { renderHtml } from '../report/html.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
-import { durationOption, outputOption, percentOption, sizeOption, verdictListOption } from './options.ts';
+import { analyzeOutputOption, durationOption, percentOption, sizeOption, verdictListOption } from './options.ts';
 
 const HELP = `Usage: memaudit analyze (--docker-stats FILE | --cgroup FILE | --prometheus FILE) [--pprof FILE...] [options]
 
@@ -30,7 +31,8 @@ Options:
   --min-duration DUR    no verdict on less data than this (default 30s)
   --go                  the target is a Go program: recommend GOMEMLIMIT
   --fail-on VERDICTS    exit 1 when the verdict is one of these (comma separated, e.g. Leak)
-  -o, --output FORMAT   text (default), json or yaml
+  -o, --output FORMAT   text (default), json, yaml, or html (a one-file report with a chart:
+                        memaudit analyze ... -o html > report.html)
   -h, --help`;
 
 export const analyzeCommand: Command = {
@@ -77,7 +79,7 @@ export const analyzeCommand: Command = {
       if (profileFiles.length === 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}\n\n${HELP}`);
       profileFiles.push(...parsed.positionals); // --pprof a.pb.gz b.pb.gz c.pb.gz
     }
-    const output = outputOption(v.output);
+    const output = analyzeOutputOption(v.output);
     const failOn = verdictListOption('fail-on', v['fail-on']);
     const limitBytes = sizeOption('limit', v.limit);
     const headroomPercent = percentOption('headroom', v.headroom);
@@ -100,6 +102,7 @@ export const analyzeCommand: Command = {
     });
     if (output === 'json') io.stdout.write(JSON.stringify(toJsonObject(result, target), null, 2) + '\n');
     else if (output === 'yaml') io.stdout.write(renderYaml(result, target));
+    else if (output === 'html') io.stdout.write(renderHtml(result, samples, target));
     else io.stdout.write(renderText(result, target));
     return failOn.includes(result.verdict) ? ExitCode.VerdictGate : ExitCode.Ok;
   },

@@ -39,3 +39,14 @@ export function outputOption(value: string | undefined): OutputFormat {
   if (v !== 'text' && v !== 'json' && v !== 'yaml') throw new UsageError(`-o/--output: expected text, json or yaml, got ${JSON.stringify(v)}`);
   return v;
 }
+
+/** `analyze` also writes a one-file HTML report. */
+export type AnalyzeOutputFormat = OutputFormat | 'html';
+export function analyzeOutputOption(value: string | undefined): AnalyzeOutputFormat {
+  if (value === 'html') return 'html';
+  try {
+    return outputOption(value);
+  } catch {
+    throw new UsageError(`-o/--output: expected text, json, yaml or html, got ${JSON.stringify(value)}`);
+  }
+}

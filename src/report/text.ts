@@ -21,7 +21,7 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
     out.push(`  ${'component'.padEnd(26)} ${'first'.padStart(11)} ${'last'.padStart(11)} ${'growth'.padStart(16)}   R²`);
     for (const c of rows) {
       const t = result.growth[c]!;
-      out.push(`  ${LABEL[c].padEnd(26)} ${formatBytes(t.firstBytes).padStart(11)} ${formatBytes(t.lastBytes).padStart(11)} ${formatRate(t.slopeBytesPerHour).padStart(16)} ${t.r2.toFixed(2).padStart(5)}`);
+      out.push(`  ${COMPONENT_LABEL[c].padEnd(26)} ${formatBytes(t.firstBytes).padStart(11)} ${formatBytes(t.lastBytes).padStart(11)} ${formatRate(t.slopeBytesPerHour).padStart(16)} ${t.r2.toFixed(2).padStart(5)}`);
     }
   }
   if (result.topGrowingFunctions.length) {
@@ -50,7 +50,7 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
 }
 
 const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'goStack', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'reclaimableSlab', 'dirty', 'rss'];
-const LABEL: Record<Component, string> = {
+export const COMPONENT_LABEL: Record<Component, string> = {
   usage: 'usage',
   workingSet: 'working set',
   nonReclaimable: 'non-reclaimable',

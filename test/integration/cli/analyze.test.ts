@@ -71,6 +71,15 @@ describe('memaudit analyze', () => {
     expect(r.stdout).toMatch(/^leakSource: shmem$/m);
   });
 
+  it('writes a one-file HTML report; -o anything else is a usage error naming the formats', async () => {
+    const r = await memaudit('analyze', '--docker-stats', path.join(FIX, 'docker-stats/shm-growth.jsonl'), '-o', 'html');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^<!doctype html>[\s\S]*<span class="v">Leak \(shmem\)<\/span>[\s\S]*<polyline data-component="shmem"/);
+    const bad = await memaudit('analyze', '--docker-stats', path.join(FIX, 'docker-stats/shm-growth.jsonl'), '-o', 'pdf');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('-o/--output: expected text, json, yaml or html, got "pdf"');
+  });
+
   it('--fail-on gates on the verdict', async () => {
     const leak = await memaudit('analyze', '--docker-stats', path.join(FIX, 'docker-stats/heap-leak.jsonl'), '--fail-on', 'Leak', '-o', 'json');
     expect(leak.code).toBe(1);
