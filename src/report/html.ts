@@ -2,7 +2,7 @@ import { componentsOf } from '../analysis/components.ts';
 import type { MemorySample, TargetRef } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
 import type { AuditResult, Component } from '../model/verdict.ts';
-import { COMPONENT_LABEL } from './text.ts';
+import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
 
 /**
  * A one-file HTML report (`memaudit analyze -o html > report.html`): the verdict and its
@@ -17,7 +17,7 @@ export function renderHtml(result: AuditResult, samples: readonly MemorySample[]
   const what = target ? `${target.kind} ${target.name}` : 'target';
   const verdict = result.leakSource ? `${result.verdict} (${result.leakSource})` : result.verdict;
   const r = result.recommendation;
-  const rows = TABLE.filter((c) => result.growth[c])
+  const rows = COMPONENT_ORDER.filter((c) => result.growth[c])
     .map((c) => {
       const t = result.growth[c]!;
       return `<tr><td>${esc(COMPONENT_LABEL[c])}</td><td>${esc(formatBytes(t.firstBytes))}</td><td>${esc(formatBytes(t.lastBytes))}</td><td>${esc(formatRate(t.slopeBytesPerHour))}</td><td>${t.r2.toFixed(2)}</td></tr>`;
@@ -59,7 +59,6 @@ ${limits.length ? `<ul>\n${limits.map((l) => `<li>${l}</li>`).join('\n')}\n</ul>
 `;
 }
 
-const TABLE: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'goStack', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'reclaimableSlab', 'dirty', 'rss'];
 /** What the chart draws: the split that decides the verdict. */
 const CHARTED: { c: Component; color: string }[] = [
   { c: 'usage', color: '#555' },

@@ -1,6 +1,7 @@
 import type { TargetRef } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
-import type { AuditResult, Component } from '../model/verdict.ts';
+import type { AuditResult } from '../model/verdict.ts';
+import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
 
 /** The terminal report: verdict first, then why, then what to set. */
 export function renderText(result: AuditResult, target?: TargetRef): string {
@@ -15,7 +16,7 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
   if (result.reclaimableShare !== null) out.push(`reclaimable page cache: ${Math.round(result.reclaimableShare * 100)} % of usage`);
   if (result.timeToLimitSeconds !== null) out.push(`time to limit: ${formatDuration(result.timeToLimitSeconds)}`);
 
-  const rows = ORDER.filter((c) => result.growth[c]);
+  const rows = COMPONENT_ORDER.filter((c) => result.growth[c]);
   if (rows.length) {
     out.push('');
     out.push(`  ${'component'.padEnd(26)} ${'first'.padStart(11)} ${'last'.padStart(11)} ${'growth'.padStart(16)}   R²`);
@@ -48,24 +49,6 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
   }
   return out.join('\n') + '\n';
 }
-
-const ORDER: Component[] = ['usage', 'workingSet', 'nonReclaimable', 'anon', 'goHeap', 'goStack', 'file', 'reclaimableFile', 'shmem', 'activeFileOrShmem', 'kernel', 'reclaimableSlab', 'dirty', 'rss'];
-export const COMPONENT_LABEL: Record<Component, string> = {
-  usage: 'usage',
-  workingSet: 'working set',
-  nonReclaimable: 'non-reclaimable',
-  anon: 'anonymous',
-  goHeap: 'Go heap in use',
-  file: 'page cache (all)',
-  reclaimableFile: 'page cache (reclaimable)',
-  shmem: 'shmem / tmpfs',
-  kernel: 'kernel',
-  dirty: 'dirty + writeback',
-  rss: 'resident set',
-  activeFileOrShmem: 'cache not inactive',
-  reclaimableSlab: 'reclaimable slab',
-  goStack: 'Go stacks',
-};
 
 function wrap(text: string, width: number): string {
   const words = text.split(' ');
