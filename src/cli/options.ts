@@ -33,20 +33,19 @@ export function verdictListOption(name: string, value: string | undefined): Verd
   return list as Verdict[];
 }
 
-export type OutputFormat = 'text' | 'json' | 'yaml';
-export function outputOption(value: string | undefined): OutputFormat {
+const FORMATS = ['text', 'json', 'yaml'] as const;
+const ANALYZE_FORMATS = [...FORMATS, 'html'] as const;
+export type OutputFormat = (typeof FORMATS)[number];
+/** `analyze` also writes a one-file HTML report. */
+export type AnalyzeOutputFormat = (typeof ANALYZE_FORMATS)[number];
+
+function formatOption<T extends string>(value: string | undefined, allowed: readonly T[]): T {
   const v = value ?? 'text';
-  if (v !== 'text' && v !== 'json' && v !== 'yaml') throw new UsageError(`-o/--output: expected text, json or yaml, got ${JSON.stringify(v)}`);
-  return v;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`-o/--output: expected ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
 }
 
-/** `analyze` also writes a one-file HTML report. */
-export type AnalyzeOutputFormat = OutputFormat | 'html';
-export function analyzeOutputOption(value: string | undefined): AnalyzeOutputFormat {
-  if (value === 'html') return 'html';
-  try {
-    return outputOption(value);
-  } catch {
-    throw new UsageError(`-o/--output: expected text, json, yaml or html, got ${JSON.stringify(value)}`);
-  }
-}
+export const outputOption = (value: string | undefined): OutputFormat => formatOption(value, FORMATS);
+export const analyzeOutputOption = (value: string | undefined): AnalyzeOutputFormat => formatOption(value, ANALYZE_FORMATS);
