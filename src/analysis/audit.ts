@@ -56,7 +56,9 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const durationSeconds = (endMs - startMs) / 1000;
   const window = { startMs, endMs, durationSeconds, samples: n };
   const last = sorted[n - 1];
-  const limitBytes = options.limitBytes !== undefined ? options.limitBytes : (last?.limitBytes ?? null);
+  // --limit overrides what the samples say; the newest sample's limit is the one in force.
+  const limitOf = (s: MemorySample | undefined): number | null => (options.limitBytes !== undefined ? options.limitBytes : (s?.limitBytes ?? null));
+  const limitBytes = limitOf(last);
   const sortedProfiles = [...profiles].sort((a, b) => a.timestampMs - b.timestampMs);
   const topGrowingFunctions = sortedProfiles.length >= 2 ? heapDiff(sortedProfiles[0]!, sortedProfiles[sortedProfiles.length - 1]!, options.topFunctions ?? 5) : [];
   const isGo = options.isGo === true || sorted.some((s) => s.go !== undefined) || profiles.length > 0;
@@ -92,7 +94,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const { restarts, releases } = findRestarts(
     sorted.map((s, i) => {
       const r = allRows[i]!;
-      return { value: r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0, usageBytes: s.usageBytes, limitBytes: options.limitBytes !== undefined ? options.limitBytes : (s.limitBytes ?? null), instance: s.instance };
+      return { value: r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0, usageBytes: s.usageBytes, limitBytes: limitOf(s), instance: s.instance };
     }),
     Math.max(floorBytes, 4 * MiB),
   );

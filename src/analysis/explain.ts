@@ -20,7 +20,7 @@ export interface ExplainInput {
   topGrowingFunctions: GrowingFunction[];
   window: AuditResult['window'];
   /** Restarts at the limit (OOM kills) seen in the window, and the median run from a start to one. */
-  oomKills?: { count: number; typicalRunSeconds: number | null };
+  oomKills: { count: number; typicalRunSeconds: number | null };
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
@@ -77,7 +77,7 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
     case 'Leak': {
       const oom = input.oomKills;
       const when =
-        oom && oom.count > 0
+        oom.count > 0
           ? ` It already hit ${limitText}: ${oom.count} restart(s) at the limit (OOM kills) in this window${oom.typicalRunSeconds !== null ? `, each run reaching it in about ${formatDuration(oom.typicalRunSeconds)}` : ''}.`
           : ttl !== null
             ? ` At this rate ${limitText} is reached in ${formatDuration(ttl)}.`
