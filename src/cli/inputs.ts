@@ -4,7 +4,7 @@ import { parseCgroupRecording } from '../sources/cgroup-recording.ts';
 import { containerKeyString } from '../sources/cadvisor.ts';
 import { parseDockerStatsLines, sampleFromDockerStats } from '../sources/docker-stats.ts';
 import { readHeapProfileFile } from '../sources/pprof.ts';
-import { parsePrometheusResponsesText } from '../sources/prometheus.ts';
+import { parsePrometheusResponsesText, seriesName } from '../sources/prometheus.ts';
 
 /** The recorded-sample formats `memaudit analyze` reads (docs/formats.md). */
 export type SampleFormat = 'docker-stats' | 'cgroup' | 'prometheus';
@@ -29,9 +29,7 @@ export function loadSamples(format: SampleFormat, text: string, file: string, co
 
 function loadPrometheus(text: string, file: string, container?: string): LoadedSamples {
   const { containers, warnings } = parsePrometheusResponsesText(text, file);
-  // Kubernetes series are namespace/pod/container; Docker (standalone cAdvisor) ones just the name.
-  const display = (k: (typeof containers)[number]['key']) => (k.namespace === '' && k.pod === '' ? k.container || '(unnamed)' : containerKeyString(k));
-  const names = containers.map((c) => display(c.key));
+  const names = containers.map((c) => seriesName(c.key));
   let chosen = containers[0];
   if (container !== undefined) {
     chosen = containers.find((c) => containerKeyString(c.key) === container || c.key.container === container || `${c.key.pod}/${c.key.container}` === container);
@@ -40,7 +38,7 @@ function loadPrometheus(text: string, file: string, container?: string): LoadedS
     throw new InputError(file, `the responses hold ${containers.length} containers; pick one with --container (namespace/pod/container): ${names.slice(0, 10).join(', ')}`);
   }
   if (!chosen) throw new InputError(file, 'no container series with container_memory_usage_bytes in the responses');
-  return { samples: chosen.samples, warnings, name: display(chosen.key) };
+  return { samples: chosen.samples, warnings, name: seriesName(chosen.key) };
 }
 
 function loadDockerStats(text: string, file: string): LoadedSamples {

@@ -89,6 +89,11 @@ function seriesKey(labels: Readonly<Record<string, string>>): ContainerKey | nul
   return { namespace: '', pod: '', container: '' };
 }
 
+/** How a person names the container: namespace/pod/container, or just the Docker name. */
+export function seriesName(k: ContainerKey): string {
+  return k.namespace === '' && k.pod === '' ? k.container || '(unnamed)' : containerKeyString(k);
+}
+
 /** A key from a cgroup id or from nothing: a container with no name. */
 const unnamedKey = (k: ContainerKey) => k.namespace === '' && k.pod === '' && (k.container === '' || k.container.startsWith('/'));
 
