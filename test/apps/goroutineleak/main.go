@@ -42,20 +42,11 @@ func main() {
 
 	depth := *stack / 1100
 	var n uint64
-	stop := target.StopOnSignal()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for int(n) < *max {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		for i := 0; i < *rate/10; i++ {
-			r := &request{id: n, reply: make(chan []byte)}
-			go handle(r, depth)
-			n++
-		}
-	}
-	<-stop
+	// One "byte" of PacedChunks is one goroutine here: rate goroutines a second, one per chunk.
+	target.PacedChunks(int64(*rate), 1, 100*time.Millisecond, target.StopOnSignal(), func() bool {
+		r := &request{id: n, reply: make(chan []byte)}
+		go handle(r, depth)
+		n++
+		return int(n) < *max
+	})
 }
