@@ -6,7 +6,7 @@
  * Prints a report; never fails on timings (these machines are shared and noisy).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { audit } from '../src/analysis/audit.ts';
@@ -15,10 +15,9 @@ import { ols } from '../src/analysis/stats/ols.ts';
 import type { MemorySample } from '../src/model/sample.ts';
 import { DEFAULT_EVIDENCE_LIMITS, TargetEvidence } from '../src/controller/evidence.ts';
 import { MiB } from '../src/model/units.ts';
-import { parseCgroupRecording } from '../src/sources/cgroup-recording.ts';
-import { parseDockerStatsLines } from '../src/sources/docker-stats.ts';
-import { decodeHeapProfile, readHeapProfileFile } from '../src/sources/pprof.ts';
+import { decodeHeapProfile } from '../src/sources/pprof.ts';
 import { predictLinearWorkingSetDetector, usageSlopeDetector } from './detectors.ts';
+import { loadLabelledTraces } from './labelled.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FIX = path.join(ROOT, 'test/fixtures');
@@ -31,20 +30,7 @@ function header(title: string): void {
 
 async function verdicts(): Promise<void> {
   header('1. Verdicts on the labelled real traces (truth vs memaudit vs naive detectors)');
-  type Row = { name: string; truth: string; isLeak: boolean; samples: MemorySample[]; profiles: Awaited<ReturnType<typeof readHeapProfileFile>>[] };
-  const rows: Row[] = [];
-  const traceDir = path.join(FIX, 'traces');
-  for (const l of JSON.parse(readFileSync(path.join(traceDir, 'labels.json'), 'utf8')) as { name: string; verdict: string; leakSource: string | null }[]) {
-    const d = path.join(traceDir, l.name);
-    const f = path.join(d, 'trace.jsonl');
-    const profiles = await Promise.all(readdirSync(d).filter((x) => x.endsWith('.pb.gz')).map((x) => readHeapProfileFile(path.join(d, x))));
-    rows.push({ name: `cgroup/${l.name}`, truth: l.leakSource ? `${l.verdict}/${l.leakSource}` : l.verdict, isLeak: l.verdict === 'Leak', samples: parseCgroupRecording(readFileSync(f, 'utf8'), f).samples, profiles });
-  }
-  const dockerDir = path.join(FIX, 'docker-stats');
-  for (const l of JSON.parse(readFileSync(path.join(dockerDir, 'labels.json'), 'utf8')) as { file: string; verdict: string; leakSource: string | null }[]) {
-    const f = path.join(dockerDir, l.file);
-    rows.push({ name: `docker/${l.file.replace('.jsonl', '')}`, truth: l.leakSource ? `${l.verdict}/${l.leakSource}` : l.verdict, isLeak: l.verdict === 'Leak', samples: parseDockerStatsLines(readFileSync(f, 'utf8'), f).samples, profiles: [] });
-  }
+  const rows = await loadLabelledTraces();
   let exact = 0;
   let leakRight = 0;
   let usageRight = 0;
