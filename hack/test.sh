@@ -40,6 +40,6 @@ npm run lint
 
 step "tests"
 # --forceExit: every test stops what it starts (afterEach/afterAll), but a handle leaked by a
-# failing test must end the run with that failure, never hang CI until its timeout. Jest still
-# names the leak ("Force exiting Jest...") so it gets fixed.
+# failing test must end the run with that failure, never hang CI until its timeout. Jest prints
+# "Force exiting Jest" on every such run; `npx jest --detectOpenHandles` finds a real leak.
 npx jest --ci --forceExit "$@"
