@@ -35,8 +35,8 @@ const NON_RECLAIMABLE: ReadonlySet<Component> = new Set(['anon', 'rss', 'goHeap'
 
 /** Growth smaller than this over the window is never called growth. */
 const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
-/** Non-reclaimable growth of a Go program below this is its runtime settling (first GC at a 4 MiB heap). */
-const GO_FLOOR_BYTES = 4 * MiB;
+/** Non-reclaimable growth below this is a runtime settling in (Go's first GC at a 4 MiB heap, a JS/JVM heap sizing itself). */
+const SETTLING_FLOOR_BYTES = 4 * MiB;
 /** ...nor growth smaller than this share of the typical usage. */
 const RELATIVE_FLOOR = 0.03;
 
@@ -128,12 +128,12 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   // What counts as growth scales with the memory it is measured against. Memory the kernel cannot
   // reclaim is judged against the typical non-reclaimable footprint, not against a usage inflated
   // by page cache: a service writing gigabytes of files must not hide a leak of tens of megabytes.
-  // The cap keeps it no lower than it was below 4 MiB. A Go program's anonymous memory rises by a
-  // few MiB before its first GC (the initial heap goal is 4 MiB; our own pprof scrapes are
-  // garbage too), so for Go no less than 4 MiB of growth is called growth: a young process is
-  // not a leak.
+  // And never less than 4 MiB: a young process's anonymous memory rises by a few MiB while its
+  // runtime settles in (a Go program before its first GC at a 4 MiB heap, our own pprof scrapes
+  // being garbage too; Node's heap sizing itself: examples/file-writer.js grew ~3 MiB in its
+  // first 40 s), and a young process is not a leak.
   const nrTypical = series.has('nonReclaimable') ? median(series.get('nonReclaimable')!.map((p) => p.v)) : typicalUsage;
-  const nrFloorBytes = Math.max(isGo ? GO_FLOOR_BYTES : ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * nrTypical, Math.min(floorBytes, GO_FLOOR_BYTES));
+  const nrFloorBytes = Math.max(SETTLING_FLOOR_BYTES, RELATIVE_FLOOR * nrTypical);
   const growths: Growths = {};
   for (const c of ANALYSED) {
     const pts = series.get(c);
