@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real Kubernetes parts the e2e tests run against: kube-apiserver and kubectl
-# (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
+# Builds the real Kubernetes parts the e2e and cluster tests run against: kube-apiserver, kubectl,
+# kubelet, kube-controller-manager and kube-scheduler (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
 # and helm. Output is cached outside the checkout: $MEMAUDIT_TOOLS (default ~/.cache/memaudit/tools).
 # Idempotent: a binary already present for the pinned version is not rebuilt.
 set -euo pipefail
@@ -15,8 +15,8 @@ mkdir -p "$BIN"
 staging_version="v0.${KUBE_VERSION#v1.}"
 
 build_kube() {
-  if [[ -x "$BIN/kube-apiserver" && -x "$BIN/kubectl" && "$(cat "$BIN/.kube-version" 2>/dev/null)" == "$KUBE_VERSION" ]]; then
-    echo "kube-apiserver/kubectl $KUBE_VERSION cached in $BIN"; return
+  if [[ -x "$BIN/kube-apiserver" && -x "$BIN/kubectl" && -x "$BIN/kubelet" && -x "$BIN/kube-controller-manager" && -x "$BIN/kube-scheduler" && "$(cat "$BIN/.kube-version" 2>/dev/null)" == "$KUBE_VERSION" ]]; then
+    echo "kube-apiserver, kubectl, kubelet, kube-controller-manager, kube-scheduler $KUBE_VERSION cached in $BIN"; return
   fi
   local mod="$TOOLS/src/kube-$KUBE_VERSION"
   mkdir -p "$mod"
@@ -37,13 +37,17 @@ build_kube() {
     echo "tool ("
     echo "	k8s.io/kubernetes/cmd/kube-apiserver"
     echo "	k8s.io/kubernetes/cmd/kubectl"
+    echo "	k8s.io/kubernetes/cmd/kubelet"
+    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+    echo "	k8s.io/kubernetes/cmd/kube-scheduler"
     echo ")"
   } > go.mod
   GOFLAGS=-mod=mod go mod tidy
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
-  go build -trimpath -ldflags "$ldflags" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  go build -trimpath -ldflags "$ldflags" -o "$BIN/kubectl" k8s.io/kubernetes/cmd/kubectl
+  # One invocation: the five commands share most packages, and go builds them in parallel.
+  go build -trimpath -ldflags "$ldflags" -o "$BIN/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
   echo "$KUBE_VERSION" > "$BIN/.kube-version"
 }
 
