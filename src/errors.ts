@@ -43,3 +43,8 @@ export const isInputError = (e: unknown): e is InputError => e instanceof InputE
 export const isUsageError = (e: unknown): e is UsageError => e instanceof UsageError;
 export const isEnvironmentError = (e: unknown): e is EnvironmentError => e instanceof EnvironmentError;
 export const isTransientError = (e: unknown): e is TransientError => e instanceof TransientError;
+
+/** The errno code of a failed system call (ENOENT, EBUSY, ...), when the error carries one. */
+export function errnoCode(e: unknown): string | undefined {
+  return e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+}

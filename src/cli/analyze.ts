@@ -3,14 +3,11 @@ import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import { InputError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
-import { renderText } from '../report/text.ts';
-import { toJsonObject } from '../report/json.ts';
-import { renderYaml } from '../report/yaml.ts';
-import { renderHtml } from '../report/html.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
 import { analyzeOutputOption, durationOption, percentOption, sizeOption, verdictListOption } from './options.ts';
+import { writeResults } from './output.ts';
 
 const HELP = `Usage: memaudit analyze (--docker-stats FILE | --cgroup FILE | --prometheus FILE) [--pprof FILE...] [options]
 
@@ -100,11 +97,7 @@ export const analyzeCommand: Command = {
       ...(v.go ? { isGo: true } : {}),
       recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
     });
-    if (output === 'json') io.stdout.write(JSON.stringify(toJsonObject(result, target), null, 2) + '\n');
-    else if (output === 'yaml') io.stdout.write(renderYaml(result, target));
-    else if (output === 'html') io.stdout.write(renderHtml(result, samples, target));
-    else io.stdout.write(renderText(result, target));
-    return failOn.includes(result.verdict) ? ExitCode.VerdictGate : ExitCode.Ok;
+    return writeResults(io, [{ result, target }], { format: output, failOn, samples });
   },
 };
 

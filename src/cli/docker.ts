@@ -1,30 +1,24 @@
 import { parseArgs } from 'node:util';
-import { stringify as yamlStringify } from 'yaml';
 import { audit } from '../analysis/audit.ts';
 import type { AuditOptions } from '../analysis/audit.ts';
 import { readEnvironment } from '../config.ts';
 import type { Environment } from '../config.ts';
-import { sampleContainers } from '../docker/audit.ts';
-import type { ContainerSampling, ContainerTarget } from '../docker/audit.ts';
 import { readComposeService, serviceContainers } from '../docker/compose.ts';
 import type { ComposeService } from '../docker/compose.ts';
-import { connectDocker, describeError, dockerEndpoint, statusCodeOf } from '../docker/endpoint.ts';
-import type { ConnectedDocker } from '../docker/endpoint.ts';
-import { recordFileFor } from '../docker/recorder.ts';
+import { recordFileFor, runningContainer, sampleContainers } from '../docker/containers.ts';
+import type { ContainerSampling, ContainerTarget } from '../docker/containers.ts';
+import { connectDocker, dockerEndpoint } from '../docker/endpoint.ts';
 import { composeLimitsFrom, writeComposeLimits } from '../docker/write-limit.ts';
 import type { WriteOutcome } from '../docker/write-limit.ts';
-import { EnvironmentError, UsageError } from '../errors.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from '../local/cli-options.ts';
-import type { SamplingSettings } from '../local/cli-options.ts';
-import { Session } from '../local/session.ts';
+import { UsageError } from '../errors.ts';
 import type { TargetRef } from '../model/sample.ts';
 import { formatDuration } from '../model/units.ts';
-import type { AuditResult } from '../model/verdict.ts';
-import { toJsonObject } from '../report/json.ts';
-import { renderText } from '../report/text.ts';
-import { heapUrlFromBase } from '../sources/pprof-http.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
+import { LiveSession } from './live-session.ts';
+import { writeResults } from './output.ts';
+import type { Reported } from './output.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit docker CONTAINER [options]',
@@ -98,7 +92,6 @@ export const dockerCommand: Command = {
     }
     if (values.gomemlimit && !values['write-limit']) throw new UsageError('docker: --gomemlimit goes with --write-limit');
     const settings = samplingSettings(values);
-    if (settings.pprofUrl) heapUrlFromBase(settings.pprofUrl);
     const endpoint = dockerEndpoint(values.host ?? env.DOCKER_HOST);
     const compose = composeFile !== undefined ? await readComposeService(composeFile, values.service!, values.project, env.COMPOSE_PROJECT_NAME) : null;
 
@@ -110,7 +103,7 @@ export const dockerCommand: Command = {
 
     const isGo = settings.pprofUrl !== null || values.gomemlimit;
     const auditOptions = (name: string): AuditOptions => ({ ...(isGo ? { isGo: true } : {}), recommend: { headroomPercent: settings.headroomPercent }, containerName: name });
-    const session = new Session(io, settings, auditOptions(targets[0]!.name));
+    const session = new LiveSession(io, settings, auditOptions(targets[0]!.name));
     const names = targets.map((t) => t.name).join(', ');
     if (compose) session.notice(`memaudit: service ${compose.service} of Compose project ${compose.project}: ${targets.length} running container(s): ${names}`);
     if (settings.intervalMs < 1000) session.notice('memaudit: the Docker stats stream sends one object a second: samples come at most once a second');
@@ -134,48 +127,26 @@ export const dockerCommand: Command = {
     const interrupted = sampled.interruptedBy !== null;
     const context = sampled.results.flatMap((r) => samplingContext(r, sampled.interruptedBy));
 
-    if (!compose) {
-      const r = sampled.results[0]!;
-      return session.finish({
-        samples: r.samples,
-        profiles: r.profiles,
-        target: containerRef(r.target),
-        context,
-        extra: { docker: dockerExtra(r, endpoint.url) },
-        interrupted,
-      });
-    }
-    session.live?.close();
-    for (const line of context) io.stderr.write(`memaudit: ${line}\n`);
-    const replicas = sampled.results.map((r) => ({ sampling: r, name: r.target.name, result: audit(r.samples, r.profiles, auditOptions(r.target.name)) }));
-    const written = values['write-limit'] ? await writeLimit(compose, replicas, values.gomemlimit, interrupted) : null;
-    writeComposeReport(io, settings, compose, replicas, written, endpoint.url);
-    if (interrupted) return ExitCode.Interrupted;
-    const gated = replicas.filter((r) => settings.failOn.includes(r.result.verdict));
-    if (gated.length > 0) {
-      const which = gated.map((r) => `${r.name}: ${r.result.verdict}${r.result.leakSource ? `/${r.result.leakSource}` : ''}`).join(', ');
-      io.stderr.write(`memaudit: verdict ${which} is in --fail-on (${settings.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
-      return ExitCode.VerdictGate;
-    }
-    return ExitCode.Ok;
+    session.close(context);
+    const reported: Reported[] = sampled.results.map((r) => ({
+      result: audit(r.samples, r.profiles, auditOptions(r.target.name)),
+      target: containerRef(r.target),
+      extra: { docker: dockerExtra(r, endpoint.url) },
+    }));
+    const report = { format: settings.output, failOn: settings.failOn, interrupted };
+    if (!compose) return writeResults(io, reported, report);
+    const written = values['write-limit'] ? await writeLimit(compose, reported, values.gomemlimit, interrupted) : null;
+    return writeResults(io, reported, {
+      ...report,
+      document: (replicas) => ({
+        compose: { file: compose.file, project: compose.project, service: compose.service, containers: targets.map((t) => t.name) },
+        replicas,
+        writeLimit: written === null ? null : written.written ? { written: true, file: written.outcome.file, basis: written.from, changes: written.outcome.changes, diff: written.outcome.diff } : { written: false, reason: written.reason },
+      }),
+      ...(written ? { textAfter: writeLimitText(compose, written) } : {}),
+    });
   },
 };
-
-/** The container by name or id; it must be running (a stopped one has no stats to stream). */
-async function runningContainer(connected: ConnectedDocker, nameOrId: string): Promise<ContainerTarget> {
-  let info: { Id: string; Name: string; State: { Running: boolean; Status?: string; ExitCode?: number } };
-  try {
-    info = (await connected.docker.getContainer(nameOrId).inspect()) as unknown as typeof info;
-  } catch (cause) {
-    if (statusCodeOf(cause) === 404) throw new UsageError(`docker: no container ${JSON.stringify(nameOrId)} on ${connected.endpoint.url}`, { cause });
-    throw new EnvironmentError(`cannot inspect container ${nameOrId} on ${connected.endpoint.url}: ${describeError(cause)}`, { cause });
-  }
-  const name = info.Name.replace(/^\//, '');
-  if (!info.State.Running) {
-    throw new EnvironmentError(`container ${name} is not running (${info.State.Status ?? 'stopped'}${info.State.ExitCode !== undefined ? `, exit code ${info.State.ExitCode}` : ''}): there is nothing to sample`);
-  }
-  return { id: info.Id, name };
-}
 
 const containerRef = (t: ContainerTarget): TargetRef => ({ kind: 'container', name: t.name });
 
@@ -199,35 +170,17 @@ function dockerExtra(r: ContainerSampling, endpointUrl: string): Record<string, 
   };
 }
 
-interface Replica {
-  sampling: ContainerSampling;
-  name: string;
-  result: AuditResult;
-}
-
 type WriteLimitReport = { written: true; outcome: WriteOutcome; from: string } | { written: false; reason: string };
 
-async function writeLimit(compose: ComposeService, replicas: Replica[], goMemLimit: boolean, interrupted: boolean): Promise<WriteLimitReport> {
+async function writeLimit(compose: ComposeService, replicas: Reported[], goMemLimit: boolean, interrupted: boolean): Promise<WriteLimitReport> {
   if (interrupted) return { written: false, reason: 'the audit was interrupted. Nothing written' };
-  const decision = composeLimitsFrom(replicas, { goMemLimit });
+  const decision = composeLimitsFrom(
+    replicas.map((r) => ({ name: r.target.name, result: r.result })),
+    { goMemLimit },
+  );
   if (decision.kind === 'refuse') return { written: false, reason: decision.reason };
   const outcome = await writeComposeLimits(compose.file, compose.service, decision.limits);
   return { written: true, outcome, from: decision.from };
-}
-
-function writeComposeReport(io: CommandIo, settings: SamplingSettings, compose: ComposeService, replicas: Replica[], written: WriteLimitReport | null, endpointUrl: string): void {
-  if (settings.output === 'text') {
-    const reports = replicas.map((r) => renderText(r.result, containerRef(r.sampling.target)).replace(/\n?$/, '\n'));
-    io.stdout.write(reports.join('\n'));
-    if (written) io.stdout.write('\n' + writeLimitText(compose, written));
-    return;
-  }
-  const obj = {
-    compose: { file: compose.file, project: compose.project, service: compose.service, containers: replicas.map((r) => r.name) },
-    replicas: replicas.map((r) => ({ ...toJsonObject(r.result, containerRef(r.sampling.target)), docker: dockerExtra(r.sampling, endpointUrl) })),
-    writeLimit: written === null ? null : written.written ? { written: true, file: written.outcome.file, basis: written.from, changes: written.outcome.changes, diff: written.outcome.diff } : { written: false, reason: written.reason },
-  };
-  io.stdout.write(settings.output === 'json' ? JSON.stringify(obj, null, 2) + '\n' : yamlStringify(obj));
 }
 
 function writeLimitText(compose: ComposeService, w: WriteLimitReport): string {

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
+import { audit } from '../analysis/audit.ts';
+import type { AuditOptions } from '../analysis/audit.ts';
 import { UsageError } from '../errors.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from '../local/cli-options.ts';
-import { SnapshotRecorder } from '../local/recorder.ts';
 import { runLocal } from '../local/run-local.ts';
 import type { LocalRunResult } from '../local/run-local.ts';
-import { Session } from '../local/session.ts';
 import { formatBytes, formatDuration } from '../model/units.ts';
-import { sizeOption } from './options.ts';
-import { heapUrlFromBase } from '../sources/pprof-http.ts';
+import { LineRecorder } from '../sampling/record.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
+import { LiveSession } from './live-session.ts';
+import { sizeOption } from './options.ts';
+import { writeResults } from './output.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit run [options] -- CMD [ARGS...]',
@@ -55,14 +57,13 @@ export const runCommand: Command = {
     if (command.length === 0) throw new UsageError('run: no command given: memaudit run [options] -- CMD ARGS');
     const settings = samplingSettings(values);
     const limitBytes = sizeOption('limit', values.limit) ?? null;
-    if (settings.pprofUrl) heapUrlFromBase(settings.pprofUrl); // a bad URL is a usage error before anything starts
-
-    const session = new Session(io, settings, {
+    const auditOptions: AuditOptions = {
       ...(limitBytes !== null ? { limitBytes } : {}),
       ...(settings.pprofUrl ? { isGo: true } : {}),
       recommend: { headroomPercent: settings.headroomPercent },
-    });
-    const record = settings.recordFile ? await SnapshotRecorder.open(settings.recordFile) : null;
+    };
+    const session = new LiveSession(io, settings, auditOptions);
+    const record = settings.recordFile ? await LineRecorder.open(settings.recordFile) : null;
     const title = command.join(' ');
     let source = '';
     let result: LocalRunResult;
@@ -85,11 +86,10 @@ export const runCommand: Command = {
       await record?.close();
     }
 
-    return session.finish({
-      samples: result.samples,
-      profiles: result.profiles,
-      target: { kind: 'process', name: title },
-      context: runContext(result, limitBytes),
+    session.close(runContext(result, limitBytes));
+    const reported = {
+      result: audit(result.samples, result.profiles, auditOptions),
+      target: { kind: 'process', name: title } as const,
       extra: {
         run: {
           command,
@@ -105,8 +105,8 @@ export const runCommand: Command = {
           ...(record ? { record: record.file } : {}),
         },
       },
-      interrupted: result.stopReason === 'interrupted',
-    });
+    };
+    return writeResults(io, [reported], { format: settings.output, failOn: settings.failOn, interrupted: result.stopReason === 'interrupted' });
   },
 };
 

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
+import { audit } from '../analysis/audit.ts';
+import type { AuditOptions } from '../analysis/audit.ts';
 import { UsageError } from '../errors.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from '../local/cli-options.ts';
-import { SnapshotRecorder } from '../local/recorder.ts';
 import { PER_PROCESS_LIMITS } from '../local/run-local.ts';
-import { Session } from '../local/session.ts';
+import { resolveWatchTarget, watchLocal } from '../local/watch-target.ts';
+import type { WatchResult } from '../local/watch-target.ts';
 import { formatDuration } from '../model/units.ts';
-import { resolveWatchTarget, watchLocal } from '../local/watch.ts';
-import type { WatchResult } from '../local/watch.ts';
-import { heapUrlFromBase } from '../sources/pprof-http.ts';
+import { LineRecorder } from '../sampling/record.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
+import { LiveSession } from './live-session.ts';
+import { writeResults } from './output.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit watch (--pid PID | --cgroup PATH) [options]',
@@ -53,21 +55,18 @@ export const watchCommand: Command = {
     if (values.pid !== undefined && !/^\d+$/.test(values.pid)) throw new UsageError(`watch: --pid expects a process id, got ${JSON.stringify(values.pid)}`);
     if (values['per-process'] && values.pid === undefined) throw new UsageError('watch: --per-process goes with --pid');
     const settings = samplingSettings(values);
-    if (settings.pprofUrl) heapUrlFromBase(settings.pprofUrl);
 
     const target = await resolveWatchTarget({
       ...(values.pid !== undefined ? { pid: Number(values.pid) } : {}),
       ...(values.cgroup !== undefined ? { cgroup: values.cgroup } : {}),
       perProcess: values['per-process'],
     });
-    const session = new Session(io, settings, {
-      ...(settings.pprofUrl ? { isGo: true } : {}),
-      recommend: { headroomPercent: settings.headroomPercent },
-    });
+    const auditOptions: AuditOptions = { ...(settings.pprofUrl ? { isGo: true } : {}), recommend: { headroomPercent: settings.headroomPercent } };
+    const session = new LiveSession(io, settings, auditOptions);
     for (const n of target.notes) session.notice(`memaudit: ${n}`);
     if (target.mode === 'process') session.notice(`memaudit: ${PER_PROCESS_LIMITS}`);
     if (target.mode === 'process' && settings.recordFile) session.notice('memaudit: --record writes cgroup snapshots; per-process data is not recorded');
-    const record = settings.recordFile && target.mode === 'cgroup' ? await SnapshotRecorder.open(settings.recordFile) : null;
+    const record = settings.recordFile && target.mode === 'cgroup' ? await LineRecorder.open(settings.recordFile) : null;
     let result: WatchResult;
     try {
       result = await watchLocal({
@@ -87,13 +86,12 @@ export const watchCommand: Command = {
     const context = [`${n} samples over ${formatDuration(span)} from ${target.reader.description}`];
     if (result.stopReason === 'gone') context.push(`${result.goneReason ?? 'the target is gone'}: the verdict covers what was collected until then`);
     if (result.stopReason === 'interrupted') context.push(`interrupted by ${result.interruptedBy}: the verdict covers what was collected until then`);
-    return session.finish({
-      samples: result.samples,
-      profiles: result.profiles,
+    session.close(context);
+    const reported = {
+      result: audit(result.samples, result.profiles, auditOptions),
       target: target.target,
-      context,
       extra: { watch: { mode: target.mode, source: target.reader.description, stopReason: result.stopReason, ...(record ? { record: record.file } : {}) } },
-      interrupted: result.stopReason === 'interrupted',
-    });
+    };
+    return writeResults(io, [reported], { format: settings.output, failOn: settings.failOn, interrupted: result.stopReason === 'interrupted' });
   },
 };

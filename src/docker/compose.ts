@@ -3,7 +3,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import { EnvironmentError, InputError, UsageError } from '../errors.ts';
-import { describeError } from './endpoint.ts';
+import { describeError } from '../sampling/docker-stats.ts';
 
 /**
  * A Compose service and the containers that run it, found the way `docker compose` itself finds

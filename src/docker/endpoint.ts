@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { EnvironmentError, UsageError } from '../errors.ts';
+import { describeError } from '../sampling/docker-stats.ts';
 
 /**
  * Where the Docker daemon listens, as DOCKER_HOST or `--host` spell it, and a connected client.
@@ -66,17 +67,6 @@ export async function connectDocker(endpoint: DockerEndpoint, timeoutMs = 10_000
     },
   };
 }
-
-/** "connect ENOENT /x.sock", "HTTP 500: ...": one line from whatever dockerode or the socket threw. */
-export function describeError(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const err = e as Error & { code?: string; statusCode?: number; json?: { message?: string } | null; reason?: string };
-  if (typeof err.statusCode === 'number') return `HTTP ${err.statusCode}${err.json?.message ? `: ${err.json.message}` : err.reason ? `: ${err.reason}` : ''}`;
-  return err.message.split('\n')[0]!;
-}
-
-/** HTTP status of a dockerode error (404 for a container that is not there), else undefined. */
-export const statusCodeOf = (e: unknown): number | undefined => (e as { statusCode?: unknown } | null)?.statusCode as number | undefined;
 
 async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

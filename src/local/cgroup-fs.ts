@@ -48,7 +48,3 @@ export const kernelCgroupFs: CgroupFs = {
     }
   },
 };
-
-export function errnoCode(e: unknown): string | undefined {
-  return e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
-}

@@ -1,29 +1,30 @@
+// `memaudit run`: start a command in a memory cgroup of its own (a child of memaudit's), sample
+// it until the duration is over or the command exits, then stop it and remove the cgroup, also
+// on Ctrl-C, SIGTERM and failures. Where no cgroup can be made, fall back to per-process data and
+// say what that cannot see.
 import { once } from 'node:events';
 import { EnvironmentError, isEnvironmentError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
+import { cgroupReader } from '../sampling/cgroup.ts';
+import { onInterrupt } from '../sampling/interrupt.ts';
+import { sample } from '../sampling/loop.ts';
+import { goRuntimeReader } from '../sampling/pprof.ts';
+import { processReader } from '../sampling/proc.ts';
+import type { MemoryReader } from '../sampling/reader.ts';
+import type { LineRecorder } from '../sampling/record.ts';
+import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { findMemoryCgroup } from './cgroup-path.ts';
 import { RunCgroup } from './cgroup-runner.ts';
 import { launch } from './launch.ts';
 import type { Launched } from './launch.ts';
-import { cgroupReader, processReader } from './readers.ts';
-import type { SnapshotRecorder } from './recorder.ts';
-import { sampleTarget } from './sampler.ts';
-import { onInterrupt } from './interrupt.ts';
-import type { MemoryReader } from './sampler.ts';
 
-/**
- * `memaudit run`: start a command in a memory cgroup of its own (a child of memaudit's), sample
- * it until the duration is over or the command exits, then stop it and remove the cgroup, also
- * on Ctrl-C, SIGTERM and failures. Where no cgroup can be made, fall back to per-process data and
- * say what that cannot see.
- */
 export interface LocalRunOptions {
   command: string[];
   durationMs: number;
   intervalMs: number;
   limitBytes: number | null;
   pprofUrl: string | null;
-  record: SnapshotRecorder | null;
+  record: LineRecorder | null;
   /** After each sample (live view). */
   onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
   /** One-line notices for the user (stderr). */
@@ -106,17 +107,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // The launch took a moment: a signal that came meanwhile still reaches the command.
     if (stop.interruptedBy !== null) killGroup(launched.pid, stop.interruptedBy);
 
-    const reader: MemoryReader = cgroup ? cgroupReader(cgroup.dir, cgroup.version) : processReader(launched.pid);
+    const reader: MemoryReader<CgroupSnapshot> = cgroup ? cgroupReader(cgroup.dir, cgroup.version) : processReader(launched.pid);
     const mode = cgroup ? 'cgroup' : 'process';
     options.onStart?.({ source: reader.description, mode, pid: launched.pid, cgroupDir: cgroup?.dir ?? null });
-    const sampled = await sampleTarget({
+    const sampled = await sample({
       reader,
-      pprofUrl: options.pprofUrl,
+      goRuntime: options.pprofUrl ? goRuntimeReader(options.pprofUrl) : null,
       intervalMs: options.intervalMs,
       durationMs: options.durationMs,
       signal: stop.signal,
-      record: options.record,
-      ...(options.onSample ? { onSample: options.onSample } : {}),
+      onSample: (reading, all) => {
+        if (reading.raw) options.record?.writeSnapshot(reading.raw, reading.sample);
+        options.onSample?.(reading.sample, all);
+      },
       notice: options.notice,
     });
 

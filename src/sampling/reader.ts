@@ -25,18 +25,17 @@ export const data = <T>(value: T): Read<T> => ({ kind: 'data', value });
 export const gone = (reason: string): Gone => ({ kind: 'gone', reason });
 export const retry = (reason: string): Retry => ({ kind: 'retry', reason });
 
-/** A sample, and the raw form a recorder writes when the reader has one (a cgroup snapshot, a stats line). */
-export interface Reading {
+/** A sample, and the raw record behind it when the reader has one (a cgroup snapshot), for `--record`. */
+export interface Reading<R = never> {
   sample: MemorySample;
-  /** The raw record behind the sample, as `--record` writes it (one JSON line). */
-  record?: unknown;
+  raw?: R;
 }
 
 /** Reads one target's memory: a cgroup, a process tree, a container's stats stream. */
-export interface MemoryReader {
+export interface MemoryReader<R = never> {
   /** What is read, for people: "cgroup v1 /sys/fs/cgroup/memory/..." or "process 1234 (and children)". */
   readonly description: string;
-  read(): Promise<Read<Reading>>;
+  read(): Promise<Read<Reading<R>>>;
 }
 
 /** A Go program's runtime.MemStats and heap profiles (net/http/pprof). */

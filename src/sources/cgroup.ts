@@ -1,18 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { GoRuntimeSample, MemorySample } from '../model/sample.ts';
 import { goSampleFromMemStats } from './memstats.ts';
 
-/**
- * cgroup memory accounting, v1 and v2.
- *
- * The snapshot (`CgroupSnapshot`) is the raw material: exactly the numbers the kernel printed,
- * so a recording can be re-analysed when the interpretation improves. `sampleFromSnapshot` turns
- * it into the common MemorySample. The JSON-lines form of snapshots is what
- * `memaudit analyze --cgroup FILE` reads and `memaudit run --record FILE` writes
- * (docs/formats.md).
- */
+// cgroup memory accounting, v1 and v2.
+//
+// The snapshot (`CgroupSnapshot`) is the raw material: exactly the numbers the kernel printed,
+// so a recording can be re-analysed when the interpretation improves. `sampleFromSnapshot` turns
+// it into the common MemorySample. The JSON-lines form of snapshots is what
+// `memaudit analyze --cgroup FILE` reads and `memaudit run --record FILE` writes
+// (docs/formats.md). Reading a live cgroup directory is src/sampling/cgroup.ts.
+
 export interface CgroupSnapshot {
   /** Milliseconds since the epoch, or an ISO-8601 string in files. */
   timestampMs: number;
@@ -59,53 +56,6 @@ export function parseBytes(text: string, source: string): number {
   const t = text.trim();
   if (!/^\d+$/.test(t)) throw new InputError(source, `expected a byte count, got ${JSON.stringify(t.slice(0, 40))}`);
   return Number(t);
-}
-
-/** Which cgroup version a directory belongs to, judged by the files it holds. */
-export async function detectCgroupVersion(dir: string): Promise<1 | 2> {
-  try {
-    await readFile(path.join(dir, 'memory.current'), 'utf8');
-    return 2;
-  } catch {
-    try {
-      await readFile(path.join(dir, 'memory.usage_in_bytes'), 'utf8');
-      return 1;
-    } catch (cause) {
-      throw new InputError(dir, 'not a memory cgroup directory: neither memory.current (v2) nor memory.usage_in_bytes (v1) is readable', { cause });
-    }
-  }
-}
-
-/** Reads one snapshot of a live cgroup directory (v1 memory controller dir or v2 unified dir). */
-export async function readCgroupSnapshot(dir: string, version?: 1 | 2, now: () => number = Date.now): Promise<CgroupSnapshot> {
-  const v = version ?? (await detectCgroupVersion(dir));
-  const read = (f: string) => readFile(path.join(dir, f), 'utf8');
-  const timestampMs = now();
-  if (v === 2) {
-    const [stat, current, max] = await Promise.all([read('memory.stat'), read('memory.current'), read('memory.max')]);
-    return {
-      timestampMs,
-      version: 2,
-      stat: parseMemoryStat(stat, path.join(dir, 'memory.stat')),
-      usageBytes: parseBytes(current, path.join(dir, 'memory.current')),
-      limitBytes: parseLimit(max, path.join(dir, 'memory.max')),
-    };
-  }
-  const [stat, usage, limit, kmem] = await Promise.all([
-    read('memory.stat'),
-    read('memory.usage_in_bytes'),
-    read('memory.limit_in_bytes'),
-    read('memory.kmem.usage_in_bytes').catch(() => undefined),
-  ]);
-  const snap: CgroupSnapshot = {
-    timestampMs,
-    version: 1,
-    stat: parseMemoryStat(stat, path.join(dir, 'memory.stat')),
-    usageBytes: parseBytes(usage, path.join(dir, 'memory.usage_in_bytes')),
-    limitBytes: parseLimit(limit, path.join(dir, 'memory.limit_in_bytes')),
-  };
-  if (kmem !== undefined) snap.kmemUsageBytes = parseBytes(kmem, path.join(dir, 'memory.kmem.usage_in_bytes'));
-  return snap;
 }
 
 /** Turns the kernel's numbers into the common sample. See docs/memory-model.md for the mapping. */

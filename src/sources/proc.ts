@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
 import type { NoData } from '../model/no-data.ts';
@@ -66,33 +64,4 @@ export function sampleFromProc(status: ProcFields, smapsRollup: ProcFields | und
     sample.fileBytes = Math.max(0, smapsRollup.Rss - smapsRollup.Anonymous);
   }
   return sample;
-}
-
-export interface ProcReadOptions {
-  /** Root of the proc tree; tests point it at a fixture tree. Default /proc. */
-  procRoot?: string;
-  now?: () => number;
-}
-
-/**
- * Reads one sample of a process. A process that has exited is NoData, not an error (it may be
- * restarting). smaps_rollup is optional: unreadable for other users' processes without
- * CAP_SYS_PTRACE, absent before Linux 4.14.
- */
-export async function readProcSample(pid: number | 'self', options: ProcReadOptions = {}): Promise<MemorySample | NoData> {
-  const dir = path.join(options.procRoot ?? '/proc', String(pid));
-  const now = options.now ?? Date.now;
-  let statusText: string;
-  try {
-    statusText = await readFile(path.join(dir, 'status'), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ESRCH') return noData(`process ${pid} is not running (${dir} is gone)`);
-    throw e;
-  }
-  const timestampMs = now();
-  const smapsPath = path.join(dir, 'smaps_rollup');
-  const smapsText = await readFile(smapsPath, 'utf8').catch(() => undefined);
-  const status = parseProcStatus(statusText, path.join(dir, 'status'));
-  const smaps = smapsText === undefined || smapsText === '' ? undefined : parseSmapsRollup(smapsText, smapsPath);
-  return sampleFromProc(status, smaps, timestampMs);
 }

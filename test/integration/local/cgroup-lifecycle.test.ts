@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { findMemoryCgroup, parseCgroupMounts, parseProcCgroup } from '../../../src/local/cgroup-path.ts';
 import { RunCgroup, parsePids, sweepStale } from '../../../src/local/cgroup-runner.ts';
-import { cgroupReader, processReader } from '../../../src/local/readers.ts';
-import { sample } from '../../../src/local/sampler.ts';
+import { cgroupReader } from '../../../src/sampling/cgroup.ts';
+import { processReader } from '../../../src/sampling/proc.ts';
+import { sample } from '../../../src/sampling/loop.ts';
 import { EnvironmentError } from '../../../src/errors.ts';
 import { Cgroup2Sim } from './cgroup2-sim.ts';
 import { alive, memauditChildren, ownCgroup, waitUntil } from './helpers.ts';
@@ -151,7 +152,7 @@ describe('run cgroup on this machine (real kernel)', () => {
     const cg = await RunCgroup.create({ parent: own });
     try {
       const p = spawn('/bin/sh', ['-c', `echo $$ > ${cg.procsFile}; exec ${NODE} -e "${ALLOC(48)}"`], { stdio: 'ignore' });
-      const r = await sample({ reader: cgroupReader(cg.dir, cg.version), intervalMs: 250, durationMs: 2_500, signal: new AbortController().signal });
+      const r = await sample({ reader: cgroupReader(cg.dir, cg.version), intervalMs: 250, durationMs: 2_500, signal: new AbortController().signal, notice: () => undefined });
       p.kill('SIGKILL');
       expect(r.stopReason).toBe('duration');
       expect(r.samples.length).toBeGreaterThanOrEqual(9);
@@ -171,7 +172,7 @@ describe('run cgroup on this machine (real kernel)', () => {
     // sh -> node: the memory is in the child, the pid we know is the parent's.
     const p = spawn('/bin/sh', ['-c', `${NODE} -e "${ALLOC(32)}"; true`], { stdio: 'ignore', detached: true });
     try {
-      const r = await sample({ reader: processReader(p.pid!), intervalMs: 250, durationMs: 2_500, signal: new AbortController().signal });
+      const r = await sample({ reader: processReader(p.pid!), intervalMs: 250, durationMs: 2_500, signal: new AbortController().signal, notice: () => undefined });
       const last = r.samples[r.samples.length - 1]!;
       expect(last.rssBytes).toBeGreaterThan(32 * MiB);
       expect(last.anonBytes).toBeGreaterThan(30 * MiB);
@@ -182,7 +183,7 @@ describe('run cgroup on this machine (real kernel)', () => {
     }
     // ...and says "gone" once the tree has exited.
     const q = spawn('/bin/sleep', ['0.3']);
-    const r = await sample({ reader: processReader(q.pid!), intervalMs: 200, durationMs: 5_000, signal: new AbortController().signal });
+    const r = await sample({ reader: processReader(q.pid!), intervalMs: 200, durationMs: 5_000, signal: new AbortController().signal, notice: () => undefined });
     expect(r.stopReason).toBe('gone');
   }, 20_000);
 });

@@ -1,59 +1,16 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { audit } from '../../../src/analysis/audit.ts';
-import type { HeapProfile, MemorySample } from '../../../src/model/sample.ts';
-import type { LeakSource, Verdict } from '../../../src/model/verdict.ts';
+import type { MemorySample } from '../../../src/model/sample.ts';
 import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
-import { parseDockerStatsLines } from '../../../src/sources/docker-stats.ts';
-import { readHeapProfileFile } from '../../../src/sources/pprof.ts';
+import { cgroupTraceFile, FIXTURES, labelledCases, profilesIn } from '../../helpers/labelled.ts';
 
-/**
- * The labelled set: real Go programs recorded in real cgroups and real Docker containers on this
- * machine (how: test/fixtures/traces/README.md, test/fixtures/docker-stats/README.md). Every
- * verdict must be right: this is the engine's acceptance test.
- */
-const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures');
+// The labelled set: real Go and Python programs recorded in real cgroups and real Docker
+// containers on this machine (how: test/fixtures/traces/README.md,
+// test/fixtures/docker-stats/README.md). Every verdict must be right: this is the engine's
+// acceptance test on the traces it was tuned on (the held-out set is scored apart, in bench/).
 
-interface Case {
-  name: string;
-  verdict: Verdict;
-  leakSource: LeakSource | null;
-  load: () => Promise<{ samples: MemorySample[]; profiles: HeapProfile[] }>;
-}
-
-function cgroupCases(): Case[] {
-  const dir = path.join(FIXTURES, 'traces');
-  const labels = JSON.parse(readFileSync(path.join(dir, 'labels.json'), 'utf8')) as { name: string; verdict: Verdict; leakSource: LeakSource | null }[];
-  return labels.map((l) => ({
-    name: `cgroup trace ${l.name}`,
-    verdict: l.verdict,
-    leakSource: l.leakSource,
-    load: async () => {
-      const d = path.join(dir, l.name);
-      const file = path.join(d, 'trace.jsonl');
-      const { samples } = parseCgroupRecording(readFileSync(file, 'utf8'), file);
-      const profileFiles = readdirSync(d).filter((f) => /^heap-\d+\.pb\.gz$/.test(f));
-      const profiles = await Promise.all(profileFiles.map((f) => readHeapProfileFile(path.join(d, f))));
-      return { samples, profiles };
-    },
-  }));
-}
-
-function dockerCases(): Case[] {
-  const dir = path.join(FIXTURES, 'docker-stats');
-  const labels = JSON.parse(readFileSync(path.join(dir, 'labels.json'), 'utf8')) as { file: string; verdict: Verdict; leakSource: LeakSource | null }[];
-  return labels.map((l) => ({
-    name: `docker stats ${l.file}`,
-    verdict: l.verdict,
-    leakSource: l.leakSource,
-    load: async () => {
-      const file = path.join(dir, l.file);
-      return { samples: parseDockerStatsLines(readFileSync(file, 'utf8'), file).samples, profiles: [] };
-    },
-  }));
-}
-
-const cases = [...cgroupCases(), ...dockerCases()];
+const cases = labelledCases();
 
 describe('labelled real traces', () => {
   it('has the required scenarios', () => {
@@ -120,10 +77,10 @@ describe('labelled real cgroup traces, rewritten in cgroup v2 names', () => {
     total_dirty: 'file_dirty',
     total_writeback: 'file_writeback',
   };
-  const labels = JSON.parse(readFileSync(path.join(FIXTURES, 'traces', 'labels.json'), 'utf8')) as { name: string; verdict: Verdict; leakSource: LeakSource | null }[];
-  it.each(labels.map((l) => [l.name, l] as const))('%s', async (_name, l) => {
-    const d = path.join(FIXTURES, 'traces', l.name);
-    const v1Lines = readFileSync(path.join(d, 'trace.jsonl'), 'utf8').trim().split('\n');
+  const cgroupCases = cases.filter((c) => c.kind === 'cgroup');
+  it.each(cgroupCases.map((c) => [c.name, c] as const))('%s', async (_name, l) => {
+    const file = cgroupTraceFile(l.name.replace(/^cgroup\//, ''));
+    const v1Lines = readFileSync(file, 'utf8').trim().split('\n');
     const v2Text = v1Lines
       .map((line) => {
         const o = JSON.parse(line) as { stat: Record<string, number>; kmemUsage?: number; version: number; limit: number | null };
@@ -136,9 +93,7 @@ describe('labelled real cgroup traces, rewritten in cgroup v2 names', () => {
       .join('\n');
     const { samples } = parseCgroupRecording(v2Text, `${l.name} (v2 names)`);
     expect(samples[0]!.anonBytes).toBe((JSON.parse(v1Lines[0]!) as { stat: Record<string, number> }).stat.total_rss);
-    const profileFiles = readdirSync(d).filter((f) => /^heap-\d+\.pb\.gz$/.test(f));
-    const profiles = await Promise.all(profileFiles.map((f) => readHeapProfileFile(path.join(d, f))));
-    const r = audit(samples, profiles);
+    const r = audit(samples, await profilesIn(path.dirname(file)));
     expect({ verdict: r.verdict, leakSource: r.leakSource }).toEqual({ verdict: l.verdict, leakSource: l.leakSource });
   });
 });

@@ -1,7 +1,7 @@
 import { composeProjectName, composeServiceFromText, normalizeProjectName } from '../../../src/docker/compose.ts';
 import { dockerEndpoint } from '../../../src/docker/endpoint.ts';
 import { unifiedDiff } from '../../../src/docker/line-diff.ts';
-import { recordFileFor } from '../../../src/docker/recorder.ts';
+import { recordFileFor } from '../../../src/docker/containers.ts';
 import { composeLimitsFrom } from '../../../src/docker/write-limit.ts';
 import { isUsageError } from '../../../src/errors.ts';
 import type { AuditResult, Recommendation } from '../../../src/model/verdict.ts';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { readCgroupSnapshot, sampleFromSnapshot, snapshotFromJson, snapshotToJson } from '../../../src/sources/cgroup.ts';
+import { sampleFromSnapshot, snapshotFromJson, snapshotToJson } from '../../../src/sources/cgroup.ts';
+import { readCgroupSnapshot } from '../../../src/sampling/cgroup.ts';
 
 // Copied from real cgroup v1 memory cgroups on kernel 6.18 while filesaver ran in them
 // (test/fixtures/traces/README.md): memaudit-fixture under a 64 MiB limit, with usage at the

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
 import { isNoData } from '../../../src/model/no-data.ts';
-import { parseProcStatus, parseSmapsRollup, readProcSample, sampleFromProc } from '../../../src/sources/proc.ts';
+import { parseProcStatus, parseSmapsRollup, sampleFromProc } from '../../../src/sources/proc.ts';
+import { readProcSample } from '../../../src/sampling/proc.ts';
 
 const ROOT = path.join(import.meta.dirname, '../../fixtures/proc');
 const KiB = 1024;

@@ -1,9 +1,12 @@
-import { durationOption, outputOption, percentOption, verdictListOption } from '../cli/options.ts';
-import type { OutputFormat } from '../cli/options.ts';
+// Options `memaudit run`, `watch` and `docker` share: how long and how often to sample, the Go
+// runtime's pprof URL, the output and the `--fail-on` gate.
 import { UsageError } from '../errors.ts';
 import type { Verdict } from '../model/verdict.ts';
+import { heapUrlFromBase } from '../sampling/pprof.ts';
+import { durationOption, outputOption, percentOption, verdictListOption } from './options.ts';
+import type { OutputFormat } from './options.ts';
 
-/** Options `memaudit run` and `memaudit watch` share, as node:util parseArgs declares them. */
+/** As node:util parseArgs declares them. */
 export const SAMPLING_OPTIONS = {
   duration: { type: 'string', default: '2m' },
   interval: { type: 'string', default: '1s' },
@@ -53,6 +56,14 @@ export function samplingSettings(values: {
   if (durationMs <= 0) throw new UsageError('--duration must be more than 0');
   if (intervalMs < 100) throw new UsageError('--interval must be at least 100ms');
   if (intervalMs > durationMs) throw new UsageError(`--interval (${values.interval}) is longer than --duration (${values.duration})`);
+  if (values.pprof !== undefined) {
+    // A bad URL is a usage error before anything starts.
+    try {
+      heapUrlFromBase(values.pprof);
+    } catch (e) {
+      throw new UsageError(`--pprof: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
   return {
     durationMs,
     intervalMs,

@@ -1,26 +1,23 @@
+// A container's memory from the Docker stats STREAM (GET /containers/{id}/stats, one object a
+// second), behind the MemoryReader interface the sampling loop polls. One-shot requests would cost
+// 1-2 s each (the daemon samples twice for the CPU delta); the stream is already there once a second.
+//
+// read() returns the newest object not yet returned, waiting for the next one when there is none:
+// polling every second follows the stream one to one, polling less often takes the latest object.
+// Every raw line goes to the recorder (`--record`), whatever the polling interval.
+//
+// The container is gone when the stream ends (removed), stalls, or sends the zero-time objects of a
+// stopped container while it is neither running nor restarting; read() then says which (removed,
+// exited with code N, OOM-killed), and the loop stops with what it has.
 import type Docker from 'dockerode';
 import { EnvironmentError, isInputError } from '../errors.ts';
-import type { Reading, MemoryReader } from '../local/sampler.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { formatBytes } from '../model/units.ts';
-import { noData } from '../model/no-data.ts';
 import { parseDockerStatsObject } from '../sources/docker-stats.ts';
-import { describeError, statusCodeOf } from './endpoint.ts';
-import type { StatsLineRecorder } from './recorder.ts';
+import { data, gone } from './reader.ts';
+import type { MemoryReader, Read, Reading } from './reader.ts';
+import type { LineRecorder } from './record.ts';
 
-/**
- * A container's memory from the Docker stats STREAM (GET /containers/{id}/stats, one object a
- * second), behind the MemoryReader interface the local sampler polls. One-shot requests would cost
- * 1-2 s each (the daemon samples twice for the CPU delta); the stream is already there once a second.
- *
- * read() returns the newest object not yet returned, waiting for the next one when there is none:
- * polling every second follows the stream one to one, polling less often takes the latest object.
- * Every raw line goes to the recorder (`--record`), whatever the polling interval.
- *
- * The container is gone when the stream ends (removed) or sends the zero-time objects of a stopped
- * container while it is neither running nor restarting; read() then returns NoData saying which
- * (removed, exited with code N, OOM-killed), and the sampler stops with what it has.
- */
 export interface StatsStreamOptions {
   container: Docker.Container;
   /** The container's name, for people. */
@@ -29,7 +26,7 @@ export interface StatsStreamOptions {
   endpointUrl: string;
   /** GET /info MemTotal, to tell Docker's "no limit" (the host's memory) from a real limit. */
   hostMemoryBytes?: number;
-  record?: StatsLineRecorder | null;
+  record?: LineRecorder | null;
   /** No object for this long: the daemon stopped answering. Default 30 s. */
   stallTimeoutMs?: number;
   notice: (line: string) => void;
@@ -72,20 +69,20 @@ export class ContainerStatsReader implements MemoryReader {
     return new ContainerStatsReader(options, stream);
   }
 
-  async read(): Promise<Reading> {
+  async read(): Promise<Read<Reading>> {
     const stallMs = this.#options.stallTimeoutMs ?? 30_000;
     const deadline = Date.now() + stallMs;
     for (;;) {
       if (this.#unread) {
         const sample = this.#unread;
         this.#unread = undefined;
-        return { kind: 'data', sample };
+        return data({ sample });
       }
-      if (this.#goneReason !== undefined) return noData(this.#goneReason);
+      if (this.#goneReason !== undefined) return gone(this.#goneReason);
       const left = deadline - Date.now();
       if (left <= 0) {
         this.#goneReason = `no stats from the daemon for container ${this.#options.name} in ${Math.round(stallMs / 1000)} s`;
-        return noData(this.#goneReason);
+        return gone(this.#goneReason);
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
@@ -186,3 +183,14 @@ export async function goneReason(container: Docker.Container, name: string): Pro
   if (status === 'removing') return `container ${name} was removed${code !== null ? ` (exit code ${code}${oom})` : ''}`;
   return `container ${name} ${status === 'exited' || status === 'dead' ? status : 'stopped'}${code !== null ? ` with code ${code}` : ''}${oom}`;
 }
+
+/** One line for a dockerode error: "HTTP 404: No such container: x", or the first line of the message. */
+export function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const err = e as Error & { code?: string; statusCode?: number; json?: { message?: string } | null; reason?: string };
+  if (typeof err.statusCode === 'number') return `HTTP ${err.statusCode}${err.json?.message ? `: ${err.json.message}` : err.reason ? `: ${err.reason}` : ''}`;
+  return err.message.split('\n')[0]!;
+}
+
+/** HTTP status of a dockerode error (404 for a container that is not there), else undefined. */
+export const statusCodeOf = (e: unknown): number | undefined => (e as { statusCode?: unknown } | null)?.statusCode as number | undefined;

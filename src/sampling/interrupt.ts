@@ -1,8 +1,7 @@
-/**
- * Ctrl-C while sampling: the first SIGINT/SIGTERM/SIGHUP stops sampling and the verdict is made
- * from what was collected; a second one quits at once (exit 130) after `onSecond` cleans up.
- * Shared by `memaudit run`, `watch` and `docker`.
- */
+// Ctrl-C while sampling: the first SIGINT/SIGTERM/SIGHUP stops sampling and the verdict is made
+// from what was collected; a second one quits at once (exit 130) after `onSecond` cleans up.
+// Shared by `memaudit run`, `watch` and `docker`.
+
 export interface InterruptOptions {
   notice: (line: string) => void;
   /** What the first signal does besides stopping, e.g. forwarding it to the command. */

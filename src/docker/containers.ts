@@ -1,18 +1,18 @@
+// `memaudit docker`: finds running containers and samples them from their Docker stats streams,
+// side by side, through the sampling loop (src/sampling/loop.ts: schedule, pprof MemStats and heap
+// profiles, stop on duration / gone / abort). Read-only: nothing is started, stopped or changed.
+// Stops at --duration, when a container is gone (the others go on), or on Ctrl-C (then all stop
+// and what was collected is analysed).
 import type Docker from 'dockerode';
-import { goRuntimeReader } from '../local/go-runtime.ts';
-import { onInterrupt } from '../local/interrupt.ts';
-import { sample } from '../local/sampler.ts';
+import { EnvironmentError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import { StatsLineRecorder } from './recorder.ts';
-import { ContainerStatsReader } from './stats-stream.ts';
+import { ContainerStatsReader, describeError, statusCodeOf } from '../sampling/docker-stats.ts';
+import { onInterrupt } from '../sampling/interrupt.ts';
+import { sample } from '../sampling/loop.ts';
+import { goRuntimeReader } from '../sampling/pprof.ts';
+import { LineRecorder } from '../sampling/record.ts';
+import type { ConnectedDocker } from './endpoint.ts';
 
-/**
- * `memaudit docker`: samples running containers from their Docker stats streams, side by side,
- * with the local mode's sampling loop (src/local/sampler.ts: schedule, pprof MemStats and heap
- * profiles, stop on duration / gone / abort). Read-only: nothing is started, stopped or changed.
- * Stops at --duration, when a container is gone (the others go on), or on Ctrl-C (then all stop
- * and what was collected is analysed).
- */
 export interface ContainerTarget {
   id: string;
   name: string;
@@ -58,7 +58,7 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
 
   const readers: ContainerStatsReader[] = [];
   /** Index-aligned with the targets; null where nothing is recorded. */
-  const recorders: (StatsLineRecorder | null)[] = [];
+  const recorders: (LineRecorder | null)[] = [];
   const closeAll = () => {
     for (const r of readers) r.close();
   };
@@ -67,7 +67,7 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
     // Open every stream first: a failure then stops before anything is sampled.
     for (let i = 0; i < options.targets.length; i++) {
       const file = options.recordFiles[i] ?? null;
-      const record = file !== null ? await StatsLineRecorder.open(file) : null;
+      const record = file !== null ? await LineRecorder.open(file) : null;
       recorders.push(record);
       const target = options.targets[i]!;
       readers.push(
@@ -89,12 +89,12 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
         try {
           const r = await sample({
             reader,
-            ...(options.pprofUrl && i === 0 ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
+            goRuntime: options.pprofUrl && i === 0 ? goRuntimeReader(options.pprofUrl) : null,
             intervalMs: options.intervalMs,
             durationMs: options.durationMs,
             signal: stop.signal,
-            onSample: (s, _snapshot, all) => options.onSample?.(i, s, all),
-            onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
+            onSample: (reading, all) => options.onSample?.(i, reading.sample, all),
+            notice: options.notice,
           });
           const stopReason: ContainerStopReason = stop.interruptedBy !== null ? 'interrupted' : r.stopReason === 'gone' ? 'gone' : 'duration';
           return {
@@ -124,9 +124,36 @@ export async function sampleContainers(options: ContainerSamplingOptions): Promi
 }
 
 /** Closes every recorder, then reports the first failed write. */
-async function closeRecorders(recorders: (StatsLineRecorder | null)[]): Promise<void> {
+async function closeRecorders(recorders: (LineRecorder | null)[]): Promise<void> {
   const open = recorders.splice(0).filter((r) => r !== null);
   const closed = await Promise.allSettled(open.map((r) => r.close()));
   const failed = closed.find((c): c is PromiseRejectedResult => c.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/** The container by name or id; it must be running (a stopped one has no stats to stream). */
+export async function runningContainer(connected: ConnectedDocker, nameOrId: string): Promise<ContainerTarget> {
+  let info: { Id: string; Name: string; State: { Running: boolean; Status?: string; ExitCode?: number } };
+  try {
+    info = (await connected.docker.getContainer(nameOrId).inspect()) as unknown as typeof info;
+  } catch (cause) {
+    if (statusCodeOf(cause) === 404) throw new UsageError(`docker: no container ${JSON.stringify(nameOrId)} on ${connected.endpoint.url}`, { cause });
+    throw new EnvironmentError(`cannot inspect container ${nameOrId} on ${connected.endpoint.url}: ${describeError(cause)}`, { cause });
+  }
+  const name = info.Name.replace(/^\//, '');
+  if (!info.State.Running) {
+    throw new EnvironmentError(`container ${name} is not running (${info.State.Status ?? 'stopped'}${info.State.ExitCode !== undefined ? `, exit code ${info.State.ExitCode}` : ''}): there is nothing to sample`);
+  }
+  return { id: info.Id, name };
+}
+
+/**
+ * The `--record` file for replica `number` of `count`: "web.jsonl" stays as is for one container,
+ * and becomes "web.2.jsonl" for the second of several (a recording holds one container's stream).
+ */
+export function recordFileFor(file: string, number: number, count: number): string {
+  if (count <= 1) return file;
+  const slash = file.lastIndexOf('/');
+  const dot = file.lastIndexOf('.');
+  return dot > slash + 1 ? `${file.slice(0, dot)}.${number}${file.slice(dot)}` : `${file}.${number}`;
 }

@@ -1,28 +1,10 @@
+// The sampling loop every live CLI mode shares (`run`, `watch`, `docker`): one reading of the
+// target's memory per interval (plus runtime.MemStats when a Go runtime reader is given, fetched
+// concurrently), a heap profile now and then, until the duration is over, the signal aborts, or
+// the target is gone. A reading to retry is skipped and said once; the schedule keeps its pace.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import type { GoRuntimeSample } from '../model/sample.ts';
-import type { NoData } from '../model/no-data.ts';
-import type { Fetched } from '../sources/pprof-http.ts';
-import { goRuntimeReader } from './go-runtime.ts';
-
-/**
- * The sampling loop shared by `memaudit run` and `memaudit watch`: one reading of the target's
- * memory per interval (plus runtime.MemStats when a pprof URL is given, fetched concurrently),
- * a heap profile now and then, until the duration is over, the signal aborts, or the target is gone.
- */
-export type Reading = { kind: 'data'; sample: MemorySample; snapshot?: CgroupSnapshot } | NoData;
-
-export interface MemoryReader {
-  /** What is read, for people: "cgroup v1 /sys/fs/cgroup/memory/..." or "process 1234 (and children)". */
-  readonly description: string;
-  read(): Promise<Reading>;
-}
-
-export interface GoRuntimeReader {
-  memStats(timeoutMs: number): Promise<Fetched<GoRuntimeSample>>;
-  heapProfile(timeoutMs: number): Promise<Fetched<HeapProfile>>;
-}
+import type { GoRuntimeReader, MemoryReader, Reading } from './reader.ts';
 
 export type StopReason = 'duration' | 'aborted' | 'gone';
 
@@ -34,18 +16,18 @@ export interface SamplingResult {
   goneReason?: string;
 }
 
-export interface SamplerOptions {
-  reader: MemoryReader;
-  goRuntime?: GoRuntimeReader;
+export interface SamplerOptions<R> {
+  reader: MemoryReader<R>;
+  goRuntime?: GoRuntimeReader | null;
   intervalMs: number;
   durationMs: number;
   signal: AbortSignal;
   /** Heap profile period; default: about ten per run, at least 5 s apart. */
   profileEveryMs?: number;
-  /** Called after each sample (live view, recording). */
-  onSample?: (sample: MemorySample, snapshot: CgroupSnapshot | undefined, all: readonly MemorySample[]) => void;
-  /** Called once per distinct reason runtime data is missing. */
-  onRuntimeGap?: (reason: string) => void;
+  /** After each sample (live view, `--record`): the reading, with runtime data already on its sample. */
+  onSample?: (reading: Reading<R>, all: readonly MemorySample[]) => void;
+  /** One-line notices for the user: once per distinct reason a reading or runtime data is missing. */
+  notice: (line: string) => void;
   now?: () => number;
 }
 
@@ -55,30 +37,32 @@ const RUNTIME_GRACE_MS = 5_000;
 /** More profiles than this are thinned (every other one dropped, the first kept). */
 const MAX_PROFILES = 24;
 
-export async function sample(options: SamplerOptions): Promise<SamplingResult> {
+export async function sample<R = never>(options: SamplerOptions<R>): Promise<SamplingResult> {
   const now = options.now ?? Date.now;
-  const { reader, goRuntime, intervalMs, durationMs, signal } = options;
+  const { reader, intervalMs, durationMs, signal } = options;
+  const goRuntime = options.goRuntime ?? null;
   const samples: MemorySample[] = [];
   const profiles: HeapProfile[] = [];
   const profileEveryMs = options.profileEveryMs ?? Math.max(5_000, Math.round(durationMs / 10));
   const reported = new Set<string>();
-  let runtimeSeen = false;
-  let gapsFromMs = Infinity;
-  const gap = (reason: string) => {
-    // A program starts its pprof listener a moment after it starts: gaps count only after a grace
-    // period, or once runtime data has been seen (then the target went away or stalled).
-    if (!runtimeSeen && now() < gapsFromMs) return;
-    const key = reason.replace(/\d+/g, '#');
+  const sayOnce = (line: string) => {
+    const key = line.replace(/\d+/g, '#');
     if (reported.has(key)) return;
     reported.add(key);
-    options.onRuntimeGap?.(reason);
+    options.notice(line);
   };
-  // Runtime requests must not hold up the next cgroup reading.
-  const runtimeTimeoutMs = Math.max(200, Math.min(5_000, Math.round(intervalMs * 0.8)));
-
+  let runtimeSeen = false;
   const startMs = now();
   const endMs = startMs + durationMs;
-  gapsFromMs = startMs + RUNTIME_GRACE_MS;
+  const gapsFromMs = startMs + RUNTIME_GRACE_MS;
+  const runtimeGap = (reason: string) => {
+    // A program starts its pprof listener a moment after it starts: gaps count only after a grace
+    // period, or once runtime data has been seen (then the target went away or stalled).
+    if (runtimeSeen || now() >= gapsFromMs) sayOnce(`memaudit: no Go runtime data: ${reason}`);
+  };
+  // Runtime requests must not hold up the next memory reading.
+  const runtimeTimeoutMs = Math.max(200, Math.min(5_000, Math.round(intervalMs * 0.8)));
+
   let nextProfileMs = startMs;
   let pendingProfile: Promise<void> | undefined;
   const fetchProfile = (): Promise<void> => {
@@ -91,7 +75,7 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
           runtimeSeen = true;
           addProfile(profiles, p.value);
         } else {
-          gap(p.reason);
+          runtimeGap(p.reason);
           // Until the first profile arrives, try again at the next sample: the heap diff should
           // span as much of the window as it can.
           if (profiles.length === 0) nextProfileMs = 0;
@@ -111,15 +95,17 @@ export async function sample(options: SamplerOptions): Promise<SamplingResult> {
     if (signal.aborted) return stop('aborted');
     const tickMs = now();
     const [reading, go] = await Promise.all([reader.read(), goRuntime ? goRuntime.memStats(runtimeTimeoutMs) : Promise.resolve(undefined)]);
-    if (reading.kind === 'noData') return stop(signal.aborted ? 'aborted' : 'gone', reading.reason);
-    const s = reading.sample;
-    if (go?.kind === 'data') {
-      runtimeSeen = true;
-      s.go = go.value;
-      if (reading.snapshot) reading.snapshot.go = go.value;
-    } else if (go) gap(go.reason);
-    samples.push(s);
-    options.onSample?.(s, reading.snapshot, samples);
+    if (reading.kind === 'gone') return stop(signal.aborted ? 'aborted' : 'gone', reading.reason);
+    if (reading.kind === 'retry') sayOnce(`memaudit: no reading of ${reader.description}: ${reading.reason}`);
+    else {
+      const s = reading.value.sample;
+      if (go?.kind === 'data') {
+        runtimeSeen = true;
+        s.go = go.value;
+      } else if (go) runtimeGap(go.reason);
+      samples.push(s);
+      options.onSample?.(reading.value, samples);
+    }
 
     if (tickMs >= endMs - 5) {
       // The window closes with a profile, so the heap diff spans all of it.
@@ -147,34 +133,4 @@ function addProfile(profiles: HeapProfile[], p: HeapProfile): void {
     const kept = profiles.filter((_, i) => i === 0 || i % 2 === 1 || i === profiles.length - 1);
     profiles.splice(0, profiles.length, ...kept);
   }
-}
-
-export interface TargetSamplingOptions {
-  reader: MemoryReader;
-  /** A pprof base URL the user gave (`--pprof`): runtime.MemStats and heap profiles come from it. */
-  pprofUrl?: string | null;
-  intervalMs: number;
-  durationMs: number;
-  signal: AbortSignal;
-  /** `--record`: each cgroup snapshot is written as it is read. */
-  record?: { write(snapshot: CgroupSnapshot): void } | null;
-  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
-  notice: (line: string) => void;
-}
-
-/** `sample` as `memaudit run` and `watch` use it: with the Go runtime from `--pprof` and `--record`. */
-export function sampleTarget(options: TargetSamplingOptions): Promise<SamplingResult> {
-  const { record } = options;
-  return sample({
-    reader: options.reader,
-    ...(options.pprofUrl ? { goRuntime: goRuntimeReader(options.pprofUrl) } : {}),
-    intervalMs: options.intervalMs,
-    durationMs: options.durationMs,
-    signal: options.signal,
-    onSample: (s, snap, all) => {
-      if (snap && record) record.write(snap);
-      options.onSample?.(s, all);
-    },
-    onRuntimeGap: (reason) => options.notice(`memaudit: no Go runtime data: ${reason}`),
-  });
 }

@@ -1,22 +1,22 @@
+// `memaudit watch`: audit a process or cgroup that is already running. Read-only: it never
+// creates, moves, limits or signals anything.
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isEnvironmentError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
+import { cgroupReader } from '../sampling/cgroup.ts';
+import { onInterrupt } from '../sampling/interrupt.ts';
+import { sample } from '../sampling/loop.ts';
+import { goRuntimeReader } from '../sampling/pprof.ts';
+import { processReader, processTree } from '../sampling/proc.ts';
+import type { MemoryReader } from '../sampling/reader.ts';
+import type { LineRecorder } from '../sampling/record.ts';
+import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { findMemoryCgroup, isHierarchyRoot } from './cgroup-path.ts';
 import { parsePids } from './cgroup-runner.ts';
-import { processTree } from './process-tree.ts';
-import { cgroupReader, processReader } from './readers.ts';
-import type { SnapshotRecorder } from './recorder.ts';
-import { sampleTarget } from './sampler.ts';
-import { onInterrupt } from './interrupt.ts';
-import type { MemoryReader } from './sampler.ts';
 
-/**
- * `memaudit watch`: audit a process or cgroup that is already running. Read-only: it never
- * creates, moves, limits or signals anything.
- */
 export interface WatchTarget {
-  reader: MemoryReader;
+  reader: MemoryReader<CgroupSnapshot>;
   target: TargetRef;
   mode: 'cgroup' | 'process';
   /** Why this data source, for people. */
@@ -123,7 +123,7 @@ export interface WatchOptions {
   durationMs: number;
   intervalMs: number;
   pprofUrl: string | null;
-  record: SnapshotRecorder | null;
+  record: LineRecorder | null;
   onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
   notice: (line: string) => void;
 }
@@ -140,14 +140,16 @@ export interface WatchResult {
 export async function watchLocal(options: WatchOptions): Promise<WatchResult> {
   const interrupt = onInterrupt({ notice: options.notice });
   try {
-    const r = await sampleTarget({
+    const r = await sample({
       reader: options.target.reader,
-      pprofUrl: options.pprofUrl,
+      goRuntime: options.pprofUrl ? goRuntimeReader(options.pprofUrl) : null,
       intervalMs: options.intervalMs,
       durationMs: options.durationMs,
       signal: interrupt.signal,
-      record: options.record,
-      ...(options.onSample ? { onSample: options.onSample } : {}),
+      onSample: (reading, all) => {
+        if (reading.raw) options.record?.writeSnapshot(reading.raw, reading.sample);
+        options.onSample?.(reading.sample, all);
+      },
       notice: options.notice,
     });
     const result: WatchResult = {

@@ -1,21 +1,14 @@
-import { stringify as yamlStringify } from 'yaml';
+// What `run`, `watch` and `docker` show while sampling: the live view with the verdict so far on a
+// terminal (plain progress lines otherwise), the target's own output and notices above it.
 import { audit } from '../analysis/audit.ts';
 import type { AuditOptions } from '../analysis/audit.ts';
-import type { CommandIo } from '../cli/command.ts';
-import { ExitCode } from '../cli/exit-codes.ts';
-import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
-import type { AuditResult } from '../model/verdict.ts';
-import { toJsonObject } from '../report/json.ts';
+import type { MemorySample } from '../model/sample.ts';
 import { LiveView } from '../report/live.ts';
 import type { LiveStatus } from '../report/live.ts';
-import { renderText } from '../report/text.ts';
-import type { SamplingSettings } from './cli-options.ts';
+import type { CommandIo } from './command.ts';
+import type { SamplingSettings } from './sampling-options.ts';
 
-/**
- * What `run` and `watch` share around the sampling: the live view with the verdict so far, and
- * the final report with the `--fail-on` gate.
- */
-export class Session {
+export class LiveSession {
   readonly #io: CommandIo;
   readonly #settings: SamplingSettings;
   readonly #auditOptions: AuditOptions;
@@ -83,34 +76,9 @@ export class Session {
     this.#nextAuditMs = now + Math.max(0, spent * 20);
   }
 
-  /**
-   * The final verdict and report on stdout. Returns the exit code: VerdictGate when the verdict
-   * is in --fail-on, Interrupted after Ctrl-C, else Ok.
-   */
-  finish(args: {
-    samples: MemorySample[];
-    profiles: HeapProfile[];
-    target: TargetRef;
-    context: string[];
-    extra: Record<string, unknown>;
-    interrupted: boolean;
-  }): number {
+  /** Ends the live view; `context` (how the sampling went) goes to stderr above the report. */
+  close(context: readonly string[]): void {
     this.live?.close();
-    for (const line of args.context) this.#io.stderr.write(`memaudit: ${line}\n`);
-    const result: AuditResult = audit(args.samples, args.profiles, this.#auditOptions);
-    const format = this.#settings.output;
-    if (format === 'text') {
-      this.#io.stdout.write(renderText(result, args.target).replace(/\n?$/, '\n'));
-    } else {
-      const obj = { ...toJsonObject(result, args.target), ...args.extra };
-      this.#io.stdout.write(format === 'json' ? JSON.stringify(obj, null, 2) + '\n' : yamlStringify(obj));
-    }
-    const gated = this.#settings.failOn.includes(result.verdict);
-    if (args.interrupted) return ExitCode.Interrupted;
-    if (gated) {
-      this.#io.stderr.write(`memaudit: verdict ${result.verdict}${result.leakSource ? `/${result.leakSource}` : ''} is in --fail-on (${this.#settings.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
-      return ExitCode.VerdictGate;
-    }
-    return ExitCode.Ok;
+    for (const line of context) this.#io.stderr.write(`memaudit: ${line}\n`);
   }
 }

@@ -3,10 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { goRuntimeReader } from '../../../src/local/go-runtime.ts';
-import { PprofHttpClient, heapUrlFromBase } from '../../../src/sources/pprof-http.ts';
-import { UsageError } from '../../../src/errors.ts';
-import { buildApps, freePort, waitUntil } from './helpers.ts';
+import { PprofHttpClient, goRuntimeReader, heapUrlFromBase } from '../../../src/sampling/pprof.ts';
+import { InputError } from '../../../src/errors.ts';
+import { buildApps, freePort, waitUntil } from '../local/helpers.ts';
 
 // The --pprof source against a real Go program (test/apps/heapleak with net/http/pprof) and
 // against small local HTTP servers for the failure shapes: a vanished target, a 404, a stall,
@@ -26,8 +25,8 @@ describe('heapUrlFromBase', () => {
   });
 
   test('refuses what is not http(s)', () => {
-    expect(() => heapUrlFromBase('ftp://x/')).toThrow(UsageError);
-    expect(() => heapUrlFromBase('http://')).toThrow(UsageError);
+    expect(() => heapUrlFromBase('ftp://x/')).toThrow(InputError);
+    expect(() => heapUrlFromBase('http://')).toThrow(InputError);
   });
 });
 
@@ -76,9 +75,9 @@ describe('a real Go program', () => {
     app.kill('SIGKILL');
     await new Promise((r) => app.once('exit', r));
     const m = await new PprofHttpClient(base).memStats();
-    expect(m).toEqual({ kind: 'noData', reason: expect.stringMatching(/is not answering \(ECONNREFUSED\)/) });
+    expect(m).toEqual({ kind: 'retry', reason: expect.stringMatching(/is not answering \(ECONNREFUSED\)/) });
     const p = await goRuntimeReader(base).heapProfile(1_000);
-    expect(p.kind).toBe('noData');
+    expect(p.kind).toBe('retry');
   });
 });
 
@@ -122,12 +121,12 @@ describe('failure shapes', () => {
 
   test('HTTP 404: no data, with a hint', async () => {
     const m = await new PprofHttpClient(`${base}/missing`).memStats();
-    expect(m).toEqual({ kind: 'noData', reason: expect.stringMatching(/answered HTTP 404: is net\/http\/pprof registered/) });
+    expect(m).toEqual({ kind: 'retry', reason: expect.stringMatching(/answered HTTP 404: is net\/http\/pprof registered/) });
   });
 
   test('a stalled target: no data after the timeout', async () => {
     // The server never answers: only the client's own 300 ms timeout can end this call.
     const m = await new PprofHttpClient(`${base}/stall`).memStats(300);
-    expect(m).toEqual({ kind: 'noData', reason: expect.stringMatching(/timed out/) });
+    expect(m).toEqual({ kind: 'retry', reason: expect.stringMatching(/timed out/) });
   });
 });

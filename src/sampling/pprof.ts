@@ -1,18 +1,16 @@
-import { UsageError } from '../errors.ts';
-import type { GoRuntimeSample } from '../model/sample.ts';
-import type { NoData } from '../model/no-data.ts';
-import { goSampleFromMemStats, parseMemStatsText } from './memstats.ts';
-
-/**
- * Reads a Go program's net/http/pprof endpoint, at a base URL the user gives on the command line
- * (`--pprof http://127.0.0.1:6060`):
- *   - `/debug/pprof/heap?debug=1`: the text profile, whose tail is runtime.MemStats;
- *   - `/debug/pprof/heap`: the binary (gzipped protobuf) heap profile.
- *
- * A target that is not (or no longer) answering is a typed "no data", not an error: programs
- * start their listener a moment after they start, and stop it when they exit.
- */
-export type Fetched<T> = { kind: 'data'; value: T } | NoData;
+// Reads a Go program's net/http/pprof endpoint, at a base URL the user gives on the command line
+// (`--pprof http://127.0.0.1:6060`):
+//   - `/debug/pprof/heap?debug=1`: the text profile, whose tail is runtime.MemStats;
+//   - `/debug/pprof/heap`: the binary (gzipped protobuf) heap profile.
+//
+// A target that is not (or no longer) answering is "retry", not an error: programs start their
+// listener a moment after they start, and stop it when they exit (the memory reader says gone).
+import { InputError } from '../errors.ts';
+import type { GoRuntimeSample, HeapProfile } from '../model/sample.ts';
+import { goSampleFromMemStats, parseMemStatsText } from '../sources/memstats.ts';
+import { decodeHeapProfile } from '../sources/pprof.ts';
+import { data, retry } from './reader.ts';
+import type { GoRuntimeReader, Read } from './reader.ts';
 
 export interface PprofHttpOptions {
   /** Per request; default 5 s. */
@@ -29,7 +27,7 @@ const HEAP_PATH = '/debug/pprof/heap';
 
 /**
  * Accepts "http://host:port", "host:port", ".../debug/pprof" or ".../debug/pprof/heap" and returns
- * the heap profile URL. Throws UsageError for anything that is not http(s).
+ * the heap profile URL. Throws InputError (naming the URL) for anything that is not http(s).
  */
 export function heapUrlFromBase(base: string): URL {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `http://${base}`;
@@ -37,9 +35,9 @@ export function heapUrlFromBase(base: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new UsageError(`--pprof: expected a URL like http://127.0.0.1:6060, got ${JSON.stringify(base)}`);
+    throw new InputError(JSON.stringify(base), 'expected a URL like http://127.0.0.1:6060');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--pprof: only http and https URLs, got ${JSON.stringify(base)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(JSON.stringify(base), 'only http and https URLs');
   let p = url.pathname.replace(/\/+$/, '');
   if (p.endsWith(HEAP_PATH)) p = p.slice(0, -HEAP_PATH.length);
   else if (p.endsWith('/debug/pprof')) p = p.slice(0, -'/debug/pprof'.length);
@@ -63,44 +61,61 @@ export class PprofHttpClient {
   }
 
   /** runtime.MemStats from the tail of `heap?debug=1`. */
-  async memStats(timeoutMs = this.#timeoutMs): Promise<Fetched<GoRuntimeSample>> {
+  async memStats(timeoutMs = this.#timeoutMs): Promise<Read<GoRuntimeSample>> {
     const url = new URL(this.heapUrl);
     url.searchParams.set('debug', '1');
     const res = await this.#get(url, timeoutMs);
-    if (res.kind === 'noData') return res;
+    if (res.kind !== 'data') return res;
     try {
       const tail = await readTail(res.value, this.#tailBytes);
-      return { kind: 'data', value: goSampleFromMemStats(parseMemStatsText(tail, url.href), url.href) };
+      return data(goSampleFromMemStats(parseMemStatsText(tail, url.href), url.href));
     } catch (e) {
-      return { kind: 'noData', reason: `${url.href}: ${describe(e)}` };
+      return retry(`${url.href}: ${describe(e)}`);
     }
   }
 
   /** The binary heap profile, exactly as served (gzipped protobuf). */
-  async heapProfileBytes(timeoutMs = this.#timeoutMs): Promise<Fetched<Uint8Array>> {
+  async heapProfileBytes(timeoutMs = this.#timeoutMs): Promise<Read<Uint8Array>> {
     const res = await this.#get(this.heapUrl, timeoutMs);
-    if (res.kind === 'noData') return res;
+    if (res.kind !== 'data') return res;
     try {
-      return { kind: 'data', value: new Uint8Array(await res.value.arrayBuffer()) };
+      return data(new Uint8Array(await res.value.arrayBuffer()));
     } catch (e) {
-      return { kind: 'noData', reason: `${this.heapUrl.href}: ${describe(e)}` };
+      return retry(`${this.heapUrl.href}: ${describe(e)}`);
     }
   }
 
-  async #get(url: URL, timeoutMs: number): Promise<Fetched<Response>> {
+  async #get(url: URL, timeoutMs: number): Promise<Read<Response>> {
     let res: Response;
     try {
       res = await this.#fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
     } catch (e) {
-      return { kind: 'noData', reason: `${url.origin} is not answering (${describe(e)})` };
+      return retry(`${url.origin} is not answering (${describe(e)})`);
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => undefined);
       const hint = res.status === 404 ? ': is net/http/pprof registered on this address?' : '';
-      return { kind: 'noData', reason: `${url.href} answered HTTP ${res.status}${hint}` };
+      return retry(`${url.href} answered HTTP ${res.status}${hint}`);
     }
-    return { kind: 'data', value: res };
+    return data(res);
   }
+}
+
+/** runtime.MemStats and decoded heap profiles of the Go program at a user-given pprof base URL. */
+export function goRuntimeReader(baseUrl: string): GoRuntimeReader {
+  const client = new PprofHttpClient(baseUrl);
+  return {
+    memStats: (timeoutMs) => client.memStats(timeoutMs),
+    async heapProfile(timeoutMs): Promise<Read<HeapProfile>> {
+      const bytes = await client.heapProfileBytes(timeoutMs);
+      if (bytes.kind !== 'data') return bytes;
+      try {
+        return data(decodeHeapProfile(bytes.value, { source: client.heapUrl.href }));
+      } catch (e) {
+        return retry(`heap profile from ${client.heapUrl.href} not decoded: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+  };
 }
 
 /** Reads a response body keeping only its last `max` bytes, decoded as UTF-8. */
