@@ -1,7 +1,5 @@
-/**
- * The one place memaudit reads its environment. Everything else takes configuration as
- * parameters (STYLE: configuration read once, never process.env scattered in modules).
- */
+// The one place memaudit reads its environment. Everything else takes configuration as
+// parameters (STYLE: configuration read once, never process.env scattered in modules).
 export interface Environment {
   /** Downward API in the controller's Deployment: identity for leader election and events. */
   POD_NAME: string | undefined;

@@ -1,9 +1,7 @@
-/**
- * One error base class for everything memaudit raises on purpose. Subclasses carry a literal
- * `name` so callers can branch with the type guards below instead of string matching, and the CLI
- * maps each kind to its own exit code (see src/cli/exit-codes.ts). Rethrow at boundaries with
- * `{ cause }` so the original error is not lost.
- */
+// One error base class for everything memaudit raises on purpose. Subclasses carry a literal
+// `name` so callers can branch with the type guards below instead of string matching, and the CLI
+// maps each kind to its own exit code (see src/cli/exit-codes.ts). Rethrow at boundaries with
+// `{ cause }` so the original error is not lost.
 export class MemauditError extends Error {
   override name = 'MemauditError';
   constructor(message: string, options?: ErrorOptions) {
@@ -42,7 +40,6 @@ export const isMemauditError = (e: unknown): e is MemauditError => e instanceof 
 export const isInputError = (e: unknown): e is InputError => e instanceof InputError;
 export const isUsageError = (e: unknown): e is UsageError => e instanceof UsageError;
 export const isEnvironmentError = (e: unknown): e is EnvironmentError => e instanceof EnvironmentError;
-export const isTransientError = (e: unknown): e is TransientError => e instanceof TransientError;
 
 /** The errno code of a failed system call (ENOENT, EBUSY, ...), when the error carries one. */
 export function errnoCode(e: unknown): string | undefined {

@@ -1,16 +1,14 @@
+// The verdict, from the growth state of each component. The order of the checks is the physics:
+//
+// 1. Memory the kernel cannot reclaim and that still grows is a leak, whatever the cache does:
+//    shmem/tmpfs (counted as cache, never reclaimable), anonymous memory (split into Go heap vs
+//    off-heap when the runtime's numbers are known), kernel memory. The fastest grower is the source.
+// 2. Otherwise, growing page cache is CacheGrowth: the kernel drops it at the limit. So is a cache
+//    that filled up to the limit and is held there by reclaim, and growing reclaimable slab.
+// 3. Otherwise, growth that stopped is a Plateau; nothing growing is Stable.
 import type { Component, LeakSource, Verdict } from '../model/verdict.ts';
 import type { ComponentGrowth } from './growth.ts';
 
-/**
- * The verdict, from the growth state of each component. The order of the checks is the physics:
- *
- * 1. Memory the kernel cannot reclaim and that still grows is a leak, whatever the cache does:
- *    shmem/tmpfs (counted as cache, never reclaimable), anonymous memory (split into Go heap vs
- *    off-heap when the runtime's numbers are known), kernel memory. The fastest grower is the source.
- * 2. Otherwise, growing page cache is CacheGrowth: the kernel drops it at the limit. So is a cache
- *    that filled up to the limit and is held there by reclaim, and growing reclaimable slab.
- * 3. Otherwise, growth that stopped is a Plateau; nothing growing is Stable.
- */
 export type Growths = Partial<Record<Component, ComponentGrowth>>;
 
 export interface ClassifyInput {

@@ -1,26 +1,24 @@
+// Splits a sample into the components the verdict reasons about. See docs/memory-model.md.
+//
+// - reclaimableFile: page cache on the file LRU (active_file + inactive_file). shmem/tmpfs pages
+//   are counted in `file`/`cache` but sit on the anon LRU, so they are not part of
+//   active_file/inactive_file and never counted as reclaimable. Dirty and writeback pages are
+//   counted as reclaimable: the kernel writes them back and drops them under pressure, and throttles
+//   writers to bound them. Recorded here: a file writer under a 64 MiB limit carried 42 MiB of
+//   dirty cache without an OOM (test/fixtures/docker-stats/pagecache-limit64m.jsonl). Counting
+//   them as non-reclaimable would turn every writeback cycle into a sawtooth of "leaked" memory
+//   and inflate the recommended limit by the dirty peak.
+// - shmem: the field when the source has it; otherwise file - active_file - inactive_file; else
+//   (anon LRU known, file LRU not) active_anon + inactive_anon - anon.
+// - kernel: kernel memory minus reclaimable slab, which is its own component (reclaimableSlab).
+// - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
+//   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
+//   that usage_in_bytes counts.
+//
+// A component whose inputs are missing is undefined (never a guessed 0).
 import type { MemorySample } from '../model/sample.ts';
 import type { Component } from '../model/verdict.ts';
 
-/**
- * Splits a sample into the components the verdict reasons about. See docs/memory-model.md.
- *
- * - reclaimableFile: page cache on the file LRU (active_file + inactive_file). shmem/tmpfs pages
- *   are counted in `file`/`cache` but sit on the anon LRU, so they are not part of
- *   active_file/inactive_file and never counted as reclaimable. Dirty and writeback pages are
- *   counted as reclaimable: the kernel writes them back and drops them under pressure, and throttles
- *   writers to bound them. Recorded here: a file writer under a 64 MiB limit carried 42 MiB of
- *   dirty cache without an OOM (test/fixtures/docker-stats/pagecache-limit64m.jsonl). Counting
- *   them as non-reclaimable would turn every writeback cycle into a sawtooth of "leaked" memory
- *   and inflate the recommended limit by the dirty peak.
- * - shmem: the field when the source has it; otherwise file - active_file - inactive_file; else
- *   (anon LRU known, file LRU not) active_anon + inactive_anon - anon.
- * - kernel: kernel memory minus reclaimable slab, which is its own component (reclaimableSlab).
- * - nonReclaimable: usage minus what the kernel could drop (clean file cache, reclaimable slab).
- *   This works the same whatever breakdown a source has, and on cgroup v1 includes kernel memory
- *   that usage_in_bytes counts.
- *
- * A component whose inputs are missing is undefined (never a guessed 0).
- */
 export type ComponentValues = Partial<Record<Component, number>>;
 
 export function componentsOf(s: MemorySample): ComponentValues {

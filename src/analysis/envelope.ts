@@ -1,16 +1,14 @@
-/**
- * The lower envelope of a series: the minimum of each of K equal-time buckets.
- *
- * Why: a Go program's heap is a sawtooth (allocate until the GC goal, collect, repeat) and request
- * bursts add spikes. What stays behind after every collection is the floor of the sawtooth; a leak
- * lifts the floor, churn does not. Fitting a trend to bucket minima measures the floor.
- *
- * Buckets hold about `pointsPerBucket` samples (at least 1), and there are at most `maxBuckets`,
- * which also bounds the cost of the O(n^2) Theil-Sen fit that follows. Empty buckets (gaps in
- * sampling) are skipped. Each bucket's point keeps the time of its minimum sample.
- *
- * Edge cases: fewer points than buckets -> every point is its own bucket (the series itself).
- */
+// The lower envelope of a series: the minimum of each of K equal-time buckets.
+//
+// Why: a Go program's heap is a sawtooth (allocate until the GC goal, collect, repeat) and request
+// bursts add spikes. What stays behind after every collection is the floor of the sawtooth; a leak
+// lifts the floor, churn does not. Fitting a trend to bucket minima measures the floor.
+//
+// Buckets hold about `pointsPerBucket` samples (at least 1), and there are at most `maxBuckets`,
+// which also bounds the cost of the O(n^2) Theil-Sen fit that follows. Empty buckets (gaps in
+// sampling) are skipped. Each bucket's point keeps the time of its minimum sample.
+//
+// Edge cases: fewer points than buckets -> every point is its own bucket (the series itself).
 export interface Point {
   /** Seconds (any origin). */
   t: number;

@@ -1,14 +1,12 @@
+// The one sentence a person acts on, and the evidence lines behind it. Wording rules: name the
+// memory by what it is (page cache, Go heap, tmpfs), give rates per the unit that reads best, say
+// what to do.
 import type { MemorySample } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
 import type { AuditResult, GrowingFunction } from '../model/verdict.ts';
 import type { Classification, Growths } from './classify.ts';
 import type { ComponentValues } from './components.ts';
 
-/**
- * The one sentence a person acts on, and the evidence lines behind it. Wording rules: name the
- * memory by what it is (page cache, Go heap, tmpfs), give rates per the unit that reads best, say
- * what to do.
- */
 export interface ExplainInput {
   classification: Classification;
   growths: Growths;

@@ -1,18 +1,16 @@
+// Whether one component grows, and whether it still does at the end of the window.
+//
+// - growing: the floor rises now (over the whole window, or after a warm-up), significantly
+//   (95 % CI of the slope above 0), by more than the noise, and by enough to matter
+//   (`floorBytes` over the window).
+// - plateaued: it rose earlier in the window and stopped: the warm-up / filled-cache / limit shape.
+// - shrinking / flat: otherwise.
 import type { Point } from './envelope.ts';
 import { findChangepoint } from './plateau.ts';
 import { robustSd } from './stats/quantile.ts';
 import { theilSen } from './stats/theil-sen.ts';
 import { fitTrend, type TrendFit } from './trend.ts';
 
-/**
- * Whether one component grows, and whether it still does at the end of the window.
- *
- * - growing: the floor rises now (over the whole window, or after a warm-up), significantly
- *   (95 % CI of the slope above 0), by more than the noise, and by enough to matter
- *   (`floorBytes` over the window).
- * - plateaued: it rose earlier in the window and stopped: the warm-up / filled-cache / limit shape.
- * - shrinking / flat: otherwise.
- */
 export type GrowthState = 'growing' | 'plateaued' | 'flat' | 'shrinking';
 
 export interface ComponentGrowth {

@@ -1,19 +1,17 @@
+// One changepoint in a (short, envelope) series: the split into two straight segments that
+// minimises the summed squared error. Used to tell growth that stopped (warm-up, a filled cache,
+// usage pinned at a limit) from growth that goes on.
+//
+// Each segment keeps at least `minSegmentShare` of the points (and 4 points). The split is only
+// worth believing when two lines explain the data much better than one: `improvement` is
+// 1 - sse(two) / sse(one), in 0..1.
+//
+// Every candidate split is scored in O(1) from prefix sums of t, v, t², tv, v², so the search is
+// O(n) rather than refitting both segments at each split.
+//
+// Edge cases: fewer than 8 points -> null (too short to split).
 import type { Point } from './envelope.ts';
 
-/**
- * One changepoint in a (short, envelope) series: the split into two straight segments that
- * minimises the summed squared error. Used to tell growth that stopped (warm-up, a filled cache,
- * usage pinned at a limit) from growth that goes on.
- *
- * Each segment keeps at least `minSegmentShare` of the points (and 4 points). The split is only
- * worth believing when two lines explain the data much better than one: `improvement` is
- * 1 - sse(two) / sse(one), in 0..1.
- *
- * Every candidate split is scored in O(1) from prefix sums of t, v, t², tv, v², so the search is
- * O(n) rather than refitting both segments at each split.
- *
- * Edge cases: fewer than 8 points -> null (too short to split).
- */
 export interface Changepoint {
   index: number;
   t: number;

@@ -1,21 +1,19 @@
-/**
- * Restarts inside a window. A restarted container (an OOM kill, a crash, a deploy) starts again
- * from a small footprint; trends fitted across the restart measure nothing real, so the engine
- * analyses the runs between restarts and reports them as evidence (a leak that keeps hitting its
- * limit shows up as a saw of long rises and sudden falls).
- *
- * A sudden fall of memory alone is NOT a restart: programs free memory too (a batch worker
- * dropping its working data, a runtime returning its heap to the kernel), and splitting a window at
- * every such fall would analyse one ramp of the saw and call it growth. So a fall counts only with
- * evidence of a restart:
- * - the source says so: the sample's `instance` changed (then it counts even without a fall);
- * - or it is an OOM kill: usage before the fall was at the limit (>= `atLimitShare` of it).
- * Other falls are "releases": reported, and left to the lower envelope, which follows the floor
- * the program comes back to.
- *
- * A fall is a drop below `keepShare` of the previous value by at least `minDropBytes`.
- * Edge cases: fewer than 2 values -> nothing.
- */
+// Restarts inside a window. A restarted container (an OOM kill, a crash, a deploy) starts again
+// from a small footprint; trends fitted across the restart measure nothing real, so the engine
+// analyses the runs between restarts and reports them as evidence (a leak that keeps hitting its
+// limit shows up as a saw of long rises and sudden falls).
+//
+// A sudden fall of memory alone is NOT a restart: programs free memory too (a batch worker
+// dropping its working data, a runtime returning its heap to the kernel), and splitting a window at
+// every such fall would analyse one ramp of the saw and call it growth. So a fall counts only with
+// evidence of a restart:
+// - the source says so: the sample's `instance` changed (then it counts even without a fall);
+// - or it is an OOM kill: usage before the fall was at the limit (>= `atLimitShare` of it).
+// Other falls are "releases": reported, and left to the lower envelope, which follows the floor
+// the program comes back to.
+//
+// A fall is a drop below `keepShare` of the previous value by at least `minDropBytes`.
+// Edge cases: fewer than 2 values -> nothing.
 export interface Fall {
   index: number;
   beforeBytes: number;

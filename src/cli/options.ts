@@ -1,8 +1,8 @@
+// Parsers for option values shared by commands; each names the option in its error.
 import { UsageError } from '../errors.ts';
 import { bytesFromSize, secondsFromDuration } from '../model/units.ts';
 import { isVerdict, type Verdict } from '../model/verdict.ts';
 
-/** Parsers for option values shared by commands; each names the option in its error. */
 export function sizeOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const b = bytesFromSize(value);

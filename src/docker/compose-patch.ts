@@ -1,31 +1,29 @@
+// Writes memory limits into one service of a Compose file, and nothing else. Pure: text in, text out.
+//
+// Formatting and comments are kept byte for byte: the file is parsed with the `yaml` Document API
+// only to find where things are, and the change is a few splices of the original text (a value
+// replaced in its own quoting style, a key inserted at the indentation of its siblings). After the
+// splices the result is parsed again and checked: the service has exactly the new values, and
+// nothing else in the file means anything different (every other service, every `x-` field).
+//
+// Which keys. The file's own form is updated, whichever it uses:
+//   - `mem_limit` / `mem_reservation` (Compose's service-level keys), and/or
+//   - `deploy.resources.limits.memory` / `deploy.resources.reservations.memory` (the Swarm-era form
+//     that `docker compose` also applies);
+// both when both are there; `mem_limit` (and `mem_reservation`) when neither is. A
+// `memswap_limit` below the new limit would make the container fail to start: it is raised to the
+// limit (no swap on top). `environment: GOMEMLIMIT` (map or `- KEY=value` list form) when asked.
+//
+// Anchors. A value the service inherits through `<<: *defaults` or an alias (`deploy: *deploy`) is
+// shared with other services: it is never edited in place. The service gets its own key, which
+// overrides the merged one, or its own copy of the aliased map. A value that other services
+// inherit from this one (`<<: *web` elsewhere) is refused, with the names of those services.
 import { isAlias, isMap, isScalar, isSeq, parseDocument, stringify } from 'yaml';
 import type { Document, Node, Pair, ParsedNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { InputError } from '../errors.ts';
 import { bytesFromSize, MiB } from '../model/units.ts';
 import { goMemLimitValue } from '../recommend/format.ts';
 
-/**
- * Writes memory limits into one service of a Compose file, and nothing else. Pure: text in, text out.
- *
- * Formatting and comments are kept byte for byte: the file is parsed with the `yaml` Document API
- * only to find where things are, and the change is a few splices of the original text (a value
- * replaced in its own quoting style, a key inserted at the indentation of its siblings). After the
- * splices the result is parsed again and checked: the service has exactly the new values, and
- * nothing else in the file means anything different (every other service, every `x-` field).
- *
- * Which keys. The file's own form is updated, whichever it uses:
- *   - `mem_limit` / `mem_reservation` (Compose's service-level keys), and/or
- *   - `deploy.resources.limits.memory` / `deploy.resources.reservations.memory` (the Swarm-era form
- *     that `docker compose` also applies);
- * both when both are there; `mem_limit` (and `mem_reservation`) when neither is. A
- * `memswap_limit` below the new limit would make the container fail to start: it is raised to the
- * limit (no swap on top). `environment: GOMEMLIMIT` (map or `- KEY=value` list form) when asked.
- *
- * Anchors. A value the service inherits through `<<: *defaults` or an alias (`deploy: *deploy`) is
- * shared with other services: it is never edited in place. The service gets its own key, which
- * overrides the merged one, or its own copy of the aliased map. A value that other services
- * inherit from this one (`<<: *web` elsewhere) is refused, with the names of those services.
- */
 export interface ComposeLimits {
   memLimitBytes: number;
   /** null: leave the reservation alone. */

@@ -1,3 +1,9 @@
+// A Compose service and the containers that run it, found the way `docker compose` itself finds
+// them: by the labels it puts on every container it creates,
+//   com.docker.compose.project = <project>, com.docker.compose.service = <service>,
+//   com.docker.compose.container-number = 1, 2, ... (replicas), com.docker.compose.oneoff = False.
+// The project name is, in compose's order: -p/--project, COMPOSE_PROJECT_NAME, the file's
+// top-level `name:`, the name of the directory that holds the file (normalised as compose does).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -5,14 +11,6 @@ import { isMap, isScalar, parseDocument } from 'yaml';
 import { EnvironmentError, InputError, UsageError } from '../errors.ts';
 import { describeError } from '../sampling/docker-stats.ts';
 
-/**
- * A Compose service and the containers that run it, found the way `docker compose` itself finds
- * them: by the labels it puts on every container it creates,
- *   com.docker.compose.project = <project>, com.docker.compose.service = <service>,
- *   com.docker.compose.container-number = 1, 2, ... (replicas), com.docker.compose.oneoff = False.
- * The project name is, in compose's order: -p/--project, COMPOSE_PROJECT_NAME, the file's
- * top-level `name:`, the name of the directory that holds the file (normalised as compose does).
- */
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const NUMBER_LABEL = 'com.docker.compose.container-number';

@@ -1,16 +1,14 @@
+// Where the Docker daemon listens, as DOCKER_HOST or `--host` spell it, and a connected client.
+//
+//   unix:///var/run/docker.sock     (the default, as for the docker CLI)
+//   tcp://host:2375, http://host:2375, https://host:2376
+//
+// dockerode would read DOCKER_HOST itself when given no options; it always gets explicit ones here,
+// so the environment is read in one place (src/config.ts).
 import Docker from 'dockerode';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import { describeError } from '../sampling/docker-stats.ts';
 
-/**
- * Where the Docker daemon listens, as DOCKER_HOST or `--host` spell it, and a connected client.
- *
- *   unix:///var/run/docker.sock     (the default, as for the docker CLI)
- *   tcp://host:2375, http://host:2375, https://host:2376
- *
- * dockerode would read DOCKER_HOST itself when given no options; it always gets explicit ones here,
- * so the environment is read in one place (src/config.ts).
- */
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 export interface DockerEndpoint {

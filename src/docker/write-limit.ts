@@ -1,3 +1,9 @@
+// `--write-limit`: what to write into the Compose file after auditing every replica of a service,
+// and the writing itself.
+//
+// One limit fits all replicas: the largest recommendation among them. Nothing is written when any
+// replica leaks (a higher limit only delays the OOM kill, and a lower one would not be a fix
+// either) or has no recommendation yet (InsufficientData).
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,14 +14,6 @@ import { patchComposeLimits } from './compose-patch.ts';
 import type { ComposeChange, ComposeLimits } from './compose-patch.ts';
 import { unifiedDiff } from './line-diff.ts';
 
-/**
- * `--write-limit`: what to write into the Compose file after auditing every replica of a service,
- * and the writing itself.
- *
- * One limit fits all replicas: the largest recommendation among them. Nothing is written when any
- * replica leaks (a higher limit only delays the OOM kill, and a lower one would not be a fix
- * either) or has no recommendation yet (InsufficientData).
- */
 export type LimitDecision = { kind: 'write'; limits: ComposeLimits; from: string } | { kind: 'refuse'; reason: string };
 
 export interface ReplicaResult {

@@ -1,14 +1,12 @@
+// Where a process's memory cgroup lives, on cgroup v1 (a `memory` hierarchy of its own, as on
+// hybrid hosts) or v2 (the unified hierarchy with the `memory` controller enabled).
+//
+// Everything is read below `root` (default "/"), so tests point it at a fixture tree that mirrors
+// real paths: `ROOT/proc/self/cgroup`, `ROOT/proc/self/mountinfo`, `ROOT/sys/fs/cgroup/...`.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.ts';
 
-/**
- * Where a process's memory cgroup lives, on cgroup v1 (a `memory` hierarchy of its own, as on
- * hybrid hosts) or v2 (the unified hierarchy with the `memory` controller enabled).
- *
- * Everything is read below `root` (default "/"), so tests point it at a fixture tree that mirrors
- * real paths: `ROOT/proc/self/cgroup`, `ROOT/proc/self/mountinfo`, `ROOT/sys/fs/cgroup/...`.
- */
 export interface MemoryCgroup {
   version: 1 | 2;
   /** The cgroup's path inside its hierarchy, as /proc/PID/cgroup prints it ("/a/b"). */

@@ -1,3 +1,9 @@
+// A memory cgroup that memaudit creates for one `memaudit run`, always as a child of memaudit's
+// own memory cgroup, and removes afterwards: it kills what is left inside, waits until the
+// cgroup is empty, and rmdirs it (plus, on cgroup v2, undoes what it changed in the parent).
+//
+// Names carry memaudit's pid (`memaudit-run-PID-XXXX`), so a later run can remove the empty
+// cgroups of a memaudit that was killed with SIGKILL and had no chance to clean up.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -9,14 +15,6 @@ import type { CgroupFs } from './cgroup-fs.ts';
 import { errorText, isHierarchyRoot } from './cgroup-path.ts';
 import type { MemoryCgroup } from './cgroup-path.ts';
 
-/**
- * A memory cgroup that memaudit creates for one `memaudit run`, always as a child of memaudit's
- * own memory cgroup, and removes afterwards: it kills what is left inside, waits until the
- * cgroup is empty, and rmdirs it (plus, on cgroup v2, undoes what it changed in the parent).
- *
- * Names carry memaudit's pid (`memaudit-run-PID-XXXX`), so a later run can remove the empty
- * cgroups of a memaudit that was killed with SIGKILL and had no chance to clean up.
- */
 export const RUN_PREFIX = 'memaudit-run-';
 const SELF_PREFIX = 'memaudit-self-';
 const OWNED_NAME = /^memaudit-(?:run|self)-(\d+)(?:-[0-9a-f]+)?$/;

@@ -1,18 +1,16 @@
+// Starts the command under audit. With a cgroup, a small `sh` moves itself into the cgroup and
+// only then execs the command, so the command (and everything it forks) is accounted there from
+// its first page; a pipe on fd 3 tells memaudit that the move worked.
+//
+// The command gets its own process group (so memaudit can signal all of it, and a terminal's
+// Ctrl-C reaches memaudit, which forwards it), no stdin, and its stdout/stderr piped to memaudit,
+// which shows them on its stderr: memaudit's stdout carries only its own report.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { RunCgroup } from './cgroup-runner.ts';
 
-/**
- * Starts the command under audit. With a cgroup, a small `sh` moves itself into the cgroup and
- * only then execs the command, so the command (and everything it forks) is accounted there from
- * its first page; a pipe on fd 3 tells memaudit that the move worked.
- *
- * The command gets its own process group (so memaudit can signal all of it, and a terminal's
- * Ctrl-C reaches memaudit, which forwards it), no stdin, and its stdout/stderr piped to memaudit,
- * which shows them on its stderr: memaudit's stdout carries only its own report.
- */
 export interface Launched {
   child: ChildProcess;
   pid: number;

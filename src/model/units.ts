@@ -1,4 +1,4 @@
-/** Byte and time units. Conversions are named xFromY and clamp what cannot be negative. */
+// Byte and time units. Conversions are named xFromY and clamp what cannot be negative.
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
@@ -57,5 +57,3 @@ export function formatDuration(seconds: number): string {
   const d = Math.floor(h / 24);
   return `${d}d${h % 24}h`;
 }
-
-export const hoursFromSeconds = (s: number): number => s / 3600;

@@ -1,7 +1,5 @@
-/**
- * The vocabulary is a contract shared by the CLI's JSON, the MemoryAudit status and the docs
- * (docs/verdicts.md). Do not rename these strings.
- */
+// The vocabulary is a contract shared by the CLI's JSON, the MemoryAudit status and the docs
+// (docs/verdicts.md). Do not rename these strings.
 export const VERDICTS = ['Stable', 'Plateau', 'CacheGrowth', 'Leak', 'InsufficientData'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 

@@ -1,10 +1,8 @@
+// Limits as each tool spells them. All use binary mebibytes: Kubernetes `Mi`, Docker/Compose `m`
+// (Docker's m is MiB), Go's GOMEMLIMIT `MiB`. Limits round up to a whole MiB; GOMEMLIMIT rounds
+// down (it must stay under the container limit).
 import { MiB } from '../model/units.ts';
 
-/**
- * Limits as each tool spells them. All use binary mebibytes: Kubernetes `Mi`, Docker/Compose `m`
- * (Docker's m is MiB), Go's GOMEMLIMIT `MiB`. Limits round up to a whole MiB; GOMEMLIMIT rounds
- * down (it must stay under the container limit).
- */
 export const mebibytesUp = (bytes: number): number => Math.max(1, Math.ceil(bytes / MiB));
 export const mebibytesDown = (bytes: number): number => Math.max(1, Math.floor(bytes / MiB));
 

@@ -1,17 +1,15 @@
+// The recommendation policy, as small steps composed in order (VPA's estimator style):
+//
+//   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, plusMappedFiles(peak non-reclaimable))))
+//   request = roundUp(4 MiB, p90 of non-reclaimable memory), never above the limit
+//   GOMEMLIMIT = 90 % of the limit (Go programs), leaving room for stacks and off-heap memory
+//
+// Page cache is left out on purpose: the kernel reclaims it at the limit, so sizing for it only
+// wastes memory. For a Leak the limit is never raised: more memory only delays the OOM kill.
 import { formatBytes, MiB } from '../model/units.ts';
 import type { Recommendation, Verdict } from '../model/verdict.ts';
 import { composeSize, dockerUpdateCommand, goMemLimitValue, kubernetesQuantity } from './format.ts';
 
-/**
- * The recommendation policy, as small steps composed in order (VPA's estimator style):
- *
- *   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, plusMappedFiles(peak non-reclaimable))))
- *   request = roundUp(4 MiB, p90 of non-reclaimable memory), never above the limit
- *   GOMEMLIMIT = 90 % of the limit (Go programs), leaving room for stacks and off-heap memory
- *
- * Page cache is left out on purpose: the kernel reclaims it at the limit, so sizing for it only
- * wastes memory. For a Leak the limit is never raised: more memory only delays the OOM kill.
- */
 export interface PolicyContext {
   verdict: Verdict;
   peakNonReclaimableBytes: number;

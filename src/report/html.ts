@@ -1,18 +1,16 @@
+// A one-file HTML report (`memaudit analyze -o html > report.html`): the verdict and its
+// explanation, a chart of the components over the window, the growth table, the growing
+// functions, the evidence and the limits to set. Self-contained (inline SVG and CSS, no script,
+// nothing fetched), so it can be attached to a ticket or opened from a CI artifact.
+//
+// The chart is drawn by hand as SVG polylines: a charting library would bring a script and a
+// bundle for five lines on one pair of axes.
 import { componentsOf } from '../analysis/components.ts';
 import type { MemorySample, TargetRef } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
 import type { AuditResult, Component } from '../model/verdict.ts';
 import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
 
-/**
- * A one-file HTML report (`memaudit analyze -o html > report.html`): the verdict and its
- * explanation, a chart of the components over the window, the growth table, the growing
- * functions, the evidence and the limits to set. Self-contained (inline SVG and CSS, no script,
- * nothing fetched), so it can be attached to a ticket or opened from a CI artifact.
- *
- * The chart is drawn by hand as SVG polylines: a charting library would bring a script and a
- * bundle for five lines on one pair of axes.
- */
 export function renderHtml(result: AuditResult, samples: readonly MemorySample[], target?: TargetRef): string {
   const what = target ? `${target.kind} ${target.name}` : 'target';
   const verdict = result.leakSource ? `${result.verdict} (${result.leakSource})` : result.verdict;

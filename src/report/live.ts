@@ -1,13 +1,11 @@
+// The terminal view of a running audit. On a TTY it is a small block redrawn in place at every
+// sample (usage, anon, cache, shmem, the verdict so far), and text written "above" it (the
+// command's own output, warnings) scrolls by without tearing it. Elsewhere (a pipe, CI logs) it
+// prints one plain line every `plainEverySeconds`.
 import type { MemorySample } from '../model/sample.ts';
 import type { LeakSource, Verdict } from '../model/verdict.ts';
 import { formatBytes, formatDuration } from '../model/units.ts';
 
-/**
- * The terminal view of a running audit. On a TTY it is a small block redrawn in place at every
- * sample (usage, anon, cache, shmem, the verdict so far), and text written "above" it (the
- * command's own output, warnings) scrolls by without tearing it. Elsewhere (a pipe, CI logs) it
- * prints one plain line every `plainEverySeconds`.
- */
 export interface LiveStatus {
   /** What runs or is watched, e.g. "node examples/file-writer.js". */
   title: string;

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
+import { noData, type NoData } from '../model/no-data.ts';
 
 /**
  * kubelet `/metrics/cadvisor` (Prometheus text exposition format) -> one MemorySample per
@@ -35,10 +35,6 @@ export interface ContainerSample {
   key: ContainerKey;
   sample: MemorySample;
 }
-
-import { noData, type NoData } from '../model/no-data.ts';
-
-export { isNoData, noData, type NoData } from '../model/no-data.ts';
 
 export const containerKeyString = (k: ContainerKey): string => `${k.namespace}/${k.pod}/${k.container}`;
 
@@ -272,7 +268,3 @@ export function findContainerSample(samples: readonly ContainerSample[], key: Co
 }
 
 /** Reads a saved scrape (e.g. `kubectl get --raw /api/v1/nodes/N/proxy/metrics/cadvisor > file`). */
-export async function readCadvisorMetricsFile(path: string, scrapeTimeMs: number): Promise<CadvisorScrape> {
-  const text = await readFile(path, 'utf8');
-  return parseCadvisorMetrics(text, { source: path, scrapeTimeMs });
-}

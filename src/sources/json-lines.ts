@@ -1,11 +1,9 @@
+// JSON lines (one JSON value per line), with line numbers for errors. A recording stopped while
+// it was being written ends in a JSON object cut short: that one, and only that one, is dropped
+// with a warning. A bad line anywhere else is an error naming the file and line. An empty input
+// gives no lines: the caller says what it expected.
 import { InputError } from '../errors.ts';
 
-/**
- * JSON lines (one JSON value per line), with line numbers for errors. A recording stopped while
- * it was being written ends in a JSON object cut short: that one, and only that one, is dropped
- * with a warning. A bad line anywhere else is an error naming the file and line. An empty input
- * gives no lines: the caller says what it expected.
- */
 export interface JsonLine {
   line: number;
   value: unknown;

@@ -1,20 +1,18 @@
+// Go's runtime.MemStats, as `/debug/pprof/heap?debug=1` prints it at the end of the text profile:
+//
+//   # runtime.MemStats
+//   # Alloc = 1264512
+//   # TotalAlloc = 1264512
+//   # Sys = 8106000
+//   ...
+//   # HeapInuse = 2154496
+//   # BySize = [{Size:0 Mallocs:0 Frees:0} ...]
+//
+// and as the JSON `runtime.MemStats` object (expvar's "memstats", or a recording's "go" field):
+// the same field names. Both reduce to GoRuntimeSample.
 import { InputError } from '../errors.ts';
 import type { GoRuntimeSample } from '../model/sample.ts';
 
-/**
- * Go's runtime.MemStats, as `/debug/pprof/heap?debug=1` prints it at the end of the text profile:
- *
- *   # runtime.MemStats
- *   # Alloc = 1264512
- *   # TotalAlloc = 1264512
- *   # Sys = 8106000
- *   ...
- *   # HeapInuse = 2154496
- *   # BySize = [{Size:0 Mallocs:0 Frees:0} ...]
- *
- * and as the JSON `runtime.MemStats` object (expvar's "memstats", or a recording's "go" field):
- * the same field names. Both reduce to GoRuntimeSample.
- */
 export type MemStatsRecord = Record<string, number>;
 
 const MEMSTATS_MARKER = '# runtime.MemStats';

@@ -1,10 +1,8 @@
-/**
- * Ordinary least squares y = intercept + slope * x.
- *
- * Edge cases: 0 points -> slope 0, r2 0; 1 point or all x equal -> slope 0 (no information about
- * a trend), intercept = mean y; a perfectly flat y gives r2 = 1 only when the fit is exact, which we
- * report as r2 = 0 (a flat line explains no variance because there is none: "no trend").
- */
+// Ordinary least squares y = intercept + slope * x.
+//
+// Edge cases: 0 points -> slope 0, r2 0; 1 point or all x equal -> slope 0 (no information about
+// a trend), intercept = mean y; a perfectly flat y gives r2 = 1 only when the fit is exact, which we
+// report as r2 = 0 (a flat line explains no variance because there is none: "no trend").
 export interface LinearFit {
   slope: number;
   intercept: number;

@@ -1,7 +1,5 @@
-/**
- * Order statistics. Edge cases: an empty input has no median (NaN); one value is its own median.
- * Quantiles use linear interpolation between closest ranks (type 7, as R and numpy default).
- */
+// Order statistics. Edge cases: an empty input has no median (NaN); one value is its own median.
+// Quantiles use linear interpolation between closest ranks (type 7, as R and numpy default).
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   return quantileSorted(Float64Array.from(values).sort(), q);

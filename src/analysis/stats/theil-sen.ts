@@ -1,14 +1,12 @@
-/**
- * Theil-Sen slope: the median of the slopes of all point pairs, with Sen's (1968)
- * distribution-free confidence interval from Kendall's S variance. Robust to up to ~29 % outliers
- * (GC spikes, a burst of requests) where least squares is pulled by every one of them.
- *
- * Cost is O(n^2) pairs: callers pass a reduced series (the lower envelope, at most a few hundred
- * points), never raw samples.
- *
- * Edge cases: fewer than 2 points, or all x equal -> slope 0 with an infinite interval.
- * Ties in x are skipped (no slope defined). The intercept is the median of y - slope * x.
- */
+// Theil-Sen slope: the median of the slopes of all point pairs, with Sen's (1968)
+// distribution-free confidence interval from Kendall's S variance. Robust to up to ~29 % outliers
+// (GC spikes, a burst of requests) where least squares is pulled by every one of them.
+//
+// Cost is O(n^2) pairs: callers pass a reduced series (the lower envelope, at most a few hundred
+// points), never raw samples.
+//
+// Edge cases: fewer than 2 points, or all x equal -> slope 0 with an infinite interval.
+// Ties in x are skipped (no slope defined). The intercept is the median of y - slope * x.
 export interface TheilSenFit {
   slope: number;
   intercept: number;

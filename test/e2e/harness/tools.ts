@@ -1,4 +1,3 @@
-import { access, constants } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -12,14 +11,3 @@ export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node');
 export const tool = (name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm'): string => path.join(TOOLS_BIN, name);
 export const app = (name: string): string => path.join(APPS_BIN, name);
 
-export async function missingTools(): Promise<string[]> {
-  const missing: string[] = [];
-  for (const name of ['etcd', 'kube-apiserver', 'kubectl'] as const) {
-    try {
-      await access(tool(name), constants.X_OK);
-    } catch {
-      missing.push(tool(name));
-    }
-  }
-  return missing;
-}

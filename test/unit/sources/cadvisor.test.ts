@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { findContainerSample, isNoData, parseCadvisorMetrics, parsePrometheusText } from '../../../src/sources/cadvisor.ts';
+import { findContainerSample, parseCadvisorMetrics, parsePrometheusText } from '../../../src/sources/cadvisor.ts';
+import { isNoData } from '../../../src/model/no-data.ts';
 
 const FIXTURE = path.join(import.meta.dirname, '../../fixtures/kubelet/metrics-cadvisor-kind-1.16.txt');
 const SCRAPE_MS = 1572450210000;

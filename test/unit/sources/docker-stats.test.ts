@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { isNoData } from '../../../src/sources/cadvisor.ts';
+import { isNoData } from '../../../src/model/no-data.ts';
 import type { DockerStatsObject } from '../../../src/sources/docker-stats.ts';
 import { dockerMemoryLimit, parseDockerStatsLines, parseDockerStatsObject, readDockerStatsFile, sampleFromDockerStats } from '../../../src/sources/docker-stats.ts';
 
