@@ -9,6 +9,8 @@ const common = {
   testEnvironment: 'node',
   // ts-jest rewrites relative `.ts` specifiers to `.js` (rewriteRelativeImportExtensions); map back.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Generous: these machines are shared and loaded; no test asserts on time.
+  testTimeout: 60_000,
 };
 export default {
   projects: [

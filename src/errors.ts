@@ -14,10 +14,13 @@ export class InputError extends MemauditError {
   override name = 'InputError' as const;
   readonly source: string;
   readonly line: number | undefined;
+  /** What is wrong, without the input's name: for callers that name the input themselves. */
+  readonly reason: string;
   constructor(source: string, message: string, options?: ErrorOptions & { line?: number }) {
     super(`${source}${options?.line !== undefined ? `:${options.line}` : ''}: ${message}`, options);
     this.source = source;
     this.line = options?.line;
+    this.reason = message;
   }
 }
 

@@ -1,6 +1,6 @@
 // Options `memaudit run`, `watch` and `docker` share: how long and how often to sample, the Go
 // runtime's pprof URL, the output and the `--fail-on` gate.
-import { UsageError } from '../errors.ts';
+import { isInputError, UsageError } from '../errors.ts';
 import type { Verdict } from '../model/verdict.ts';
 import { heapUrlFromBase } from '../sampling/pprof.ts';
 import { durationOption, outputOption, percentOption, verdictListOption } from './options.ts';
@@ -61,7 +61,8 @@ export function samplingSettings(values: {
     try {
       heapUrlFromBase(values.pprof);
     } catch (e) {
-      throw new UsageError(`--pprof: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      if (!isInputError(e)) throw e;
+      throw new UsageError(`--pprof: ${e.reason}, got ${JSON.stringify(values.pprof)}`, { cause: e });
     }
   }
   return {

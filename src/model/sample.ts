@@ -42,12 +42,38 @@ export interface MemorySample {
   /** Go runtime, when the target exposes it (runtime.MemStats). */
   go?: GoRuntimeSample;
 
+  // Reclaim and pressure counters: cumulative since the cgroup was created, so what counts is how
+  // much they rose within the window. They show what the byte sizes cannot: the kernel reclaiming
+  // at the limit, and a program re-reading what was reclaimed.
+  /** Times usage hit the limit: v1 `memory.failcnt`, Docker `memory_stats.failcnt` (v1 hosts). */
+  failCount?: number;
+  /** v2 `memory.events`: reclaim at memory.high / memory.max, OOMs, OOM kills. */
+  memoryEvents?: MemoryEvents;
+  /** Pages read again soon after being reclaimed: `workingset_refault_file` (v1 before 5.9: `workingset_refault`). */
+  refaultFilePages?: number;
+  /** Anonymous pages faulted back in from swap soon after being reclaimed: `workingset_refault_anon`. */
+  refaultAnonPages?: number;
+  /** `pgmajfault`: page faults that needed a read from disk. */
+  majorFaultCount?: number;
+  /** v2 `memory.pressure` (PSI): total time some / all tasks stalled on memory, microseconds. */
+  pressureSomeMicros?: number;
+  pressureFullMicros?: number;
+
   /**
    * Which incarnation of the container or process the sample comes from, when the source can
    * tell (cAdvisor: the cgroup's `id`; Docker: a count of the stopped spells the stats stream
    * went through). A change between two samples is a restart, whatever the memory did.
    */
   instance?: string;
+}
+
+/** cgroup v2 `memory.events` counters. */
+export interface MemoryEvents {
+  low?: number;
+  high?: number;
+  max?: number;
+  oom?: number;
+  oomKill?: number;
 }
 
 /** The parts of runtime.MemStats the analysis uses. */

@@ -35,9 +35,9 @@ export function heapUrlFromBase(base: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new InputError(JSON.stringify(base), 'expected a URL like http://127.0.0.1:6060');
+    throw new InputError(base, 'expected a URL like http://127.0.0.1:6060');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(JSON.stringify(base), 'only http and https URLs');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(base, 'only http and https URLs');
   let p = url.pathname.replace(/\/+$/, '');
   if (p.endsWith(HEAP_PATH)) p = p.slice(0, -HEAP_PATH.length);
   else if (p.endsWith('/debug/pprof')) p = p.slice(0, -'/debug/pprof'.length);
