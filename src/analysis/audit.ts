@@ -13,6 +13,9 @@ import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
 import { findRestarts, runToAnalyse, type Fall } from './restarts.ts';
 import { MiB } from '../model/units.ts';
+import { sampledClock } from './gaps.ts';
+import { placeProfiles, profileHeapGrowth } from './heap-profiles.ts';
+import { reclaimEvidence } from './reclaim.ts';
 
 export interface AuditOptions {
   /** Overrides the limit found in the samples; null = unlimited. */
@@ -28,6 +31,8 @@ export interface AuditOptions {
   containerName?: string;
   /** How many growing functions to report. Default 5. */
   topFunctions?: number;
+  /** GOGC of a Go target, when known (its environment); default 100, Go's own. */
+  goGcPercent?: number;
 }
 
 /** Components the kernel cannot reclaim: their growth floor follows the non-reclaimable footprint. */
@@ -39,6 +44,10 @@ const ABSOLUTE_FLOOR_BYTES = 1 * MiB;
 const SETTLING_FLOOR_BYTES = 4 * MiB;
 /** ...nor growth smaller than this share of the typical usage. */
 const RELATIVE_FLOOR = 0.03;
+
+/** Refaulted file pages count as re-reading above this many bytes, and this share of the peak cache. */
+const REREAD_FLOOR_BYTES = 1 * MiB;
+const REREAD_SHARE = 0.01;
 
 const ANALYSED: Component[] = ['usage', 'workingSet', 'anon', 'file', 'reclaimableFile', 'shmem', 'kernel', 'dirty', 'nonReclaimable', 'goHeap', 'goStack', 'rss', 'activeFileOrShmem', 'reclaimableSlab'];
 
@@ -86,6 +95,21 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     };
   }
 
+  // Trends are fitted on the sampled clock: a gap in sampling is closed to one typical interval
+  // (gaps.ts), so a paused container or a recorder that was down does not flatten a trend.
+  const clock = sampledClock(sorted.map((s) => s.timestampMs));
+  const secondsAt = (ms: number): number => {
+    // The sampled-clock time of an epoch time inside the window (for heap profiles).
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (sorted[mid]!.timestampMs <= ms) lo = mid;
+      else hi = mid - 1;
+    }
+    const next = lo + 1 < n ? clock.seconds[lo + 1]! - clock.seconds[lo]! : 0;
+    return clock.seconds[lo]! + Math.min(Math.max(0, (ms - sorted[lo]!.timestampMs) / 1000), next);
+  };
   const typicalUsage = median(sorted.map((s) => s.usageBytes));
   const floorBytes = Math.max(ABSOLUTE_FLOOR_BYTES, RELATIVE_FLOOR * typicalUsage);
 
@@ -107,7 +131,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   // One series of points per component, on a clock in seconds from the window start.
   const series = new Map<Component, Point[]>();
   for (let i = 0; i < run.length; i++) {
-    const t = (run[i]!.timestampMs - startMs) / 1000;
+    const t = clock.seconds[runStart + i]!;
     const row = componentRows[i]!;
     for (const c of ANALYSED) {
       const v = row[c];
@@ -117,13 +141,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
       pts.push({ t, v });
     }
   }
-  // Without runtime.MemStats, heap profiles' in-use totals stand in for the Go heap series.
-  if (!series.has('goHeap') && sortedProfiles.length >= 3) {
-    series.set(
-      'goHeap',
-      sortedProfiles.map((p) => ({ t: (p.timestampMs - startMs) / 1000, v: p.totalInuseBytes })),
-    );
-  }
+  // Without runtime.MemStats, heap profiles placed on the samples' clock stand in for the Go heap.
+  const placed = placeProfiles(sortedProfiles, run[0]!.timestampMs, runLast.timestampMs, secondsAt);
 
   // What counts as growth scales with the memory it is measured against. Memory the kernel cannot
   // reclaim is judged against the typical non-reclaimable footprint, not against a usage inflated
@@ -141,10 +160,14 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     if (!pts || pts.length < Math.max(3, (c === 'goHeap' || c === 'goStack' ? 0.2 : 0.5) * run.length)) continue;
     growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes });
   }
+  const runSpanSeconds = clock.seconds[runEnd - 1]! - clock.seconds[runStart]!;
+  const profileHeap = growths.goHeap ? null : profileHeapGrowth(placed, runSpanSeconds, nrFloorBytes);
+  if (profileHeap) growths.goHeap = profileHeap;
+  const reclaim = reclaimEvidence(run, limitOf);
 
   const lastRow = componentRows[componentRows.length - 1]!;
   const reclaimableShare = lastRow.reclaimableFile !== undefined && runLast.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / runLast.usageBytes) : null;
-  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare });
+  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare, reclaim, ...(options.goGcPercent !== undefined ? { goGcPercent: options.goGcPercent } : {}) });
 
   const nr = series.get('nonReclaimable') ?? series.get('anon') ?? series.get('rss') ?? series.get('usage')!;
   const nrValues = nr.map((p) => p.v);
@@ -158,6 +181,17 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     if (m !== undefined && m > peakMappedFileBytes) peakMappedFileBytes = m;
   }
 
+  // Refaults: the program reads again what the kernel reclaimed. Then the page cache it re-reads
+  // (the active file list: pages used more than once) belongs in the limit.
+  let peakActiveFileBytes = 0;
+  let peakReclaimableFileBytes = 0;
+  for (let i = 0; i < run.length; i++) {
+    peakActiveFileBytes = Math.max(peakActiveFileBytes, run[i]!.activeFileBytes ?? 0);
+    peakReclaimableFileBytes = Math.max(peakReclaimableFileBytes, componentRows[i]!.reclaimableFile ?? 0);
+  }
+  const rereads = reclaim.refaultFileBytes !== null && reclaim.refaultFileBytes >= Math.max(REREAD_FLOOR_BYTES, REREAD_SHARE * peakReclaimableFileBytes);
+  const rereadCacheBytes = rereads ? peakActiveFileBytes || peakReclaimableFileBytes : 0;
+
   let ttl: number | null = null;
   if (cls.verdict === 'Leak') {
     const g = growths.nonReclaimable?.state === 'growing' ? growths.nonReclaimable : growths[cls.driver!];
@@ -169,6 +203,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     peakNonReclaimableBytes,
     p90NonReclaimableBytes,
     peakMappedFileBytes,
+    rereadCacheBytes,
     currentLimitBytes: limitBytes,
     isGo,
     headroomPercent,
@@ -206,7 +241,12 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   }
   // The analysed run itself ended at the limit: the limit is reached, not ahead.
   if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
+  const gaps = clock.gaps.map((gap) => ({ ...gap, usageChangeBytes: sorted[gap.index]!.usageBytes - sorted[gap.index - 1]!.usageBytes }));
   const text = explain({
+    gaps,
+    profiles: { given: profiles.length, placed, heapFromProfiles: profileHeap !== null },
+    reclaim,
+    rereadCacheBytes,
     oomKills: { count: oomRestarts.length, typicalRunSeconds: runSeconds.length ? median(runSeconds) : null },
     classification: cls,
     growths,
@@ -223,7 +263,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     leakSource: cls.leakSource,
     explanation: text.explanation,
     evidence: [...restartEvidence, ...text.evidence],
-    window,
+    window: { ...window, gaps: clock.gaps.map((gap) => ({ startMs: gap.startMs, seconds: gap.seconds })) },
     growth,
     reclaimableShare,
     limitBytes,

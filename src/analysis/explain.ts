@@ -6,6 +6,9 @@ import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
 import type { AuditResult, GrowingFunction } from '../model/verdict.ts';
 import type { Classification, Growths } from './classify.ts';
 import type { ComponentValues } from './components.ts';
+import type { Gap } from './gaps.ts';
+import type { PlacedProfiles } from './heap-profiles.ts';
+import type { ReclaimEvidence } from './reclaim.ts';
 
 export interface ExplainInput {
   classification: Classification;
@@ -19,6 +22,13 @@ export interface ExplainInput {
   window: AuditResult['window'];
   /** Restarts at the limit (OOM kills) seen in the window, and the median run from a start to one. */
   oomKills: { count: number; typicalRunSeconds: number | null };
+  /** Gaps in sampling, with how much usage changed across each. */
+  gaps: (Gap & { usageChangeBytes: number })[];
+  /** Heap profiles given, and how many could be placed on the samples' clock. */
+  profiles: { given: number; placed: PlacedProfiles; heapFromProfiles: boolean };
+  reclaim: ReclaimEvidence;
+  /** Page cache the program re-reads (refaults seen), which the recommended limit keeps; 0 = none. */
+  rereadCacheBytes: number;
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
@@ -53,6 +63,31 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
     evidence.push('this source has no shmem or active/inactive file split: growth of tmpfs, /dev/shm or a memory-backed emptyDir would look like page cache here');
   }
   if (cls.reclaimObserved) evidence.push(`usage is at ${pct(input.last.usageBytes / input.limitBytes!)} of ${limitText} and the cache is being reclaimed there: no OOM from it`);
+  const rc = input.reclaim;
+  const counters: string[] = [];
+  if (rc.failCount !== null) counters.push(`failcnt +${rc.failCount}`);
+  if (rc.limitEvents !== null) counters.push(`memory.events max/high +${rc.limitEvents}`);
+  if (rc.oomKills !== null) counters.push(`oom_kill +${rc.oomKills}`);
+  if (rc.refaultFileBytes !== null) counters.push(`refaulted file pages ${formatBytes(rc.refaultFileBytes)}`);
+  if (rc.majorFaults !== null) counters.push(`major faults +${rc.majorFaults}`);
+  if (counters.length) evidence.push(`reclaim counters over the window: ${counters.join(', ')}${rc.atLimitShare !== null ? `; usage at the limit ${pct(rc.atLimitShare)} of the time` : ''}`);
+  if (cls.kernelWithFiles) {
+    evidence.push(`kernel memory grows ${formatRate(rate('kernel'))} with the files written (their dentries and inodes): reclaimable with the page cache, not counted as a leak`);
+  }
+  for (const gap of input.gaps.slice(0, 3)) {
+    evidence.push(`no samples for ${formatDuration(gap.seconds)} from ${new Date(gap.startMs).toISOString()} (usage ${gap.usageChangeBytes >= 0 ? '+' : ''}${formatBytes(gap.usageChangeBytes)} across it): trends are fitted on the sampled time, the gap closed`);
+  }
+  if (input.gaps.length > 3) evidence.push(`${input.gaps.length - 3} more gaps in sampling`);
+  const pf = input.profiles;
+  if (pf.placed.outside > 0) {
+    evidence.push(`${pf.placed.outside} of ${pf.given} heap profiles were taken outside the samples' window (by their own time) and are not compared with the cgroup's memory${pf.placed.placed === 0 ? '; their growing functions are still listed' : ''}`);
+  }
+  if (pf.heapFromProfiles && g.goHeap) {
+    evidence.push(`Go heap in use from ${pf.placed.placed} heap profiles: ${formatBytes(pf.placed.firstInuseBytes)} -> ${formatBytes(pf.placed.lastInuseBytes)}, ${formatRate(rate('goHeap'))}`);
+  }
+  if (input.rereadCacheBytes > 0 && rc.refaultFileBytes !== null) {
+    evidence.push(`it re-reads its page cache: ${formatBytes(rc.refaultFileBytes)} of file pages were read again soon after being reclaimed (workingset_refault_file); the recommended limit keeps the ${formatBytes(input.rereadCacheBytes)} it re-reads`);
+  }
 
   let explanation: string;
   switch (cls.verdict) {
@@ -67,9 +102,11 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
         explanation = `Not a leak: usage grows ${usageRate ?? formatRate(rate('reclaimableSlab'))} from the kernel's reclaimable caches (dentries and inodes of files looked up or created), which the kernel shrinks under memory pressure${flat}.`;
         break;
       }
+      const held = rc.failCount ? `; the kernel hit the limit ${rc.failCount} times in the window and reclaimed cache instead of killing anything` : rc.limitEvents ? `; memory.events counted ${rc.limitEvents} reclaims at the limit and no OOM kill` : '';
+      const files = cls.kernelWithFiles ? `; kernel memory grows with the files written (dentries and inodes), reclaimed with the cache` : '';
       explanation = cls.reclaimObserved
-        ? `Not a leak: usage sits at ${limitText} because it is filled with page cache from file I/O, which the kernel reclaims there (${share}${flat}).`
-        : `Not a leak: usage grows ${usageRate ?? formatRate(rate(cls.driver!))} from page cache of written or read files; ${share}${flat}, and the kernel reclaims the cache when the container reaches its limit.`;
+        ? `Not a leak: usage sits at ${limitText} because it is filled with page cache from file I/O, which the kernel reclaims there (${share}${flat}${held}${files}).`
+        : `Not a leak: usage grows ${usageRate ?? formatRate(rate(cls.driver!))} from page cache of written or read files; ${share}${flat}${files}, and the kernel reclaims the cache when the container reaches its limit.`;
       break;
     }
     case 'Leak': {
@@ -88,7 +125,8 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
           explanation = `Leak in the Go heap: heap in use grows ${formatRate(rate('goHeap'))}${cls.heapExplainsAnonShare !== null ? ` and explains ${pct(cls.heapExplainsAnonShare)} of the anonymous memory growth (${formatRate(rate('anon'))})` : ''}${top ? `; the fastest growing allocation site is ${top.function}` : ''}.${when}`;
           break;
         case 'offHeap': {
-          const heapNote = g.goHeap?.state === 'growing' ? `grows only ${formatRate(rate('goHeap'))}` : 'is flat';
+          const fromProfiles = pf.heapFromProfiles ? ` (${formatBytes(pf.placed.firstInuseBytes)} -> ${formatBytes(pf.placed.lastInuseBytes)} in use across ${pf.placed.placed} heap profiles)` : '';
+          const heapNote = g.goHeap?.state === 'growing' ? `grows only ${formatRate(rate('goHeap'))}${fromProfiles}` : `in use is flat${fromProfiles}`;
           if (g.goStack?.state === 'growing' && rate('goStack') >= 0.3 * rate('anon')) {
             // StackInuse counts whole stack spans; only the touched pages are resident, so it can
             // exceed the anon growth it explains.
@@ -98,9 +136,16 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
           explanation = `Leak outside the Go heap: anonymous memory grows ${r} while the Go heap ${heapNote} (cgo, mmap, or fragmentation).${when}`;
           break;
         }
-        case 'anon':
-          explanation = `Leak of anonymous memory (heap, stacks or mmap): it grows ${r} and the kernel cannot reclaim it. Add a heap profile (--pprof) to tell the Go heap from off-heap memory.${when}`;
+        case 'anon': {
+          const why =
+            pf.given === 0
+              ? ' Add heap profiles (--pprof) to tell the Go heap from off-heap memory.'
+              : pf.placed.placed < 2
+                ? ` The ${pf.given} heap profile${pf.given === 1 ? '' : 's'} given cannot be compared with it: ${pf.placed.outside > 0 ? `${pf.placed.outside} ${pf.placed.outside === 1 ? 'was' : 'were'} taken outside the samples' window` : 'it takes two profiles inside the window, one early and one late'}.`
+                : ` The ${pf.placed.placed} heap profiles inside the window span too little of it to tell the Go heap from off-heap memory: take one early and one late.`;
+          explanation = `Leak of anonymous memory (heap, stacks or mmap): it grows ${r} and the kernel cannot reclaim it.${why}${when}`;
           break;
+        }
         case 'shmem':
           explanation = `Leak in shared memory: files in tmpfs, /dev/shm or a memory-backed emptyDir grow ${r}; they count as cache but the kernel can never reclaim them. Delete them or bound them.${when}`;
           break;
@@ -123,6 +168,9 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       break;
     default:
       explanation = `Usage grows ${usageRate ?? ''} but this source gives no breakdown (anon, cache), so cache cannot be told from a leak.`;
+  }
+  if (input.rereadCacheBytes > 0 && cls.verdict !== 'Leak') {
+    explanation += ` It re-reads its page cache (${formatBytes(rc.refaultFileBytes ?? 0)} refaulted): the recommended limit keeps the ${formatBytes(input.rereadCacheBytes)} it re-reads, since a lower one turns those cache hits into disk reads.`;
   }
   return { explanation, evidence };
 }

@@ -6,7 +6,7 @@ import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
-import { analyzeOutputOption, durationOption, percentOption, sizeOption, verdictListOption } from './options.ts';
+import { analyzeOutputOption, durationOption, gogcOption, percentOption, sizeOption, verdictListOption } from './options.ts';
 import { writeResults } from './output.ts';
 
 const HELP = `Usage: memaudit analyze (--docker-stats FILE | --cgroup FILE | --prometheus FILE) [--pprof FILE...] [options]
@@ -27,6 +27,8 @@ Options:
   --headroom PERCENT    headroom above the non-reclaimable peak for the limit (default 20)
   --min-duration DUR    no verdict on less data than this (default 30s)
   --go                  the target is a Go program: recommend GOMEMLIMIT
+  --gogc N              the Go target's GOGC (default 100): how far its heap may run ahead of the
+                        live data, for telling a heap leak from off-heap growth
   --fail-on VERDICTS    exit 1 when the verdict is one of these (comma separated, e.g. Leak)
   -o, --output FORMAT   text (default), json, yaml, or html (a one-file report with a chart:
                         memaudit analyze ... -o html > report.html)
@@ -51,6 +53,7 @@ export const analyzeCommand: Command = {
           headroom: { type: 'string' },
           'min-duration': { type: 'string' },
           go: { type: 'boolean' },
+          gogc: { type: 'string' },
           'fail-on': { type: 'string' },
           output: { type: 'string', short: 'o' },
           help: { type: 'boolean', short: 'h' },
@@ -81,6 +84,7 @@ export const analyzeCommand: Command = {
     const limitBytes = sizeOption('limit', v.limit);
     const headroomPercent = percentOption('headroom', v.headroom);
     const minDurationSeconds = durationOption('min-duration', v['min-duration']);
+    const goGcPercent = gogcOption(v.gogc);
 
     const [format, file] = given[0]!;
     const text = await readInput(file);
@@ -94,7 +98,8 @@ export const analyzeCommand: Command = {
     const result = audit(samples, profiles, {
       ...(limitBytes !== undefined ? { limitBytes } : {}),
       ...(minDurationSeconds !== undefined ? { minDurationSeconds } : {}),
-      ...(v.go ? { isGo: true } : {}),
+      ...(v.go || goGcPercent !== undefined ? { isGo: true } : {}),
+      ...(goGcPercent !== undefined ? { goGcPercent } : {}),
       recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
     });
     return writeResults(io, [{ result, target }], { format: output, failOn, samples });

@@ -24,6 +24,14 @@ export function percentOption(name: string, value: string | undefined): number |
   return n;
 }
 
+/** GOGC as Go reads it: a percentage (1-10000). "off" disables the collector: nothing to compare. */
+export function gogcOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10_000) throw new UsageError(`--gogc: expected GOGC as a percentage such as 100 or 200, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 export function verdictListOption(name: string, value: string | undefined): Verdict[] {
   if (value === undefined) return [];
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);

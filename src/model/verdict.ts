@@ -84,7 +84,8 @@ export interface AuditResult {
   explanation: string;
   /** Supporting facts, one per line, most important first. */
   evidence: string[];
-  window: { startMs: number; endMs: number; durationSeconds: number; samples: number };
+  /** `gaps`: stretches with no samples far longer than the sampling interval (trends close them). */
+  window: { startMs: number; endMs: number; durationSeconds: number; samples: number; gaps?: { startMs: number; seconds: number }[] };
   growth: Partial<Record<Component, Trend>>;
   /** Share of the last usage that the kernel can reclaim (0..1), when known. */
   reclaimableShare: number | null;

@@ -1,6 +1,6 @@
 // The recommendation policy, as small steps composed in order (VPA's estimator style):
 //
-//   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, plusMappedFiles(peak non-reclaimable))))
+//   limit   = roundUp(4 MiB, floorAt(16 MiB, withHeadroom(20 %, plusRereadCache(plusMappedFiles(peak non-reclaimable)))))
 //   request = roundUp(4 MiB, p90 of non-reclaimable memory), never above the limit
 //   GOMEMLIMIT = 90 % of the limit (Go programs), leaving room for stacks and off-heap memory
 //
@@ -16,6 +16,8 @@ export interface PolicyContext {
   p90NonReclaimableBytes: number;
   /** Peak of mapped file pages (program text, mmapped files): reclaimable, but in use. */
   peakMappedFileBytes: number;
+  /** Page cache the program reads again after it is reclaimed (refaults seen); 0 when it does not. */
+  rereadCacheBytes?: number;
   currentLimitBytes: number | null;
   isGo: boolean;
   headroomPercent: number;
@@ -40,6 +42,12 @@ export const fromNonReclaimablePeak: Step = (_e, ctx) => ({
 export const plusMappedFiles: Step = (e, ctx) =>
   ctx.peakMappedFileBytes > 0
     ? { bytes: e.bytes + ctx.peakMappedFileBytes, rationale: [...e.rationale, `+ mapped files in use ${formatBytes(ctx.peakMappedFileBytes)}`] }
+    : e;
+
+/** A cache the program re-reads is working memory: squeezing it out turns cache hits into disk reads. */
+export const plusRereadCache: Step = (e, ctx) =>
+  (ctx.rereadCacheBytes ?? 0) > 0
+    ? { bytes: e.bytes + ctx.rereadCacheBytes!, rationale: [...e.rationale, `+ the page cache it re-reads ${formatBytes(ctx.rereadCacheBytes!)} (refaults seen)`] }
     : e;
 
 export const withHeadroom =
@@ -72,7 +80,7 @@ export const ROUNDING_BYTES = 4 * MiB;
 export const GOMEMLIMIT_SHARE = 0.9;
 
 export function defaultLimitPolicy(headroomPercent: number): Step {
-  return compose(fromNonReclaimablePeak, plusMappedFiles, withHeadroom(headroomPercent), floorAt(DEFAULT_FLOOR_BYTES), roundUpTo(ROUNDING_BYTES), neverRaiseForLeak);
+  return compose(fromNonReclaimablePeak, plusMappedFiles, plusRereadCache, withHeadroom(headroomPercent), floorAt(DEFAULT_FLOOR_BYTES), roundUpTo(ROUNDING_BYTES), neverRaiseForLeak);
 }
 
 export function recommend(ctx: PolicyContext, policy: Step = defaultLimitPolicy(ctx.headroomPercent)): Recommendation {

@@ -30,6 +30,7 @@ export function toJsonObject(result: AuditResult, target?: TargetRef): Record<st
       end: new Date(result.window.endMs).toISOString(),
       durationSeconds: result.window.durationSeconds,
       samples: result.window.samples,
+      gaps: (result.window.gaps ?? []).map((g) => ({ start: new Date(g.startMs).toISOString(), seconds: g.seconds })),
     },
     growth,
     reclaimableShare: result.reclaimableShare === null ? null : round(result.reclaimableShare, 3),

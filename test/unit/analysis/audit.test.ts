@@ -1,5 +1,5 @@
 import { audit } from '../../../src/analysis/audit.ts';
-import type { MemorySample } from '../../../src/model/sample.ts';
+import type { HeapProfile, MemorySample } from '../../../src/model/sample.ts';
 import { formatBytes, MiB } from '../../../src/model/units.ts';
 import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
 import { readHeapProfileFile } from '../../../src/sources/pprof.ts';
@@ -40,6 +40,13 @@ function series(shape: Shape, limitBytes?: number): MemorySample[] {
       ...(limitBytes !== undefined ? { limitBytes } : {}),
     };
     if (p.go) s.go = p.go;
+    // Kernel memory and the reclaim counters, where a scenario has them.
+    if (p.kernelBytes !== undefined) {
+      s.kernelBytes = p.kernelBytes;
+      s.usageBytes += p.kernelBytes;
+    }
+    if (p.failCount !== undefined) s.failCount = p.failCount;
+    if (p.refaultFilePages !== undefined) s.refaultFilePages = p.refaultFilePages;
     out.push(s);
   }
   return out;
@@ -220,5 +227,108 @@ describe('restarts and releases', () => {
     expect(r.evidence[0]).toMatch(/^1 restart\(s\) \(new container or process\) at 17m .*; trends are from the run after 17m$/);
     expect(r.window.samples).toBe(N);
     expect(audit(base).evidence.join('\n')).not.toMatch(/restart\(s\)|trends are from the run/);
+  });
+});
+
+const heapProfile = (timestampMs: number, inuseBytes: number, fn = 'main.remember'): HeapProfile => ({
+  timestampMs,
+  totalInuseBytes: inuseBytes,
+  flatInuseBytes: new Map([[fn, inuseBytes - 1 * MiB]]),
+  cumInuseBytes: new Map([[fn, inuseBytes - 1 * MiB]]),
+});
+
+describe('heap profiles without runtime.MemStats', () => {
+  // anon grows 0.5 MiB/min for 30 min; no `go` field in any sample, as in a Docker stats recording.
+  const anonLeak = series((i, t) => ({ anonBytes: 20 * MiB + (t / 60) * 0.5 * MiB + wobble(i) / 8 }));
+  const end = t0 + (N - 1) * STEP_S * 1000;
+
+  it('two profiles (one at the start, one at the end) whose in-use heap follows anon: Leak/heap, naming the function', () => {
+    const r = audit(anonLeak, [heapProfile(t0, 5 * MiB), heapProfile(end, 5 * MiB + 14 * MiB)]);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+    expect(r.explanation).toMatch(/^Leak in the Go heap: heap in use grows \+\d/);
+    expect(r.explanation).toContain('main.remember');
+    expect(r.evidence.join('\n')).toMatch(/Go heap in use from 2 heap profiles: 5\.0 MiB -> 19\.0 MiB/);
+  });
+
+  it('fifteen profiles give the same verdict as two', () => {
+    const fifteen = Array.from({ length: 15 }, (_, k) => heapProfile(t0 + k * 120_000, 5 * MiB + (k * 120 / 60) * 0.5 * MiB));
+    expect(`${audit(anonLeak, fifteen).verdict}/${audit(anonLeak, fifteen).leakSource}`).toBe('Leak/heap');
+  });
+
+  it('a flat in-use heap under growing anon: Leak/offHeap, and the explanation says the heap is flat', () => {
+    const r = audit(anonLeak, [heapProfile(t0, 5 * MiB), heapProfile(t0 + 900_000, 5.2 * MiB), heapProfile(end, 5.1 * MiB)]);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/offHeap');
+    expect(r.explanation).toMatch(/Leak outside the Go heap: anonymous memory grows .* while the Go heap in use is flat \(5\.0 MiB -> 5\.1 MiB in use across 3 heap profiles\)/);
+    expect(r.explanation).not.toMatch(/Add heap profiles/);
+  });
+
+  it('GOGC is taken into account: a heap growing at a fifth of anon is a heap leak at GOGC=400, not at the default', () => {
+    const fifth = [heapProfile(t0, 5 * MiB), heapProfile(end, 5 * MiB + 3 * MiB)]; // 15 MiB of anon growth, 3 MiB of live heap
+    expect(audit(anonLeak, fifth).leakSource).toBe('offHeap');
+    expect(audit(anonLeak, fifth, { goGcPercent: 400 }).leakSource).toBe('heap');
+  });
+
+  it('profiles from outside the window: not compared, and the explanation says why instead of asking for profiles', () => {
+    const dayBefore = t0 - 86_400_000;
+    const r = audit(anonLeak, [heapProfile(dayBefore, 5 * MiB), heapProfile(dayBefore + 60_000, 9 * MiB)]);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/anon');
+    expect(r.explanation).toMatch(/The 2 heap profiles given cannot be compared with it: 2 were taken outside the samples' window/);
+    expect(r.evidence.join('\n')).toMatch(/2 of 2 heap profiles were taken outside the samples' window/);
+    // Their diff still names the growing function.
+    expect(r.topGrowingFunctions[0]!.function).toBe('main.remember');
+  });
+});
+
+describe('gaps in sampling', () => {
+  it('an hour without samples in the middle of a leak: still a Leak, and the evidence names the gap', () => {
+    // 10 min at 5 s, then the container is paused for an hour (memory unchanged), then 10 min more.
+    const before = series((i, t) => ({ anonBytes: 20 * MiB + (t / 60) * 1 * MiB + wobble(i) / 8 })).slice(0, 121);
+    const last = before[before.length - 1]!;
+    const after = series((i, t) => ({ anonBytes: last.anonBytes! + ((t + 5) / 60) * 1 * MiB + wobble(i) / 8 }))
+      .slice(0, 120)
+      .map((s) => ({ ...s, timestampMs: s.timestampMs + 3_600_000 + 605_000 }));
+    const r = audit([...before, ...after]);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/anon');
+    expect(r.window.gaps).toEqual([{ startMs: last.timestampMs, seconds: 3605 }]);
+    expect(r.evidence.join('\n')).toMatch(/no samples for 60m from .*: trends are fitted on the sampled time, the gap closed/);
+    // The rate is the leak's own 1 MiB/min, not diluted by the hour it was paused.
+    expect(r.growth.anon!.slopeBytesPerHour / MiB).toBeGreaterThan(50);
+  });
+});
+
+describe('reclaim evidence', () => {
+  it('a small-file writer pinned at its limit, kernel memory growing with its files, failcnt rising: CacheGrowth, not a kernel leak', () => {
+    // cgroup v1 as Docker reports it: kernel memory (dentries, inodes) is in usage but has no
+    // reclaimable split. The cache fills to the 48 MiB limit in ~3.5 min, then the kernel reclaims.
+    const limit = 48 * MiB;
+    const samples = series((i, t) => {
+      const kernel = 2 * MiB + t * 10 * 1024; // dentries + inodes: +10 KiB/s, displacing page cache at the limit
+      const cache = Math.min(3 * MiB + (t / 60) * 10 * MiB, limit - 10 * MiB - kernel) + wobble(i) / 16;
+      return { anonBytes: 8 * MiB, inactiveFileBytes: cache, kernelBytes: kernel, failCount: t > 210 ? (t - 210) * 3 : 0 };
+    }, limit);
+    const r = audit(samples);
+    expect(r.verdict).toBe('CacheGrowth');
+    expect(r.reclaimObserved).toBe(true);
+    expect(r.explanation).toMatch(/usage sits at the 48\.0 MiB limit because it is filled with page cache .* the kernel hit the limit \d+ times in the window and reclaimed cache instead of killing anything; kernel memory grows with the files written/);
+    expect(r.evidence.join('\n')).toMatch(/reclaim counters over the window: failcnt \+\d+/);
+    expect(r.timeToLimitSeconds).toBeNull();
+  });
+
+  it('kernel memory growing with no page cache beside it is still a kernel leak (pipe or socket buffers)', () => {
+    const limit = 256 * MiB;
+    const samples = series((_i, t) => ({ anonBytes: 8 * MiB, inactiveFileBytes: 0, activeFileBytes: 0, kernelBytes: 2 * MiB + (t / 60) * MiB }), limit);
+    expect(`${audit(samples).verdict}/${audit(samples).leakSource}`).toBe('Leak/kernel');
+  });
+
+  it('refaults: the recommended limit keeps the cache the program re-reads, and the explanation says why', () => {
+    // A 200 MiB file read over and over: it sits on the active list; refaults rise 20 pages/s.
+    const samples = series((_i, t) => ({ anonBytes: 10 * MiB, activeFileBytes: Math.min(200, 10 + t / 2) * MiB, inactiveFileBytes: 1 * MiB, refaultFilePages: Math.round(t * 20) }));
+    const r = audit(samples);
+    expect(r.recommendation.memoryLimitBytes!).toBeGreaterThan(200 * MiB);
+    expect(r.recommendation.rationale.join(', ')).toMatch(/\+ the page cache it re-reads 200\.0 MiB \(refaults seen\)/);
+    expect(r.explanation).toMatch(/It re-reads its page cache \(\d+\.\d MiB refaulted\): the recommended limit keeps the 200\.0 MiB it re-reads, since a lower one turns those cache hits into disk reads\./);
+    // Without refaults the cache is left out, as before.
+    const noRefault = audit(samples.map(({ refaultFilePages: _r, ...s }) => s));
+    expect(noRefault.recommendation.memoryLimitBytes!).toBeLessThan(32 * MiB);
   });
 });
