@@ -26,4 +26,16 @@ export default tseslint.config(
     files: ['src/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'hack/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  // The operator's runtime (src/controller/runtime/) knows nothing of MemoryAudits: the domain
+  // around it (api/, reconcile/, status, evidence, patch) uses it, never the reverse; only
+  // start-controller.ts wires the two. Specifiers are relative, so one block per depth. Keep these
+  // blocks after any wider no-restricted-imports block: a later block replaces the rule's options.
+  {
+    files: ['src/controller/runtime/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./)|/cli/', message: 'The controller runtime must not import the controller domain or the CLI.' }] }] },
+  },
+  {
+    files: ['src/controller/runtime/kube/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./\\.\\./(?!\\.\\./)|/cli/', message: 'The controller runtime must not import the controller domain or the CLI.' }] }] },
+  },
 );

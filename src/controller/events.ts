@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from './api/v1alpha1.ts';
 import type { MemoryAudit } from './api/v1alpha1.ts';
-import type { KubeClient } from './kube/client.ts';
+import type { KubeClient } from './runtime/kube/client.ts';
 
 /**
  * Kubernetes Events on the MemoryAudit (core/v1, what `kubectl describe` and `kubectl events`

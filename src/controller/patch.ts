@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { PatchReason } from './api/conditions.ts';
 import type { Condition, LastPatch, MemoryAudit, TargetStatus } from './api/v1alpha1.ts';
-import { STRATEGIC_MERGE_PATCH } from './kube/client.ts';
-import type { KubeClient } from './kube/client.ts';
-import { isNotFound } from './kube/errors.ts';
-import type { OwnerReference, Pod, PodTemplateOwner } from './kube/types.ts';
+import { STRATEGIC_MERGE_PATCH } from './runtime/kube/client.ts';
+import type { KubeClient } from './runtime/kube/client.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
+import type { OwnerReference, Pod, PodTemplateOwner } from './runtime/kube/types.ts';
 import { rfc3339 } from './status.ts';
 
 /**

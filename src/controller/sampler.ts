@@ -9,10 +9,10 @@ import { parseCadvisorMetrics } from '../sources/cadvisor.ts';
 import type { ContainerSample } from '../sources/cadvisor.ts';
 import { goSampleFromMemStats, parseMemStatsText } from '../sources/memstats.ts';
 import { PPROF_PATH_PATTERN } from './api/v1alpha1.ts';
-import type { ControllerConfig } from './config.ts';
-import type { KubeClient } from './kube/client.ts';
-import type { Node, Pod } from './kube/types.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerConfig } from './runtime/flags.ts';
+import type { KubeClient } from './runtime/kube/client.ts';
+import type { Node, Pod } from './runtime/kube/types.ts';
+import type { ControllerMetrics } from './runtime/metrics.ts';
 
 /**
  * Fetches what audits need from the cluster:

@@ -2,6 +2,7 @@ import { LEAK_SOURCES, VERDICTS } from '../../model/verdict.ts';
 import { GrowthReason } from './conditions.ts';
 import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string } from './schema.ts';
 import type { Infer } from './schema.ts';
+import type { ObjectMeta } from '../runtime/kube/types.ts';
 
 /**
  * MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
@@ -188,18 +189,6 @@ export type Condition = NonNullable<MemoryAuditStatus['conditions']>[number];
 export type LastPatch = NonNullable<MemoryAuditStatus['lastPatch']>;
 export type RecommendationStatus = NonNullable<MemoryAuditStatus['recommendation']>;
 export type LabelSelector = Infer<typeof labelSelector>;
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
 
 export interface MemoryAudit {
   apiVersion: typeof API_VERSION;

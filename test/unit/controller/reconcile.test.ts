@@ -2,9 +2,9 @@ import { pino } from 'pino';
 import { audit as engine } from '../../../src/analysis/audit.ts';
 import type { MemoryAudit } from '../../../src/controller/api/v1alpha1.ts';
 import { EventRecorder } from '../../../src/controller/events.ts';
-import type { KubeClient } from '../../../src/controller/kube/client.ts';
-import type { Pod } from '../../../src/controller/kube/types.ts';
-import { ControllerMetrics } from '../../../src/controller/metrics.ts';
+import type { KubeClient } from '../../../src/controller/runtime/kube/client.ts';
+import type { Pod } from '../../../src/controller/runtime/kube/types.ts';
+import { ControllerMetrics } from '../../../src/controller/runtime/metrics.ts';
 import { Reconciler } from '../../../src/controller/reconcile.ts';
 import { Sampler } from '../../../src/controller/sampler.ts';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { LeaderElectionConfig } from './config.ts';
+import type { LeaderElectionConfig } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
-import { isConflict, isNotFound } from './kube/errors.ts';
+import { isConflict, isNotFound } from './kube/api-error.ts';
 import type { ControllerMetrics } from './metrics.ts';
 
 /**

@@ -3,20 +3,20 @@ import { audit as engine } from '../analysis/audit.ts';
 import { decodeHeapProfile } from '../sources/pprof.ts';
 import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
 import type { MemoryAudit } from './api/v1alpha1.ts';
-import type { ControllerConfig } from './config.ts';
+import type { ControllerConfig } from './runtime/flags.ts';
 import { EventRecorder } from './events.ts';
-import { InformerGroup } from './informer-group.ts';
-import { SupervisedInformer, type WatchedObject } from './informers.ts';
-import { KubeClient, loadKubeConfig } from './kube/client.ts';
-import { selectorMatches } from './kube/selector.ts';
-import type { List, Pod } from './kube/types.ts';
-import { LeaderElector } from './leader.ts';
-import { ControllerMetrics } from './metrics.ts';
-import { KeyedQueue } from './queue.ts';
+import { InformerGroup } from './runtime/informer-group.ts';
+import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
+import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
+import { selectorMatches } from './runtime/kube/selector.ts';
+import type { List, Pod } from './runtime/kube/types.ts';
+import { LeaderElector } from './runtime/leader.ts';
+import { ControllerMetrics } from './runtime/metrics.ts';
+import { KeyedQueue } from './runtime/queue.ts';
 import { Reconciler } from './reconcile.ts';
 import { Sampler } from './sampler.ts';
-import { ProbeServer } from './server.ts';
-import { StateStore } from './state-store.ts';
+import { ProbeServer } from './runtime/probe-server.ts';
+import { EvidenceStore } from './evidence-store.ts';
 
 /**
  * Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
@@ -34,7 +34,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const client = await KubeClient.create(kubeConfig);
   const metrics = new ControllerMetrics();
   const sampler = new Sampler({ client, config, metrics, log: log.child({ component: 'sampler' }), decodeHeapProfile: (bytes, source) => decodeHeapProfile(bytes, { source }) });
-  const store = config.stateSyncPeriodMs > 0 ? new StateStore(client, log.child({ component: 'state' })) : null;
+  const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
 

@@ -4,8 +4,8 @@ import { API_VERSION, KIND } from './api/v1alpha1.ts';
 import type { MemoryAudit } from './api/v1alpha1.ts';
 import { decodeEvidence, encodeEvidence } from './evidence-codec.ts';
 import { AuditEvidence } from './evidence.ts';
-import type { KubeClient } from './kube/client.ts';
-import { isNotFound } from './kube/errors.ts';
+import type { KubeClient } from './runtime/kube/client.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
 
 /**
  * Evidence survives a controller restart (or a new leader) in one ConfigMap per audit, owned by
@@ -21,7 +21,7 @@ export function evidenceConfigMapName(auditName: string): string {
   return `${name.slice(0, 240)}-${createHash('sha256').update(auditName).digest('hex').slice(0, 12)}`;
 }
 
-export class StateStore {
+export class EvidenceStore {
   private readonly client: KubeClient;
   private readonly log: Logger;
 

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
-import { secondsFromDuration } from '../model/units.ts';
+import { UsageError } from '../../errors.ts';
+import { secondsFromDuration } from '../../model/units.ts';
 
 /**
  * The controller's configuration, read once from its command-line flags (and the two

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { pino } from 'pino';
-import { KeyedQueue } from '../../../src/controller/queue.ts';
-import type { QueueOptions, ReconcileFn } from '../../../src/controller/queue.ts';
+import { KeyedQueue } from '../../../../src/controller/runtime/queue.ts';
+import type { QueueOptions, ReconcileFn } from '../../../../src/controller/runtime/queue.ts';
 
 // The queue's schedule is checked on jest's fake clock (timers and Date.now together), so the
 // assertions are exact and do not depend on how busy the machine is.

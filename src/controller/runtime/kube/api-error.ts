@@ -1,4 +1,4 @@
-import { MemauditError } from '../../errors.ts';
+import { MemauditError } from '../../../errors.ts';
 
 /**
  * The API server answered with an error Status. `status` is the HTTP code; `reason` the Status

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { COMPONENTS, VERDICTS } from '../model/verdict.ts';
-import type { Component, Verdict } from '../model/verdict.ts';
+import { COMPONENTS, VERDICTS } from '../../model/verdict.ts';
+import type { Component, Verdict } from '../../model/verdict.ts';
 
 /**
  * The controller's Prometheus metrics on its own registry: per-target results (so alerts can use

@@ -1,10 +1,19 @@
-import type { ObjectMeta } from '../api/v1alpha1.ts';
+// The few fields of core objects the controller reads, as the API server sends them (JSON, dates
+// as strings). Kept minimal on purpose: client-node's generated models type dates as Date, which
+// raw JSON does not give.
 
-/**
- * The few fields of core objects the controller reads, as the API server sends them (JSON, dates
- * as strings). Kept minimal on purpose: client-node's generated models type dates as Date, which
- * raw JSON does not give.
- */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
 export interface Meta extends ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
