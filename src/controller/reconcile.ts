@@ -17,8 +17,8 @@ import type { ControllerMetrics } from './runtime/metrics.ts';
 import { applyPatch, decidePatch, findWorkload, readContainerResources } from './patch.ts';
 import type { Workload } from './patch.ts';
 import type { ReconcileResult } from './runtime/queue.ts';
-import { message } from './sampler.ts';
-import type { Sampler } from './sampler.ts';
+import type { KubeletReader } from '../sampling/kubelet.ts';
+import type { PodPprofReader } from '../sampling/pod-pprof.ts';
 import { mergePatch, resolveSpec } from './spec.ts';
 import type { ResolvedSpec } from './spec.ts';
 import { buildStatus, orderTargets, rfc3339, setCondition, targetStatus } from './status.ts';
@@ -37,7 +37,8 @@ export interface ReconcilerDeps {
   config: Pick<ControllerConfig, 'maxSamplesPerTarget' | 'maxTargetsPerAudit' | 'stateSyncPeriodMs'>;
   log: Logger;
   metrics: ControllerMetrics;
-  sampler: Sampler;
+  kubelet: KubeletReader;
+  pprof: PodPprofReader;
   store: EvidenceStore | null;
   events: EventRecorder;
   audits: ObjectLister<MemoryAudit>;
@@ -67,6 +68,8 @@ const PPROF_CONCURRENCY = 8;
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly evidence = new Map<string, AuditEvidence>();
+  /** The nodes each audit samples: the kubelet reader forgets a node no audit samples any more. */
+  private readonly nodesByAudit = new Map<string, ReadonlySet<string>>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -79,6 +82,14 @@ export class Reconciler {
   /** Drops in-memory evidence (after losing leadership: the next leader owns it). */
   reset(): void {
     this.evidence.clear();
+    this.nodesByAudit.clear();
+    this.deps.kubelet.retainNodes(new Set());
+  }
+
+  private sampledNodes(key: string, nodes: ReadonlySet<string> | undefined): void {
+    if (nodes) this.nodesByAudit.set(key, nodes);
+    else this.nodesByAudit.delete(key);
+    this.deps.kubelet.retainNodes(new Set([...this.nodesByAudit.values()].flatMap((n) => [...n])));
   }
 
   /** Persists every audit's unsaved evidence (on shutdown, while still leader). */
@@ -92,7 +103,7 @@ export class Reconciler {
         await this.deps.store.save(audit, ev, this.now());
         ev.dirty = false;
       } catch (e) {
-        this.deps.log.warn({ audit: key, err: message(e) }, 'Evidence not saved on shutdown');
+        this.deps.log.warn({ audit: key, err: (e instanceof Error ? e.message : String(e)) }, 'Evidence not saved on shutdown');
       }
     }
   }
@@ -110,6 +121,7 @@ export class Reconciler {
 
     const spec = resolveSpec(audit.spec);
     if ('error' in spec) {
+      this.sampledNodes(key, undefined);
       await this.writeStatus(audit, invalidSpecStatus(audit, spec.error, this.now()), log);
       return {};
     }
@@ -123,6 +135,7 @@ export class Reconciler {
 
     const now = this.now();
     const { targets, skipped } = this.discover(audit, spec);
+    this.sampledNodes(key, new Set(targets.map((t) => t.pod.spec!.nodeName!)));
     const events: AuditEvent[] = [];
     this.markGone(ev, targets, now, events);
 
@@ -150,7 +163,7 @@ export class Reconciler {
           containerName: t.container,
         });
       } catch (e) {
-        log.error({ target: tk, err: message(e) }, 'Analysis failed');
+        log.error({ target: tk, err: (e instanceof Error ? e.message : String(e)) }, 'Analysis failed');
         continue;
       }
       results.set(tk, result);
@@ -201,7 +214,7 @@ export class Reconciler {
         ev.dirty = false;
         log.debug({ bytes }, 'Saved evidence');
       } catch (e) {
-        log.warn({ err: message(e) }, 'Evidence not saved; retrying next round');
+        log.warn({ err: (e instanceof Error ? e.message : String(e)) }, 'Evidence not saved; retrying next round');
       }
     }
 
@@ -211,10 +224,11 @@ export class Reconciler {
 
   private async forget(key: string, ns: string, name: string, deleted: boolean): Promise<void> {
     this.evidence.delete(key);
+    this.sampledNodes(key, undefined);
     this.deps.metrics.pruneTargets(ns, name, new Set());
     // The ConfigMap is owned by the audit (garbage-collected); delete it now as well.
     if (deleted && this.deps.store && this.deps.isLeader()) {
-      await this.deps.store.delete(ns, name).catch((e: unknown) => this.deps.log.warn({ audit: key, err: message(e) }, 'Evidence ConfigMap not deleted'));
+      await this.deps.store.delete(ns, name).catch((e: unknown) => this.deps.log.warn({ audit: key, err: (e instanceof Error ? e.message : String(e)) }, 'Evidence ConfigMap not deleted'));
     }
   }
 
@@ -261,37 +275,29 @@ export class Reconciler {
 
   private async sampleRound(ev: AuditEvidence, spec: ResolvedSpec, targets: Target[], now: number): Promise<void> {
     const ns = targets[0]!.pod.metadata.namespace!;
-    const nodes = [...new Set(targets.map((t) => t.pod.spec!.nodeName!))];
     const wantProfile = spec.pprof !== null && now - ev.lastProfileMs >= Math.max(spec.intervalMs, spec.minDurationMs / 5);
     const pods = [...new Map(targets.map((t) => [t.pod.metadata.name, t.pod])).values()];
-    const [scrapes, goData] = await Promise.all([
-      Promise.all(nodes.map(async (n) => [n, await this.deps.sampler.scrapeNode(n, spec.intervalMs / 2)] as const)),
+    const [reads, goData] = await Promise.all([
+      Promise.all(targets.map((t) => this.deps.kubelet.container(t.pod.spec!.nodeName!, { namespace: ns, pod: t.pod.metadata.name, container: t.container }, spec.intervalMs / 2))),
       spec.pprof ? mapLimit(pods, PPROF_CONCURRENCY, (pod) => this.sampleGo(pod, spec.pprof!, wantProfile)) : Promise.resolve([]),
     ]);
     if (wantProfile) ev.lastProfileMs = now;
-    const byNode = new Map(scrapes);
     const goByPod = new Map(goData.map((g) => [g.pod, g]));
     const limits = { maxSamples: this.deps.config.maxSamplesPerTarget, maxProfiles: 6, maxProfileFunctions: 100 };
-    for (const t of targets) {
+    targets.forEach((t, i) => {
       const podName = t.pod.metadata.name;
       const te = ev.target(podName, t.container);
       te.node = t.pod.spec!.nodeName;
       te.podUid = t.pod.metadata.uid;
-      const scrape = byNode.get(te.node!)!;
-      if (!scrape.ok) {
-        te.lastError = scrape.error;
+      const read = reads[i]!;
+      if (read.kind !== 'data') {
+        te.lastError = read.reason;
         te.consecutiveFailures++;
-        continue;
-      }
-      const found = scrape.containers.find((c) => c.key.namespace === ns && c.key.pod === podName && c.key.container === t.container);
-      if (!found) {
-        te.lastError = `kubelet on node ${te.node} has no memory metrics for container ${t.container} of pod ${podName} (not started yet?)`;
-        te.consecutiveFailures++;
-        continue;
+        return;
       }
       te.lastError = undefined;
       te.consecutiveFailures = 0;
-      const sample: MemorySample = { ...found.sample };
+      const sample: MemorySample = read.value;
       const go = goByPod.get(podName);
       if (go && go.container === t.container) {
         te.pprofError = go.error;
@@ -299,7 +305,7 @@ export class Reconciler {
         if (go.profile) te.addProfile(go.profile, limits);
       }
       te.addSample(sample, limits);
-    }
+    });
   }
 
   /** Go runtime stats (every round) and a heap profile (when due) of the container serving pprof. */
@@ -307,13 +313,14 @@ export class Reconciler {
     const containers = pod.spec?.containers ?? [];
     const serving = containers.find((c) => c.ports?.some((p) => p.containerPort === pprof.port)) ?? containers[0];
     const out: { pod: string; container: string; runtime?: MemorySample['go']; profile?: HeapProfile; error?: string } = { pod: pod.metadata.name, container: serving?.name ?? '' };
-    try {
-      out.runtime = await this.deps.sampler.goRuntime(pod, pprof.port, pprof.path);
-      if (wantProfile) out.profile = await this.deps.sampler.heapProfile(pod, pprof.port, pprof.path);
-    } catch (e) {
-      out.error = `heap profile at port ${pprof.port}: ${message(e)}`;
-    }
-    return out;
+    const failed = (reason: string) => ({ ...out, error: `heap profile at port ${pprof.port}: ${reason}` });
+    const stats = await this.deps.pprof.memStats(pod, pprof.port, pprof.path);
+    if (stats.kind !== 'data') return failed(stats.reason);
+    out.runtime = stats.value;
+    if (!wantProfile) return out;
+    const profile = await this.deps.pprof.heapProfile(pod, pprof.port, pprof.path);
+    if (profile.kind !== 'data') return failed(profile.reason);
+    return { ...out, profile: profile.value };
   }
 
   private async patchStep(audit: MemoryAudit, spec: ResolvedSpec, status: MemoryAuditStatus, targets: Target[], events: AuditEvent[], log: Logger, now: number): Promise<MemoryAuditStatus> {
@@ -387,7 +394,7 @@ export class Reconciler {
       if (isNotFound(e)) return false;
       // Sampling keeps its cadence while the API server is away: the evidence is in memory and
       // the next round writes the status again (it is computed from scratch every time).
-      log.warn({ err: message(e) }, 'Status not written; next round retries');
+      log.warn({ err: (e instanceof Error ? e.message : String(e)) }, 'Status not written; next round retries');
       return false;
     }
   }

@@ -1,5 +1,6 @@
 import { secondsFromDuration } from '../model/units.ts';
-import { DEFAULTS, PPROF_PATH_PATTERN } from './api/v1alpha1.ts';
+import { PPROF_PATH_PATTERN } from '../sampling/pod-pprof.ts';
+import { DEFAULTS } from './api/v1alpha1.ts';
 import type { Action, LabelSelector, MemoryAuditSpec } from './api/v1alpha1.ts';
 
 /** A MemoryAudit spec with defaults applied and durations in milliseconds. */

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import { audit as engine } from '../analysis/audit.ts';
-import { decodeHeapProfile } from '../sources/pprof.ts';
+import { KubeletReader } from '../sampling/kubelet.ts';
+import { PodPprofReader } from '../sampling/pod-pprof.ts';
 import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
 import type { MemoryAudit } from './api/v1alpha1.ts';
 import type { ControllerConfig } from './runtime/flags.ts';
 import { EventRecorder } from './events.ts';
 import { InformerGroup } from './runtime/informer-group.ts';
 import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
 import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
 import { selectorMatches } from './runtime/kube/selector.ts';
 import type { List, Pod } from './runtime/kube/types.ts';
@@ -14,7 +16,6 @@ import { LeaderElector } from './runtime/leader.ts';
 import { ControllerMetrics } from './runtime/metrics.ts';
 import { KeyedQueue } from './runtime/queue.ts';
 import { Reconciler } from './reconcile.ts';
-import { Sampler } from './sampler.ts';
 import { ProbeServer } from './runtime/probe-server.ts';
 import { EvidenceStore } from './evidence-store.ts';
 
@@ -33,7 +34,17 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = await KubeClient.create(kubeConfig);
   const metrics = new ControllerMetrics();
-  const sampler = new Sampler({ client, config, metrics, log: log.child({ component: 'sampler' }), decodeHeapProfile: (bytes, source) => decodeHeapProfile(bytes, { source }) });
+  const kubelet = new KubeletReader({
+    api: client,
+    isNotFound,
+    access: config.kubeletAccess,
+    caFile: config.kubeletCaFile,
+    insecureSkipTlsVerify: config.kubeletInsecureSkipTlsVerify,
+    timeoutMs: config.kubeletTimeoutMs,
+    observe: (ok, seconds) => metrics.observeFetch('kubelet', ok, seconds),
+    log: log.child({ component: 'kubelet' }),
+  });
+  const pprof = new PodPprofReader({ api: client, access: config.pprofAccess, timeoutMs: config.pprofTimeoutMs, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
   const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
@@ -57,7 +68,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     config,
     log: log.child({ component: 'reconcile' }),
     metrics,
-    sampler,
+    kubelet,
+    pprof,
     store,
     events,
     audits,
@@ -128,7 +140,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       await reconciler.flushAll();
       await leader.stop();
       await Promise.all([audits.stop(), pods.stop()]);
-      sampler.close();
+      kubelet.close();
       client.close();
       await server.close();
       log.info('Stopped');

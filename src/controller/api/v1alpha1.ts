@@ -3,6 +3,7 @@ import { GrowthReason } from './conditions.ts';
 import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string } from './schema.ts';
 import type { Infer } from './schema.ts';
 import type { ObjectMeta } from '../runtime/kube/types.ts';
+import { PPROF_PATH_PATTERN } from '../../sampling/pod-pprof.ts';
 
 /**
  * MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
@@ -16,8 +17,6 @@ export const PLURAL = 'memoryaudits';
 
 /** Go-style durations limited to the units that make sense here: 500ms, 30s, 1h30m. */
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
-/** A pprof endpoint path on the target's own port; never a URL, never a traversal. */
-export const PPROF_PATH_PATTERN = '^/debug/pprof/[A-Za-z0-9_-]+$';
 export const MAX_STATUS_TARGETS = 50;
 export const MAX_GROWING_FUNCTIONS = 5;
 

@@ -41,6 +41,12 @@ export class ControllerMetrics {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** One fetch from a kubelet or a Go target. */
+  observeFetch(source: 'kubelet' | 'pprof', ok: boolean, seconds: number): void {
+    this.samplingTotal.inc({ source, result: ok ? 'ok' : 'error' });
+    this.samplingDuration.observe({ source }, seconds);
+  }
+
   setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, verdict: Verdict, growth: Partial<Record<Component, number>>, timeToLimitSeconds: number | null, samples: number): void {
     for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === verdict ? 1 : 0);
     for (const c of COMPONENTS) {

@@ -2,11 +2,13 @@ import { pino } from 'pino';
 import { audit as engine } from '../../../src/analysis/audit.ts';
 import type { MemoryAudit } from '../../../src/controller/api/v1alpha1.ts';
 import { EventRecorder } from '../../../src/controller/events.ts';
+import { isNotFound } from '../../../src/controller/runtime/kube/api-error.ts';
 import type { KubeClient } from '../../../src/controller/runtime/kube/client.ts';
 import type { Pod } from '../../../src/controller/runtime/kube/types.ts';
 import { ControllerMetrics } from '../../../src/controller/runtime/metrics.ts';
 import { Reconciler } from '../../../src/controller/reconcile.ts';
-import { Sampler } from '../../../src/controller/sampler.ts';
+import { KubeletReader } from '../../../src/sampling/kubelet.ts';
+import { PodPprofReader } from '../../../src/sampling/pod-pprof.ts';
 
 // The reconcile loop with the API server and the kubelet replaced by recorders: it is level-based
 // (a second run with nothing new writes nothing), marks vanished pods Gone, and reports an
@@ -55,13 +57,14 @@ function world(spec: MemoryAudit['spec']) {
   const audit: MemoryAudit = { apiVersion: 'memaudit.io/v1alpha1', kind: 'MemoryAudit', metadata: { name: 'x', namespace: 'ns', uid: 'u1', generation: 2 }, spec };
   const client = fakeClient(calls, () => cadvisorText(20 * MiB + (now % 1e7), 10 * MiB, now, [...pods.keys()]));
   const metrics = new ControllerMetrics(false);
-  const sampler = new Sampler({ client, config: { kubeletAccess: 'proxy', kubeletCaFile: null, kubeletInsecureSkipTlsVerify: false, kubeletTimeoutMs: 1000, pprofAccess: 'direct', pprofTimeoutMs: 1000 }, metrics, log, decodeHeapProfile: () => { throw new Error('unused'); }, now: () => now });
+  const kubelet = new KubeletReader({ api: client, isNotFound, access: 'proxy', caFile: null, insecureSkipTlsVerify: false, timeoutMs: 1000, observe: () => undefined, log, now: () => now });
   const r = new Reconciler({
     client,
     config: { maxSamplesPerTarget: 100, maxTargetsPerAudit: 10, stateSyncPeriodMs: 0 },
     log,
     metrics,
-    sampler,
+    kubelet,
+    pprof: new PodPprofReader({ api: client, access: 'proxy', timeoutMs: 1000, observe: () => undefined }),
     store: null,
     events: new EventRecorder(client, log, 'test'),
     audits: { get: () => audit, list: () => [audit] },
@@ -77,7 +80,7 @@ function world(spec: MemoryAudit['spec']) {
     if (!last) return;
     audit.status = JSON.parse(JSON.stringify({ ...(audit.status ?? {}), ...(last.body as { status: object }).status }), (_k, v: unknown) => (v === null ? undefined : v));
   };
-  return { calls, pods, audit, r, statusPatches, applyStatus, advance: (ms: number) => (now += ms) };
+  return { calls, pods, audit, r, kubelet, statusPatches, applyStatus, advance: (ms: number) => (now += ms) };
 }
 
 describe('Reconciler', () => {
@@ -122,6 +125,20 @@ describe('Reconciler', () => {
     expect((event!.body as { message: string }).message).toMatch(/Pod b \(container app\) is gone; its 3 samples are kept/);
   });
 
+  it('lets the kubelet reader forget a node once no audit samples a pod there', async () => {
+    const w = world({ selector: { matchLabels: { app: 'x' } }, interval: '1s', minDuration: '5s', window: '1h' });
+    await w.r.reconcile('ns/x');
+    const scrapes = () => w.calls.filter((c) => c.path === '/api/v1/nodes/n1/proxy/metrics/cadvisor').length;
+    const read = () => w.kubelet.container('n1', { namespace: 'ns', pod: 'a', container: 'app' }, 3600_000);
+    await read();
+    expect(scrapes()).toBe(1);
+    w.pods.clear();
+    w.advance(1000);
+    await w.r.reconcile('ns/x');
+    await read();
+    expect(scrapes()).toBe(2);
+  });
+
   it('says TargetsMissing when no running pod matches', async () => {
     const w = world({ selector: { matchLabels: { app: 'nothing' } }, interval: '1s', minDuration: '5s', window: '1h' });
     await w.r.reconcile('ns/x');
@@ -135,30 +152,5 @@ describe('Reconciler', () => {
     await expect(w.r.reconcile('ns/x')).resolves.toEqual({});
     const status = (w.statusPatches()[0]!.body as { status: { conditions: { type: string; reason: string; message: string }[] } }).status;
     expect(status.conditions[0]).toMatchObject({ type: 'Ready', reason: 'InvalidSpec', message: 'spec.minDuration must not exceed spec.window' });
-  });
-});
-
-describe('Sampler', () => {
-  it('shares one kubelet fetch between concurrent callers and reuses it within the max age', async () => {
-    let now = 1_000_000;
-    const calls: Call[] = [];
-    const client = fakeClient(calls, () => cadvisorText(2 * MiB, MiB, now, ['a']));
-    const s = new Sampler({ client, config: { kubeletAccess: 'proxy', kubeletCaFile: null, kubeletInsecureSkipTlsVerify: false, kubeletTimeoutMs: 1000, pprofAccess: 'direct', pprofTimeoutMs: 1000 }, metrics: new ControllerMetrics(false), log, decodeHeapProfile: () => { throw new Error('unused'); }, now: () => now });
-    const [x, y, z] = await Promise.all([s.scrapeNode('n1', 500), s.scrapeNode('n1', 500), s.scrapeNode('n1', 500)]);
-    expect(calls).toHaveLength(1);
-    expect(x).toBe(y);
-    expect(y).toBe(z);
-    now += 400;
-    await s.scrapeNode('n1', 500);
-    expect(calls).toHaveLength(1);
-    now += 200;
-    await s.scrapeNode('n1', 500);
-    expect(calls).toHaveLength(2);
-  });
-
-  it('refuses a pprof path outside /debug/pprof/ even if the schema were bypassed', async () => {
-    const s = new Sampler({ client: fakeClient([], () => ''), config: { kubeletAccess: 'proxy', kubeletCaFile: null, kubeletInsecureSkipTlsVerify: false, kubeletTimeoutMs: 1000, pprofAccess: 'proxy', pprofTimeoutMs: 1000 }, metrics: new ControllerMetrics(false), log, decodeHeapProfile: () => { throw new Error('unused'); } });
-    await expect(s.goRuntime(pod('a'), 6060, '/debug/pprof/../../api/v1/secrets')).rejects.toThrow(/is not under \/debug\/pprof\//);
-    await expect(s.goRuntime(pod('a'), 0, '/debug/pprof/heap')).rejects.toThrow(/is not a port/);
   });
 });
