@@ -42,4 +42,3 @@ export const isMemauditError = (e: unknown): e is MemauditError => e instanceof 
 export const isInputError = (e: unknown): e is InputError => e instanceof InputError;
 export const isUsageError = (e: unknown): e is UsageError => e instanceof UsageError;
 export const isEnvironmentError = (e: unknown): e is EnvironmentError => e instanceof EnvironmentError;
-export const isTransientError = (e: unknown): e is TransientError => e instanceof TransientError;

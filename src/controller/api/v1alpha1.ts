@@ -1,14 +1,11 @@
+// MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
+// schema (hack/gen-crd.ts renders crds/ and the chart's copy from it).
 import { LEAK_SOURCES, VERDICTS } from '../../model/verdict.ts';
 import { GrowthReason } from './conditions.ts';
-import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string } from './schema.ts';
-import type { Infer } from './schema.ts';
+import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string, type Infer } from './schema.ts';
 import type { ObjectMeta } from '../runtime/kube/types.ts';
 import { PPROF_PATH_PATTERN } from '../../sampling/pod-pprof.ts';
 
-/**
- * MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
- * schema (hack/gen-crd.ts renders crds/ and the chart's copy from it).
- */
 export const GROUP = 'memaudit.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
@@ -206,25 +203,10 @@ export const PRINTER_COLUMNS = [
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the audit was created.' },
 ] as const;
 
-/** The MemoryGrowth reason for a verdict and leak source. */
+const LEAK_REASONS: Record<(typeof LEAK_SOURCES)[number], GrowthReason> = { heap: GrowthReason.GoHeap, offHeap: GrowthReason.OffHeap, anon: GrowthReason.Anonymous, shmem: GrowthReason.SharedMemory, kernel: GrowthReason.KernelMemory };
+
+/** The MemoryGrowth reason for a verdict and leak source (a Leak of unknown source is Anonymous). */
 export function growthReason(verdict: (typeof VERDICTS)[number], leakSource: (typeof LEAK_SOURCES)[number] | null): GrowthReason {
-  switch (verdict) {
-    case 'CacheGrowth':
-      return GrowthReason.PageCache;
-    case 'Leak':
-      switch (leakSource) {
-        case 'heap':
-          return GrowthReason.GoHeap;
-        case 'offHeap':
-          return GrowthReason.OffHeap;
-        case 'shmem':
-          return GrowthReason.SharedMemory;
-        case 'kernel':
-          return GrowthReason.KernelMemory;
-        default:
-          return GrowthReason.Anonymous;
-      }
-    default:
-      return GrowthReason[verdict];
-  }
+  if (verdict === 'CacheGrowth') return GrowthReason.PageCache;
+  return verdict === 'Leak' ? LEAK_REASONS[leakSource ?? 'anon'] : GrowthReason[verdict];
 }

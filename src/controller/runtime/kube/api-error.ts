@@ -15,7 +15,6 @@ export class KubeApiError extends MemauditError {
   }
 }
 
-export const isKubeApiError = (e: unknown): e is KubeApiError => e instanceof KubeApiError;
+const isKubeApiError = (e: unknown): e is KubeApiError => e instanceof KubeApiError;
 export const isNotFound = (e: unknown): boolean => isKubeApiError(e) && e.status === 404;
 export const isConflict = (e: unknown): boolean => isKubeApiError(e) && e.status === 409;
-export const isAlreadyExists = (e: unknown): boolean => isKubeApiError(e) && e.status === 409 && e.reason === 'AlreadyExists';

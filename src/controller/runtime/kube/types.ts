@@ -8,13 +8,8 @@ export interface ObjectMeta {
   uid?: string;
   generation?: number;
   resourceVersion?: string;
-  creationTimestamp?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-export interface Meta extends ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
@@ -24,13 +19,12 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
-  blockOwnerDeletion?: boolean;
 }
 
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: Meta;
+  metadata: ObjectMeta;
 }
 
 export interface ResourceRequirements {
@@ -38,34 +32,15 @@ export interface ResourceRequirements {
   requests?: Record<string, string>;
 }
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: unknown;
-}
-
 export interface ContainerSpec {
   name: string;
-  image?: string;
   resources?: ResourceRequirements;
-  env?: EnvVar[];
   ports?: { containerPort: number; name?: string; protocol?: string }[];
 }
 
 export interface Pod extends KubeObject {
   spec?: { nodeName?: string; containers: ContainerSpec[] };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    containerStatuses?: { name: string; ready?: boolean; restartCount?: number; containerID?: string }[];
-  };
-}
-
-export interface Node extends KubeObject {
-  status?: {
-    addresses?: { type: string; address: string }[];
-    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
-  };
+  status?: { phase?: string; podIP?: string };
 }
 
 export interface PodTemplateOwner extends KubeObject {

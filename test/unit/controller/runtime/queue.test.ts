@@ -131,21 +131,6 @@ describe('KeyedQueue', () => {
     expect(attempts).toEqual([0, 10, 30, 35]);
   });
 
-  it('forget cancels a pending run and a running key is not requeued', async () => {
-    let runs = 0;
-    const q = queue(async () => {
-      runs++;
-      await work(20);
-      return { requeueAfterMs: 5 };
-    });
-    q.add('k');
-    await advance(5);
-    q.forget('k');
-    await advance(60);
-    expect(runs).toBe(1);
-    expect(q.length).toBe(0);
-  });
-
   it('stop waits for the running reconcile and then runs nothing more', async () => {
     let finished = 0;
     let runs = 0;
