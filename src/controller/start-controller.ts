@@ -1,11 +1,16 @@
+// Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
+// caches), a per-key queue and the reconciler that run only while this replica leads, the probe
+// server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
+// released).
 import type { Logger } from 'pino';
 import { audit as engine } from '../analysis/audit.ts';
 import { KubeletReader } from '../sampling/kubelet.ts';
 import { PodPprofReader } from '../sampling/pod-pprof.ts';
-import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
-import type { MemoryAudit } from './api/v1alpha1.ts';
+import { GROUP, PLURAL, VERSION, type MemoryAudit } from './api/v1alpha1.ts';
+import { EvidenceStore } from './evidence-store.ts';
+import { EventRecorder } from './reconcile/emit-events.ts';
+import { Reconciler } from './reconcile/reconciler.ts';
 import type { ControllerConfig } from './runtime/flags.ts';
-import { EventRecorder } from './events.ts';
 import { InformerGroup } from './runtime/informer-group.ts';
 import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
 import { isNotFound } from './runtime/kube/api-error.ts';
@@ -15,16 +20,8 @@ import type { List, Pod } from './runtime/kube/types.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { ControllerMetrics } from './runtime/metrics.ts';
 import { KeyedQueue } from './runtime/queue.ts';
-import { Reconciler } from './reconcile.ts';
 import { ProbeServer } from './runtime/probe-server.ts';
-import { EvidenceStore } from './evidence-store.ts';
 
-/**
- * Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
- * caches), a per-key queue and the reconciler that run only while this replica leads, the probe
- * server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
- * released).
- */
 export interface RunningController {
   port: number;
   done: Promise<void>;
@@ -34,17 +31,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = await KubeClient.create(kubeConfig);
   const metrics = new ControllerMetrics();
-  const kubelet = new KubeletReader({
-    api: client,
-    isNotFound,
-    access: config.kubeletAccess,
-    caFile: config.kubeletCaFile,
-    insecureSkipTlsVerify: config.kubeletInsecureSkipTlsVerify,
-    timeoutMs: config.kubeletTimeoutMs,
-    observe: (ok, seconds) => metrics.observeFetch('kubelet', ok, seconds),
-    log: log.child({ component: 'kubelet' }),
-  });
-  const pprof = new PodPprofReader({ api: client, access: config.pprofAccess, timeoutMs: config.pprofTimeoutMs, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
+  const kubelet = new KubeletReader({ api: client, isNotFound, config, observe: (ok, seconds) => metrics.observeFetch('kubelet', ok, seconds), log: log.child({ component: 'kubelet' }) });
+  const pprof = new PodPprofReader({ api: client, config, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
   const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
@@ -76,7 +64,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     pods,
     isLeader: () => leader.isLeader(),
     cachesSynced: () => audits.synced && pods.synced,
-    engine: (samples, profiles, options) => engine(samples, profiles, options),
+    engine,
   });
 
   let queue: KeyedQueue | undefined;
@@ -91,17 +79,15 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     return q;
   };
 
-  audits.on('add', (a) => enqueue(keyOf(a)));
-  audits.on('update', (a) => enqueue(keyOf(a)));
-  audits.on('delete', (a) => enqueue(keyOf(a)));
   const podChanged = (p: Pod) => {
     for (const a of audits.list(p.metadata.namespace)) {
       if (selectorMatches(a.spec?.selector ?? {}, p.metadata.labels)) enqueue(keyOf(a));
     }
   };
-  pods.on('add', podChanged);
-  pods.on('update', podChanged);
-  pods.on('delete', podChanged);
+  for (const verb of ['add', 'update', 'delete'] as const) {
+    audits.on(verb, (a) => enqueue(keyOf(a)));
+    pods.on(verb, podChanged);
+  }
 
   const server = new ProbeServer({
     registry: metrics.registry,

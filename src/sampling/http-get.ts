@@ -4,8 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { data, retry } from './reader.ts';
-import type { Read } from './reader.ts';
+import { data, retry, type Read } from './reader.ts';
 
 /** `ip:port`, with an IPv6 address in brackets as a URL needs it. */
 export const hostPort = (ip: string, port: number): string => `${net.isIPv6(ip) ? `[${ip}]` : ip}:${port}`;

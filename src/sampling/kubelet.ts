@@ -8,11 +8,9 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { MemorySample } from '../model/sample.ts';
-import { findContainerSample, isNoData, parseCadvisorMetrics } from '../sources/cadvisor.ts';
-import type { ContainerKey, ContainerSample } from '../sources/cadvisor.ts';
+import { findContainerSample, isNoData, parseCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { hostPort, httpGet } from './http-get.ts';
-import { data, gone, retry } from './reader.ts';
-import type { Read } from './reader.ts';
+import { data, gone, retry, type Read } from './reader.ts';
 
 /** The API server as the readers use it; the controller's KubeClient is one. */
 export interface ApiServer {
@@ -26,21 +24,15 @@ export interface KubeletReaderOptions {
   api: ApiServer;
   /** True for the API server's NotFound: the node was deleted. */
   isNotFound: (e: unknown) => boolean;
-  access: 'proxy' | 'direct';
-  caFile: string | null;
-  insecureSkipTlsVerify: boolean;
-  timeoutMs: number;
+  /** Through the API server's node proxy, or directly (CA file, skip TLS verification); the controller's flags. */
+  config: { kubeletAccess: 'proxy' | 'direct'; kubeletCaFile: string | null; kubeletInsecureSkipTlsVerify: boolean; kubeletTimeoutMs: number };
   /** Told of every fetch (the controller's sampling metrics). */
   observe: (ok: boolean, seconds: number) => void;
   log: Logger;
   now?: () => number;
 }
 
-interface NodeAddresses {
-  status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
-}
-
-type Body = Read<{ text: string; source: string }>;
+type NodeAddresses = { status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
 
 /** A node's addresses are read again after this long. */
 const NODE_TTL_MS = 60_000;
@@ -99,8 +91,8 @@ export class KubeletReader {
     const t0 = performance.now();
     let read: Read<ContainerSample[]>;
     try {
-      const body = this.#o.access === 'proxy' ? await this.#viaProxy(nodeName) : await this.#direct(nodeName);
-      read = body.kind === 'data' ? data(parseCadvisorMetrics(body.value.text, { source: body.value.source, scrapeTimeMs: started }).containers) : body;
+      const [body, source] = this.#o.config.kubeletAccess === 'proxy' ? await this.#viaProxy(nodeName) : await this.#direct(nodeName);
+      read = body.kind === 'data' ? data(parseCadvisorMetrics(body.value.toString('utf8'), { source, scrapeTimeMs: started }).containers) : body;
     } catch (e) {
       // From the API server (node proxy, Node object) or the parser.
       const why = e instanceof Error ? e.message : String(e);
@@ -116,35 +108,34 @@ export class KubeletReader {
     return read;
   }
 
-  async #viaProxy(nodeName: string): Promise<Body> {
+  /** The metrics and where they came from. */
+  async #viaProxy(nodeName: string): Promise<[Read<Buffer>, string]> {
     const path = `/api/v1/nodes/${encodeURIComponent(nodeName)}/proxy/metrics/cadvisor`;
-    const body = await this.#o.api.request('GET', path, { accept: 'text/plain', timeoutMs: this.#o.timeoutMs });
-    return data({ text: body.toString('utf8'), source: path });
+    return [data(await this.#o.api.request('GET', path, { accept: 'text/plain', timeoutMs: this.#o.config.kubeletTimeoutMs })), path];
   }
 
   /** https://InternalIP:kubeletPort/metrics/cadvisor */
-  async #direct(nodeName: string): Promise<Body> {
+  async #direct(nodeName: string): Promise<[Read<Buffer>, string]> {
     const node = await this.#node(nodeName);
     const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-    if (!ip || net.isIP(ip) === 0) return retry(`node ${nodeName} has no InternalIP address`);
+    if (!ip || net.isIP(ip) === 0) return [retry(`node ${nodeName} has no InternalIP address`), ''];
     const url = new URL(`https://${hostPort(ip, node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250)}/metrics/cadvisor`);
     const opts: https.RequestOptions = { headers: {} };
     await this.#o.api.kubeConfig.applyToHTTPSOptions(opts);
     this.#agent ??= new https.Agent({
       keepAlive: true,
-      ca: this.#o.caFile ? readFileSync(this.#o.caFile) : undefined,
+      ca: this.#o.config.kubeletCaFile ? readFileSync(this.#o.config.kubeletCaFile) : undefined,
       cert: opts.cert,
       key: opts.key,
-      rejectUnauthorized: !this.#o.insecureSkipTlsVerify,
+      rejectUnauthorized: !this.#o.config.kubeletInsecureSkipTlsVerify,
     });
-    const body = await httpGet(url, { agent: this.#agent, headers: opts.headers as Record<string, string> }, this.#o.timeoutMs, 64 << 20);
-    return body.kind === 'data' ? data({ text: body.value.toString('utf8'), source: url.href }) : body;
+    return [await httpGet(url, { agent: this.#agent, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20), url.href];
   }
 
   async #node(nodeName: string): Promise<NodeAddresses> {
     const cached = this.#nodes.get(nodeName);
     if (cached && this.#now() - cached.fetchedAtMs < NODE_TTL_MS) return cached.node;
-    const node = await this.#o.api.get<NodeAddresses>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`, { timeoutMs: this.#o.timeoutMs });
+    const node = await this.#o.api.get<NodeAddresses>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`, { timeoutMs: this.#o.config.kubeletTimeoutMs });
     this.#nodes.set(nodeName, { node, fetchedAtMs: this.#now() });
     return node;
   }

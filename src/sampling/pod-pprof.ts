@@ -9,8 +9,7 @@ import { goSampleFromMemStats, parseMemStatsText } from '../sources/memstats.ts'
 import { decodeHeapProfile } from '../sources/pprof.ts';
 import { hostPort, httpGet } from './http-get.ts';
 import type { ApiServer } from './kubelet.ts';
-import { data, retry } from './reader.ts';
-import type { Read } from './reader.ts';
+import { data, retry, type Read } from './reader.ts';
 
 /** A pprof endpoint path on the target's own port; never a URL, never a traversal. The CRD's schema uses it. */
 export const PPROF_PATH_PATTERN = '^/debug/pprof/[A-Za-z0-9_-]+$';
@@ -20,15 +19,12 @@ const MEMSTATS_TAIL_BYTES = 256 * 1024;
 const MAX_BODY_BYTES = 32 << 20;
 
 /** The fields of a Pod its address is built from. */
-export interface PprofPod {
-  metadata: { name: string; namespace?: string };
-  status?: { podIP?: string };
-}
+export type PprofPod = { metadata: { name: string; namespace?: string }; status?: { podIP?: string } };
 
 export interface PodPprofOptions {
   api: Pick<ApiServer, 'request'>;
-  access: 'proxy' | 'direct';
-  timeoutMs: number;
+  /** At the pod IP, or through the API server's pods/proxy; the controller's flags. */
+  config: { pprofAccess: 'proxy' | 'direct'; pprofTimeoutMs: number };
   /** Told of every MemStats read (the controller's sampling metrics). */
   observe: (ok: boolean, seconds: number) => void;
 }
@@ -59,17 +55,17 @@ export class PodPprofReader {
     if (!PPROF_PATH_RE.test(path)) throw new InputError('spec.pprof', `path ${JSON.stringify(path)} is not under /debug/pprof/`);
     const ns = pod.metadata.namespace!;
     const suffix = query ? `?${query}` : '';
-    if (this.#o.access === 'proxy') {
+    if (this.#o.config.pprofAccess === 'proxy') {
       const p = `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod.metadata.name)}:${port}/proxy${path}${suffix}`;
       try {
-        return data(await this.#o.api.request('GET', p, { timeoutMs: this.#o.timeoutMs, maxBytes: MAX_BODY_BYTES }));
+        return data(await this.#o.api.request('GET', p, { timeoutMs: this.#o.config.pprofTimeoutMs, maxBytes: MAX_BODY_BYTES }));
       } catch (e) {
         return retry(e instanceof Error ? e.message : String(e));
       }
     }
     const ip = pod.status?.podIP;
     if (!ip || net.isIP(ip) === 0) return retry(`pod ${ns}/${pod.metadata.name} has no IP yet`);
-    return httpGet(new URL(`http://${hostPort(ip, port)}${path}${suffix}`), {}, this.#o.timeoutMs, MAX_BODY_BYTES);
+    return httpGet(new URL(`http://${hostPort(ip, port)}${path}${suffix}`), {}, this.#o.config.pprofTimeoutMs, MAX_BODY_BYTES);
   }
 }
 

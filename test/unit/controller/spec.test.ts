@@ -1,4 +1,4 @@
-import { canonical, mergePatch, resolveSpec } from '../../../src/controller/spec.ts';
+import { resolveSpec } from '../../../src/controller/spec.ts';
 
 describe('resolveSpec', () => {
   it('applies the CRD defaults and converts durations', () => {
@@ -19,19 +19,5 @@ describe('resolveSpec', () => {
   it('returns an error, not an exception, for what the schema should have refused', () => {
     expect(resolveSpec({ selector: {}, window: '1m', minDuration: '1h' })).toEqual({ error: 'spec.minDuration must not exceed spec.window' });
     expect(resolveSpec({ selector: {}, pprof: { port: 6060, path: 'http://x/debug/pprof/heap' } })).toEqual({ error: 'spec.pprof.path must be a path under /debug/pprof/' });
-  });
-});
-
-describe('mergePatch', () => {
-  it('is empty for equal documents whatever the key order', () => {
-    expect(mergePatch({ a: 1, b: { c: [1, 2], d: 'x' } }, { b: { d: 'x', c: [1, 2] }, a: 1 })).toBeUndefined();
-  });
-
-  it('deletes removed keys with null, replaces arrays, recurses into objects', () => {
-    expect(mergePatch({ a: 1, b: { c: 1, d: 2 }, l: [1] }, { a: 1, b: { c: 2 }, l: [1, 2], n: 'new' })).toEqual({ b: { c: 2, d: null }, l: [1, 2], n: 'new' });
-  });
-
-  it('canonical sorts keys at every level', () => {
-    expect(canonical({ b: 1, a: { d: 1, c: 2 } })).toBe('{"a":{"c":2,"d":1},"b":1}');
   });
 });

@@ -42,7 +42,7 @@ function world(access: 'proxy' | 'direct' = 'proxy') {
     },
     kubeConfig: { applyToHTTPSOptions: async () => undefined },
   };
-  const options: KubeletReaderOptions = { api, isNotFound, access, caFile: null, insecureSkipTlsVerify: false, timeoutMs: 1000, observe: (ok) => w.observed.push(ok), log, now: () => w.now };
+  const options: KubeletReaderOptions = { api, isNotFound, config: { kubeletAccess: access, kubeletCaFile: null, kubeletInsecureSkipTlsVerify: false, kubeletTimeoutMs: 1000 }, observe: (ok) => w.observed.push(ok), log, now: () => w.now };
   return { w, reader: new KubeletReader(options) };
 }
 

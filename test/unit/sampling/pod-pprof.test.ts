@@ -37,7 +37,7 @@ afterAll(async () => {
 
 function reader(options: Partial<PodPprofOptions> = {}) {
   const observed: boolean[] = [];
-  const r = new PodPprofReader({ api: { request: () => Promise.reject(new Error('unused')) }, access: 'direct', timeoutMs: 5000, observe: (ok) => observed.push(ok), ...options });
+  const r = new PodPprofReader({ api: { request: () => Promise.reject(new Error('unused')) }, config: { pprofAccess: 'direct', pprofTimeoutMs: 5000 }, observe: (ok) => observed.push(ok), ...options });
   return { r, observed };
 }
 
@@ -63,7 +63,7 @@ describe('PodPprofReader', () => {
   it('proxy: goes through pods/proxy, built from the Pod object, the port and the path', async () => {
     const paths: string[] = [];
     const { r } = reader({
-      access: 'proxy',
+      config: { pprofAccess: 'proxy', pprofTimeoutMs: 5000 },
       api: {
         request: async (_m, p) => {
           paths.push(p);
@@ -78,7 +78,7 @@ describe('PodPprofReader', () => {
   });
 
   it('refuses a port or a path outside /debug/pprof/ even if the schema were bypassed', async () => {
-    const { r } = reader({ access: 'proxy' });
+    const { r } = reader({ config: { pprofAccess: 'proxy', pprofTimeoutMs: 5000 } });
     await expect(r.memStats(pod(), 6060, '/debug/pprof/../../api/v1/secrets')).rejects.toThrow(InputError);
     await expect(r.memStats(pod(), 6060, '/debug/pprof/../../api/v1/secrets')).rejects.toThrow(/is not under \/debug\/pprof\//);
     await expect(r.heapProfile(pod(), 0, '/debug/pprof/heap')).rejects.toThrow(/port 0 is not a port/);

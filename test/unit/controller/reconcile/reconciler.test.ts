@@ -1,74 +1,38 @@
 import { pino } from 'pino';
-import { audit as engine } from '../../../src/analysis/audit.ts';
-import type { MemoryAudit } from '../../../src/controller/api/v1alpha1.ts';
-import { EventRecorder } from '../../../src/controller/events.ts';
-import { isNotFound } from '../../../src/controller/runtime/kube/api-error.ts';
-import type { KubeClient } from '../../../src/controller/runtime/kube/client.ts';
-import type { Pod } from '../../../src/controller/runtime/kube/types.ts';
-import { ControllerMetrics } from '../../../src/controller/runtime/metrics.ts';
-import { Reconciler } from '../../../src/controller/reconcile.ts';
-import { KubeletReader } from '../../../src/sampling/kubelet.ts';
-import { PodPprofReader } from '../../../src/sampling/pod-pprof.ts';
+import { audit as engine } from '../../../../src/analysis/audit.ts';
+import type { MemoryAudit } from '../../../../src/controller/api/v1alpha1.ts';
+import { EventRecorder } from '../../../../src/controller/reconcile/emit-events.ts';
+import { Reconciler } from '../../../../src/controller/reconcile/reconciler.ts';
+import { KubeApiError } from '../../../../src/controller/runtime/kube/api-error.ts';
+import type { Pod } from '../../../../src/controller/runtime/kube/types.ts';
+import { ControllerMetrics } from '../../../../src/controller/runtime/metrics.ts';
+import { MiB, T0, auditOf, cadvisorText, fakeClient, log, pod, readers } from './fakes.ts';
+import type { Answer, Call } from './fakes.ts';
 
 // The reconcile loop with the API server and the kubelet replaced by recorders: it is level-based
-// (a second run with nothing new writes nothing), marks vanished pods Gone, and reports an
-// invalid spec as a condition instead of throwing.
-const log = pino({ level: 'silent' });
-const MiB = 1024 * 1024;
+// (a second run with nothing new writes nothing), marks vanished pods Gone, reports an invalid
+// spec as a condition instead of throwing, and times every step it runs.
 
-interface Call {
-  method: string;
-  path: string;
-  body?: unknown;
-}
-
-function fakeClient(calls: Call[], cadvisor: () => string): KubeClient {
-  return {
-    async json(method: string, path: string, options: { body?: unknown } = {}) {
-      calls.push({ method, path, body: options.body });
-      return {};
-    },
-    async get(path: string) {
-      calls.push({ method: 'GET', path });
-      return {};
-    },
-    async request(method: string, path: string) {
-      calls.push({ method, path });
-      return Buffer.from(cadvisor());
-    },
-  } as unknown as KubeClient;
-}
-
-function cadvisorText(usage: number, cache: number, ts: number, pods: string[]): string {
-  const lines: string[] = [];
-  for (const pod of pods) {
-    const l = `container="app",id="/kubepods/pod-${pod}/c",image="x",name="c",namespace="ns",pod="${pod}"`;
-    lines.push(`container_memory_usage_bytes{${l}} ${usage} ${ts}`, `container_memory_cache{${l}} ${cache} ${ts}`, `container_memory_rss{${l}} ${usage - cache} ${ts}`, `container_memory_working_set_bytes{${l}} ${usage - cache} ${ts}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-const pod = (name: string): Pod => ({ metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels: { app: 'x' } }, spec: { nodeName: 'n1', containers: [{ name: 'app' }] }, status: { phase: 'Running', podIP: '10.0.0.9' } });
-
-function world(spec: MemoryAudit['spec']) {
-  let now = Date.UTC(2026, 0, 1);
+function world(spec: MemoryAudit['spec'], options: { answer?: Answer; pods?: Pod[]; logLines?: string[] } = {}) {
+  let now = T0;
   const calls: Call[] = [];
-  const pods = new Map([['a', pod('a')], ['b', pod('b')]]);
-  const audit: MemoryAudit = { apiVersion: 'memaudit.io/v1alpha1', kind: 'MemoryAudit', metadata: { name: 'x', namespace: 'ns', uid: 'u1', generation: 2 }, spec };
-  const client = fakeClient(calls, () => cadvisorText(20 * MiB + (now % 1e7), 10 * MiB, now, [...pods.keys()]));
+  const pods = new Map((options.pods ?? [pod('a'), pod('b')]).map((p) => [p.metadata.name, p]));
+  const audit = auditOf(spec);
+  const client = fakeClient(calls, () => cadvisorText(20 * MiB + (now % 1e7), 10 * MiB, now, [...pods.keys()]), options.answer);
   const metrics = new ControllerMetrics(false);
-  const kubelet = new KubeletReader({ api: client, isNotFound, access: 'proxy', caFile: null, insecureSkipTlsVerify: false, timeoutMs: 1000, observe: () => undefined, log, now: () => now });
+  const { kubelet, pprof } = readers(client, () => now);
+  const logger = options.logLines ? pino({ level: 'warn' }, { write: (line: string) => options.logLines!.push(line) }) : log;
   const r = new Reconciler({
     client,
     config: { maxSamplesPerTarget: 100, maxTargetsPerAudit: 10, stateSyncPeriodMs: 0 },
-    log,
+    log: logger,
     metrics,
     kubelet,
-    pprof: new PodPprofReader({ api: client, access: 'proxy', timeoutMs: 1000, observe: () => undefined }),
+    pprof,
     store: null,
     events: new EventRecorder(client, log, 'test'),
     audits: { get: () => audit, list: () => [audit] },
-    pods: { get: (n) => pods.get(n), list: () => [...pods.values()] },
+    pods: { list: () => [...pods.values()] },
     isLeader: () => true,
     engine,
     now: () => now,
@@ -80,7 +44,12 @@ function world(spec: MemoryAudit['spec']) {
     if (!last) return;
     audit.status = JSON.parse(JSON.stringify({ ...(audit.status ?? {}), ...(last.body as { status: object }).status }), (_k, v: unknown) => (v === null ? undefined : v));
   };
-  return { calls, pods, audit, r, kubelet, statusPatches, applyStatus, advance: (ms: number) => (now += ms) };
+  /** How many times each step was timed. */
+  const stepCounts = async () => {
+    const m = await metrics.reconcileStepDuration.get();
+    return Object.fromEntries(m.values.filter((v) => v.metricName === 'memaudit_reconcile_step_duration_seconds_count').map((v) => [v.labels.step, v.value]));
+  };
+  return { calls, pods, audit, r, kubelet, statusPatches, applyStatus, stepCounts, advance: (ms: number) => (now += ms) };
 }
 
 describe('Reconciler', () => {
@@ -137,6 +106,28 @@ describe('Reconciler', () => {
     await w.r.reconcile('ns/x');
     await read();
     expect(scrapes()).toBe(2);
+  });
+
+  it('times each step it runs into memaudit_reconcile_step_duration_seconds, and only those', async () => {
+    const w = world({ selector: { matchLabels: { app: 'x' } }, interval: '10s', minDuration: '30s', window: '1h' });
+    await w.r.reconcile('ns/x');
+    expect(await w.stepCounts()).toEqual({ restoreEvidence: 1, findTargets: 1, sample: 1, evaluate: 1, writeStatus: 1, emitEvents: 1 });
+    w.applyStatus();
+    w.advance(2000);
+    await w.r.reconcile('ns/x');
+    // Evidence already in memory, no sample due: neither step runs.
+    expect(await w.stepCounts()).toEqual({ restoreEvidence: 1, findTargets: 2, sample: 1, evaluate: 2, writeStatus: 2, emitEvents: 2 });
+  });
+
+  it('logs a failing step by name, times it, and fails this reconcile for the queue to retry', async () => {
+    const logLines: string[] = [];
+    const owned = (name: string) => pod(name, { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs', controller: true }] });
+    const answer: Answer = (_m, path) => (path.includes('/replicasets/') ? new KubeApiError(403, 'Forbidden', `GET ${path}: HTTP 403 Forbidden`) : undefined);
+    const w = world({ selector: { matchLabels: { app: 'x' } }, interval: '1s', minDuration: '5s', window: '1h', action: 'Patch' }, { answer, pods: [owned('a')], logLines });
+    await expect(w.r.reconcile('ns/x')).rejects.toThrow(/HTTP 403 Forbidden/);
+    expect(logLines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([expect.objectContaining({ level: 40, step: 'decideAction', audit: 'ns/x', msg: 'Reconcile step failed' })]);
+    expect(await w.stepCounts()).toMatchObject({ sample: 1, evaluate: 1, decideAction: 1 });
+    expect(w.statusPatches()).toHaveLength(0);
   });
 
   it('says TargetsMissing when no running pod matches', async () => {
