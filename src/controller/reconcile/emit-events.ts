@@ -7,13 +7,7 @@ import type { Logger } from 'pino';
 import { EventReason } from '../api/conditions.ts';
 import { API_VERSION, KIND, type MemoryAudit, type MemoryAuditStatus } from '../api/v1alpha1.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
-import type { Round } from './round.ts';
-
-export interface AuditEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
+import type { AuditEvent, Round } from './round.ts';
 
 const COMPONENT = 'memaudit-controller';
 

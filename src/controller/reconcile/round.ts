@@ -5,7 +5,12 @@ import type { AuditEvidence } from '../evidence.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import type { ResolvedSpec } from '../spec.ts';
-import type { AuditEvent } from './emit-events.ts';
+
+export interface AuditEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export interface Round {
   audit: MemoryAudit;
