@@ -17,11 +17,11 @@ export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
 export const MAX_STATUS_TARGETS = 50;
 export const MAX_GROWING_FUNCTIONS = 5;
 
-export const ACTIONS = ['Observe', 'Recommend', 'Patch'] as const;
+const ACTIONS = ['Observe', 'Recommend', 'Patch'] as const;
 export type Action = (typeof ACTIONS)[number];
-export const TARGET_STATES = ['Sampling', 'Failing', 'Gone'] as const;
+const TARGET_STATES = ['Sampling', 'Failing', 'Gone'] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
-export const PATCH_RESULTS = ['Applied', 'Refused', 'Failed'] as const;
+const PATCH_RESULTS = ['Applied', 'Refused', 'Failed'] as const;
 
 export const DEFAULTS = {
   interval: '30s',
@@ -112,7 +112,7 @@ const growthSchema = object('Growth rate per memory component over the window (b
   goHeap: bytesPerHour('the Go heap in use'),
 });
 
-export const targetStatusSchema = object('The result for one container of one selected pod.', {
+const targetStatusSchema = object('The result for one container of one selected pod.', {
   pod: required(string('Pod name.', { maxLength: 253 })),
   container: required(string('Container name.', { maxLength: 63 })),
   node: string('Node the pod runs on.', { maxLength: 253 }),
