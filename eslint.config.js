@@ -41,4 +41,18 @@ export default tseslint.config(
     files: ['src/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'hack/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  // The operator's runtime (src/controller/runtime/) knows nothing of MemoryAudits: the domain
+  // around it (api/, reconcile/, status, evidence, patch) uses it, never the reverse; only
+  // start-controller.ts wires the two. Specifiers are relative, so one block per depth. These
+  // blocks come after the controller's layer block, whose groups they repeat: a later block
+  // replaces the rule's options for the files it matches.
+  ...[
+    ['src/controller/runtime/*.ts', '^\\.\\./(?!\\.\\./)'],
+    ['src/controller/runtime/kube/*.ts', '^\\.\\./\\.\\./(?!\\.\\./)'],
+  ].map(([files, domain]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: domain, message: 'The controller runtime must not import the controller domain.' }, ...layer('docker', 'local', 'cli', 'report')[1].patterns] }],
+    },
+  })),
 );

@@ -2,9 +2,9 @@ import { readEnvironment } from '../config.ts';
 import { pino } from 'pino';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
-import { CONTROLLER_USAGE, controllerConfigFromArgs } from '../controller/config.ts';
-import type { ControllerEnv } from '../controller/config.ts';
-import { startController } from '../controller/main.ts';
+import { CONTROLLER_USAGE, controllerConfigFromArgs } from '../controller/runtime/flags.ts';
+import type { ControllerEnv } from '../controller/runtime/flags.ts';
+import { startController } from '../controller/start-controller.ts';
 
 /**
  * `memaudit controller`: the Kubernetes operator. Runs until SIGTERM/SIGINT, then stops cleanly

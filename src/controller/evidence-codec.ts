@@ -1,14 +1,11 @@
+// Evidence <-> a compact gzipped JSON document, so a restarted controller resumes where the last
+// one stopped. Samples are stored as columns of deltas (memory counters change slowly, so the
+// deltas are small and compress well); a missing value stays null, never 0.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import type { GoRuntimeSample, HeapProfile, MemorySample } from '../model/sample.ts';
-import type { TargetStatus } from './api/v1alpha1.ts';
 import { AuditEvidence, TargetEvidence, decimateOlderHalf } from './evidence.ts';
 
-/**
- * Evidence <-> a compact gzipped JSON document, so a restarted controller resumes where the last
- * one stopped. Samples are stored as columns of deltas (memory counters change slowly, so the
- * deltas are small and compress well); a missing value stays null, never 0.
- */
 const FORMAT_VERSION = 1;
 
 type Column = (number | null)[];
@@ -33,7 +30,6 @@ interface PersistedTarget {
   /** Sample instances (container incarnations): the distinct names, and each sample's index into them. */
   inst?: { names: string[]; idx: Column };
   profiles: PersistedProfile[];
-  lastStatus?: TargetStatus;
 }
 
 interface PersistedEvidence {
@@ -100,7 +96,6 @@ function encodeTarget(t: TargetEvidence): PersistedTarget {
   if (t.node !== undefined) out.node = t.node;
   if (t.podUid !== undefined) out.podUid = t.podUid;
   if (t.goneSinceMs !== undefined) out.goneSinceMs = t.goneSinceMs;
-  if (t.lastStatus !== undefined) out.lastStatus = t.lastStatus;
   return out;
 }
 
@@ -109,7 +104,6 @@ function decodeTarget(p: PersistedTarget): TargetEvidence {
   t.node = p.node;
   t.podUid = p.podUid;
   t.goneSinceMs = p.goneSinceMs;
-  t.lastStatus = p.lastStatus;
   const times = undeltas(p.t) as number[];
   const cols = Object.entries(p.cols).map(([k, c]) => [k, undeltas(c)] as const);
   const goCols = Object.entries(p.go).map(([k, c]) => [k, undeltas(c)] as const);

@@ -1,11 +1,8 @@
+// The evidence kept per audited container: its samples within the window and a few reduced heap
+// profiles, bounded in count so memory stays flat however long an audit runs. Pure data plus the
+// bounding rules; persistence lives in evidence-codec.ts and evidence-store.ts.
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import type { TargetStatus } from './api/v1alpha1.ts';
 
-/**
- * The evidence kept per audited container: its samples within the window and a few reduced heap
- * profiles, bounded in count so memory stays flat however long an audit runs. Pure data plus
- * the bounding rules; persistence lives in state-store.ts.
- */
 export interface EvidenceLimits {
   maxSamples: number;
   maxProfiles: number;
@@ -28,9 +25,6 @@ export class TargetEvidence {
   lastError: string | undefined;
   /** The last heap profile error (cgroup sampling may still work). */
   pprofError: string | undefined;
-  consecutiveFailures = 0;
-  /** The last result computed while the pod existed (shown for Gone targets). */
-  lastStatus: TargetStatus | undefined;
 
   constructor(pod: string, container: string) {
     this.pod = pod;
@@ -102,7 +96,7 @@ export class AuditEvidence {
   }
 }
 
-export const targetKey = (pod: string, container: string): string => `${pod}/${container}`;
+const targetKey = (pod: string, container: string): string => `${pod}/${container}`;
 
 /** Keeps the newer half as is and every other point of the older half. */
 export function decimateOlderHalf<T>(items: T[]): T[] {

@@ -1,19 +1,16 @@
+// action: Patch. Finds the workload that owns the audited pods (Pod -> ReplicaSet -> Deployment,
+// or StatefulSet / DaemonSet), and writes the recommended memory limit and request of the audited
+// container (and GOMEMLIMIT when asked) with a strategic merge patch that names nothing else.
+// Never for a Leak (a higher limit only delays the OOM kill), never before a verdict, at most
+// once per window per workload container.
 import type { Logger } from 'pino';
 import { PatchReason } from './api/conditions.ts';
 import type { Condition, LastPatch, MemoryAudit, TargetStatus } from './api/v1alpha1.ts';
-import { STRATEGIC_MERGE_PATCH } from './kube/client.ts';
-import type { KubeClient } from './kube/client.ts';
-import { isNotFound } from './kube/errors.ts';
-import type { OwnerReference, Pod, PodTemplateOwner } from './kube/types.ts';
-import { rfc3339 } from './status.ts';
+import { STRATEGIC_MERGE_PATCH, type KubeClient } from './runtime/kube/client.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
+import type { OwnerReference, Pod, PodTemplateOwner } from './runtime/kube/types.ts';
+import { containerPatch, rfc3339 } from './status.ts';
 
-/**
- * action: Patch. Finds the workload that owns the audited pods (Pod -> ReplicaSet -> Deployment,
- * or StatefulSet / DaemonSet), and writes the recommended memory limit and request of the audited
- * container (and GOMEMLIMIT when asked) with a strategic merge patch that names nothing else.
- * Never for a Leak (a higher limit only delays the OOM kill), never before a verdict, at most
- * once per window per workload container.
- */
 export interface Workload {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
   name: string;
@@ -22,7 +19,7 @@ export interface Workload {
 
 const WORKLOAD_PATHS: Record<Workload['kind'], string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' };
 
-export function workloadPath(w: Workload): string {
+function workloadPath(w: Workload): string {
   return `/apis/apps/v1/namespaces/${encodeURIComponent(w.namespace)}/${WORKLOAD_PATHS[w.kind]}/${encodeURIComponent(w.name)}`;
 }
 
@@ -98,15 +95,6 @@ export function decidePatch(input: PatchDecisionInput): PatchPlan {
     return { condition: { type: 'Patched', status: 'True', reason: PatchReason.UpToDate, message: `${workload.kind} ${workload.name} container ${container} already has limit ${limit}.` }, lastPatch: last, write: undefined, event: undefined };
   }
   return { condition: { type: 'Patched', status: 'True', reason: PatchReason.Patched, message: '' }, lastPatch: undefined, write: { workload, container, limit, request, goMemLimit: input.goMemLimit }, event: undefined };
-}
-
-/** The strategic merge patch: containers merge by name, resources maps by key, env by name. */
-export function containerPatch(container: string, limit: string, request: string | undefined, goMemLimit: string | undefined): Record<string, unknown> {
-  const resources: Record<string, Record<string, string>> = { limits: { memory: limit } };
-  if (request) resources.requests = { memory: request };
-  const c: Record<string, unknown> = { name: container, resources };
-  if (goMemLimit) c.env = [{ name: 'GOMEMLIMIT', value: goMemLimit }];
-  return { spec: { template: { spec: { containers: [c] } } } };
 }
 
 export async function readContainerResources(client: KubeClient, w: Workload, container: string): Promise<{ limit: string | undefined; request: string | undefined } | null> {

@@ -1,6 +1,6 @@
 import { secondsFromDuration } from '../model/units.ts';
-import { DEFAULTS, PPROF_PATH_PATTERN } from './api/v1alpha1.ts';
-import type { Action, LabelSelector, MemoryAuditSpec } from './api/v1alpha1.ts';
+import { PPROF_PATH_PATTERN } from '../sampling/pod-pprof.ts';
+import { DEFAULTS, type Action, type LabelSelector, type MemoryAuditSpec } from './api/v1alpha1.ts';
 
 /** A MemoryAudit spec with defaults applied and durations in milliseconds. */
 export interface ResolvedSpec {
@@ -51,26 +51,4 @@ export function resolveSpec(spec: MemoryAuditSpec): ResolvedSpec | { error: stri
     goMemLimit: spec.recommend?.goMemLimit ?? DEFAULTS.goMemLimit,
     action: spec.action ?? DEFAULTS.action,
   };
-}
-
-/** RFC 7386 merge patch turning `prev` into `next` (null deletes; arrays are replaced). Empty = equal. */
-export function mergePatch(prev: unknown, next: unknown): Record<string, unknown> | undefined {
-  if (!isObject(prev) || !isObject(next)) return canonical(prev) === canonical(next) ? undefined : (next as Record<string, unknown>);
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(prev)) if (!(k in next)) out[k] = null;
-  for (const [k, v] of Object.entries(next)) {
-    const p = prev[k];
-    if (isObject(p) && isObject(v)) {
-      const sub = mergePatch(p, v);
-      if (sub && Object.keys(sub).length > 0) out[k] = sub;
-    } else if (canonical(p) !== canonical(v)) out[k] = v === undefined ? null : v;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** JSON with sorted keys: the API server returns custom resources with sorted keys. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) => (isObject(value) ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]])) : value));
 }

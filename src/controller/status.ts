@@ -1,31 +1,24 @@
-import type { AuditResult, Component, LeakSource, Verdict } from '../model/verdict.ts';
+// Pure functions from results to the MemoryAudit status: per-target entries, the summary the
+// printer columns show, and conditions (metav1.Condition semantics: lastTransitionTime moves only
+// when the status of a condition changes).
+import type { AuditResult, LeakSource, Verdict } from '../model/verdict.ts';
 import { MiB, KiB, GiB } from '../model/units.ts';
 import { ConditionType, ReadyReason } from './api/conditions.ts';
-import { MAX_GROWING_FUNCTIONS, growthReason } from './api/v1alpha1.ts';
-import type { Action, Condition, MemoryAuditStatus, RecommendationStatus, TargetState, TargetStatus } from './api/v1alpha1.ts';
+import { MAX_GROWING_FUNCTIONS, growthReason, type Action, type Condition, type MemoryAuditStatus, type RecommendationStatus, type TargetState, type TargetStatus } from './api/v1alpha1.ts';
 
-/**
- * Pure functions from results to the MemoryAudit status: per-target entries, the summary the
- * printer columns show, and conditions (metav1.Condition semantics: lastTransitionTime moves only
- * when the status of a condition changes).
- */
-export const SEVERITY: Record<Verdict, number> = { Leak: 4, CacheGrowth: 3, Plateau: 2, Stable: 1, InsufficientData: 0 };
+const SEVERITY: Record<Verdict, number> = { Leak: 4, CacheGrowth: 3, Plateau: 2, Stable: 1, InsufficientData: 0 };
+
+type GrowthField = keyof NonNullable<TargetStatus['growthBytesPerHour']>;
+/** The components whose growth a target's status shows, under their own names. */
+const GROWTH_FIELDS: readonly GrowthField[] = ['usage', 'workingSet', 'anon', 'file', 'shmem', 'kernel', 'goHeap'];
 
 /** The component whose growth explains a verdict: what the Growth column shows. */
-export function decidingComponent(verdict: Verdict, leakSource: LeakSource | null): Component {
+export function decidingComponent(verdict: Verdict, leakSource: LeakSource | null): GrowthField {
   if (verdict === 'CacheGrowth') return 'file';
-  if (verdict !== 'Leak') return 'usage';
-  switch (leakSource) {
-    case 'heap':
-      return 'goHeap';
-    case 'shmem':
-      return 'shmem';
-    case 'kernel':
-      return 'kernel';
-    default:
-      return 'anon';
-  }
+  return verdict === 'Leak' ? LEAK_COMPONENTS[leakSource ?? 'anon'] : 'usage';
 }
+
+const LEAK_COMPONENTS: Record<LeakSource, GrowthField> = { heap: 'goHeap', offHeap: 'anon', anon: 'anon', shmem: 'shmem', kernel: 'kernel' };
 
 /** Binary quantity with a short suffix: 12Mi, 1.5Gi, 300Ki. */
 export function shortQuantity(bytes: number): string {
@@ -42,16 +35,6 @@ export function growthText(bytesPerHour: number): string {
   return `${bytesPerHour >= 0 ? '+' : ''}${shortQuantity(bytesPerHour)}/h`;
 }
 
-const GROWTH_FIELDS: [Component, keyof NonNullable<TargetStatus['growthBytesPerHour']>][] = [
-  ['usage', 'usage'],
-  ['workingSet', 'workingSet'],
-  ['anon', 'anon'],
-  ['file', 'file'],
-  ['shmem', 'shmem'],
-  ['kernel', 'kernel'],
-  ['goHeap', 'goHeap'],
-];
-
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
 export interface TargetInput {
@@ -67,9 +50,9 @@ export interface TargetInput {
 export function targetStatus(t: TargetInput): TargetStatus {
   const r = t.result;
   const growth: NonNullable<TargetStatus['growthBytesPerHour']> = {};
-  for (const [c, field] of GROWTH_FIELDS) {
+  for (const c of GROWTH_FIELDS) {
     const trend = r.growth[c];
-    if (trend) growth[field] = Math.round(trend.slopeBytesPerHour);
+    if (trend) growth[c] = Math.round(trend.slopeBytesPerHour);
   }
   const out: TargetStatus = {
     pod: t.pod,
@@ -173,7 +156,7 @@ export function buildStatus(input: SummaryInput): MemoryAuditStatus {
   if (summary) {
     status.verdict = summary.verdict;
     if (summary.leakSource) status.leakSource = summary.leakSource;
-    const rate = summary.growthBytesPerHour?.[decidingField(summary.verdict, summary.leakSource ?? null)];
+    const rate = summary.growthBytesPerHour?.[decidingComponent(summary.verdict, summary.leakSource ?? null)];
     if (summary.verdict !== 'InsufficientData' && rate !== undefined) status.growth = growthText(rate);
     if (input.action !== 'Observe' && input.summaryResult) {
       const rec = recommendationStatus(summary.container, input.summaryResult, input.goMemLimit);
@@ -186,12 +169,7 @@ export function buildStatus(input: SummaryInput): MemoryAuditStatus {
   return status;
 }
 
-function decidingField(verdict: Verdict, leakSource: LeakSource | null): keyof NonNullable<TargetStatus['growthBytesPerHour']> {
-  const c = decidingComponent(verdict, leakSource);
-  return (GROWTH_FIELDS.find(([comp]) => comp === c)?.[1] ?? 'usage');
-}
-
-export function recommendationStatus(container: string, r: AuditResult, goMemLimit: boolean): RecommendationStatus {
+function recommendationStatus(container: string, r: AuditResult, goMemLimit: boolean): RecommendationStatus {
   const rec = r.recommendation;
   const out: RecommendationStatus = { container };
   if (rec.kubernetes?.limits) out.memoryLimit = rec.kubernetes.limits.memory;
@@ -199,12 +177,15 @@ export function recommendationStatus(container: string, r: AuditResult, goMemLim
   if (goMemLimit && rec.goMemLimit) out.goMemLimit = rec.goMemLimit;
   if (rec.compose) out.composeMemLimit = rec.compose.mem_limit;
   if (rec.warning) out.warning = clip(rec.warning, 1024);
-  if (out.memoryLimit) {
-    const resources: Record<string, Record<string, string>> = { limits: { memory: out.memoryLimit } };
-    if (out.memoryRequest) resources.requests = { memory: out.memoryRequest };
-    const c: Record<string, unknown> = { name: container, resources };
-    if (out.goMemLimit) c.env = [{ name: 'GOMEMLIMIT', value: out.goMemLimit }];
-    out.patch = JSON.stringify({ spec: { template: { spec: { containers: [c] } } } });
-  }
+  if (out.memoryLimit) out.patch = JSON.stringify(containerPatch(container, out.memoryLimit, out.memoryRequest, out.goMemLimit));
   return out;
+}
+
+/** The strategic merge patch of a workload's pod template: containers merge by name, resources maps by key, env by name. */
+export function containerPatch(container: string, limit: string, request: string | undefined, goMemLimit: string | undefined): Record<string, unknown> {
+  const resources: Record<string, Record<string, string>> = { limits: { memory: limit } };
+  if (request) resources.requests = { memory: request };
+  const c: Record<string, unknown> = { name: container, resources };
+  if (goMemLimit) c.env = [{ name: 'GOMEMLIMIT', value: goMemLimit }];
+  return { spec: { template: { spec: { containers: [c] } } } };
 }

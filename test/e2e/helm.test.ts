@@ -4,7 +4,7 @@ import { access, cp as copy, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CONTROLLER_USAGE } from '../../src/controller/config.ts';
+import { CONTROLLER_USAGE } from '../../src/controller/runtime/flags.ts';
 import { ControlPlane } from './harness/control-plane.ts';
 import { freePort } from './harness/ports.ts';
 import { Proc, waitFor } from './harness/process.ts';

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { stringify } from 'yaml';
-import { EVIDENCE_KEY, evidenceConfigMapName } from '../../src/controller/state-store.ts';
+import { EVIDENCE_KEY, evidenceConfigMapName } from '../../src/controller/evidence-store.ts';
 import type { ControllerProcess } from './harness/controller.ts';
 import { waitFor } from './harness/process.ts';
 import { Scenario, auditManifest } from './harness/scenario.ts';

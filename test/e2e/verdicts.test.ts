@@ -85,6 +85,8 @@ describe('verdicts from real cgroups through the MemoryAudit status', () => {
     expect(m).toMatch(/memaudit_target_verdict\{namespace="shop",audit="filesaver",pod="filesaver-0",container="app",verdict="CacheGrowth"\} 1/);
     expect(m).toMatch(/memaudit_target_growth_bytes_per_hour\{namespace="shop",audit="heapleak",pod="heapleak-0",container="app",component="goHeap"\} \d/);
     expect(m).toMatch(/memaudit_reconcile_total\{result="ok"\} \d+/);
+    // Every step a round runs is timed under its name.
+    for (const step of ['findTargets', 'sample', 'evaluate', 'writeStatus', 'emitEvents', 'persistEvidence']) expect(m).toMatch(new RegExp(`memaudit_reconcile_step_duration_seconds_count\\{step="${step}"\\} [1-9]`));
     const rounds = Number(/memaudit_sampling_total\{source="pprof",result="ok"\} (\d+)/.exec(m)![1]) / 2;
     const scrapes = Number(/memaudit_sampling_total\{source="kubelet",result="ok"\} (\d+)/.exec(m)![1]);
     // Two audits sampling every second share one kubelet fetch per round (not two).

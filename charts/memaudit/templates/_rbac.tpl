@@ -6,18 +6,18 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
 
 {{/* Namespaced resources, first part (in config/rbac/role.yaml's order). */}}
 {{- define "memaudit.rules.audits" -}}
-# informers.ts (list/watch), reconcile.ts writes results through the status subresource only.
+# runtime/informers.ts (list/watch); reconcile/write-status.ts writes results through the status subresource only.
 - apiGroups: [memaudit.io]
   resources: [memoryaudits]
   verbs: [get, list, watch]
 - apiGroups: [memaudit.io]
   resources: [memoryaudits/status]
   verbs: [patch]
-# informers.ts: the pods an audit selects.
+# runtime/informers.ts: the pods an audit selects.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
-# sampler.ts, --pprof-access proxy: heap profiles through the API server.
+# src/sampling/pod-pprof.ts, --pprof-access proxy: heap profiles through the API server.
 - apiGroups: [""]
   resources: [pods/proxy]
   verbs: [get]
@@ -25,7 +25,7 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
 
 {{/* Cluster-scoped: nodes can only be granted by a ClusterRole. */}}
 {{- define "memaudit.rules.nodes" -}}
-# sampler.ts: --kubelet-access proxy reads /api/v1/nodes/N/proxy/metrics/cadvisor (nodes/proxy);
+# src/sampling/kubelet.ts: --kubelet-access proxy reads /api/v1/nodes/N/proxy/metrics/cadvisor (nodes/proxy);
 # --kubelet-access direct reads the node's address (nodes get) and the kubelet authorizes
 # /metrics/cadvisor as nodes/metrics.
 - apiGroups: [""]
@@ -38,15 +38,15 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
 
 {{/* Namespaced resources, second part. */}}
 {{- define "memaudit.rules.writes" -}}
-# state-store.ts: one evidence ConfigMap per audit, in the audit's namespace.
+# evidence-store.ts: one evidence ConfigMap per audit, in the audit's namespace.
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, create, update, delete]
-# events.ts
+# reconcile/emit-events.ts
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-# patch.ts (action: Patch): Pod -> ReplicaSet -> Deployment; StatefulSet; DaemonSet.
+# patch.ts, reconcile/decide-action.ts (action: Patch): Pod -> ReplicaSet -> Deployment; StatefulSet; DaemonSet.
 - apiGroups: [apps]
   resources: [replicasets]
   verbs: [get]
@@ -55,7 +55,7 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
   verbs: [get, patch]
 {{- end }}
 
-{{/* leader.ts: the Lease in the controller's own namespace (config/rbac/leader_election_role.yaml). */}}
+{{/* runtime/leader.ts: the Lease in the controller's own namespace (config/rbac/leader_election_role.yaml). */}}
 {{- define "memaudit.rules.leaderElection" -}}
 - apiGroups: [coordination.k8s.io]
   resources: [leases]

@@ -1,7 +1,5 @@
-/**
- * Condition types and reasons of a MemoryAudit's status: fixed strings, part of the API
- * (alerts and dashboards match on them). docs/operator.md lists what each means.
- */
+// Condition types and reasons of a MemoryAudit's status: fixed strings, part of the API
+// (alerts and dashboards match on them). docs/operator.md lists what each means.
 export const ConditionType = {
   /** True while the audit samples at least one target; False says why it cannot. */
   Ready: 'Ready',

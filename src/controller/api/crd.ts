@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { GROUP, KIND, PLURAL, PRINTER_COLUMNS, VERSION, memoryAuditSpecSchema, memoryAuditStatusSchema } from './v1alpha1.ts';
 
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
+const CRD_NAME = `${PLURAL}.${GROUP}`;
 /** Where the generated CRD lives, relative to the repository root; the files are identical. */
 export const CRD_PATHS = ['crds/memaudit.io_memoryaudits.yaml', 'charts/memaudit/crds/memaudit.io_memoryaudits.yaml'] as const;
 

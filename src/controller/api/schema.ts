@@ -1,9 +1,7 @@
-/**
- * A small schema-as-code DSL: each builder returns the OpenAPI v3 fragment the CRD needs and
- * carries the TypeScript type of the value it describes, so the CRD and the controller's types
- * come from one source (`Infer<typeof x>`). Every builder takes a description first: the CRD
- * requires one on every field (it is what `kubectl explain` prints).
- */
+// A small schema-as-code DSL: each builder returns the OpenAPI v3 fragment the CRD needs and
+// carries the TypeScript type of the value it describes, so the CRD and the controller's types
+// come from one source (`Infer<typeof x>`). Every builder takes a description first: the CRD
+// requires one on every field (it is what `kubectl explain` prints).
 
 /** The subset of apiextensions.k8s.io/v1 JSONSchemaProps this project emits. */
 export interface JsonSchemaProps {

@@ -1,12 +1,11 @@
+// MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
+// schema (hack/gen-crd.ts renders crds/ and the chart's copy from it).
 import { LEAK_SOURCES, VERDICTS } from '../../model/verdict.ts';
 import { GrowthReason } from './conditions.ts';
-import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string } from './schema.ts';
-import type { Infer } from './schema.ts';
+import { array, boolean, enumOf, integer, mapOf, nullable, number, object, required, string, type Infer } from './schema.ts';
+import type { ObjectMeta } from '../runtime/kube/types.ts';
+import { PPROF_PATH_PATTERN } from '../../sampling/pod-pprof.ts';
 
-/**
- * MemoryAudit v1alpha1: the one source of both the controller's types and the CRD's OpenAPI
- * schema (hack/gen-crd.ts renders crds/ and the chart's copy from it).
- */
 export const GROUP = 'memaudit.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
@@ -15,16 +14,14 @@ export const PLURAL = 'memoryaudits';
 
 /** Go-style durations limited to the units that make sense here: 500ms, 30s, 1h30m. */
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
-/** A pprof endpoint path on the target's own port; never a URL, never a traversal. */
-export const PPROF_PATH_PATTERN = '^/debug/pprof/[A-Za-z0-9_-]+$';
 export const MAX_STATUS_TARGETS = 50;
 export const MAX_GROWING_FUNCTIONS = 5;
 
-export const ACTIONS = ['Observe', 'Recommend', 'Patch'] as const;
+const ACTIONS = ['Observe', 'Recommend', 'Patch'] as const;
 export type Action = (typeof ACTIONS)[number];
-export const TARGET_STATES = ['Sampling', 'Failing', 'Gone'] as const;
+const TARGET_STATES = ['Sampling', 'Failing', 'Gone'] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
-export const PATCH_RESULTS = ['Applied', 'Refused', 'Failed'] as const;
+const PATCH_RESULTS = ['Applied', 'Refused', 'Failed'] as const;
 
 export const DEFAULTS = {
   interval: '30s',
@@ -115,7 +112,7 @@ const growthSchema = object('Growth rate per memory component over the window (b
   goHeap: bytesPerHour('the Go heap in use'),
 });
 
-export const targetStatusSchema = object('The result for one container of one selected pod.', {
+const targetStatusSchema = object('The result for one container of one selected pod.', {
   pod: required(string('Pod name.', { maxLength: 253 })),
   container: required(string('Container name.', { maxLength: 63 })),
   node: string('Node the pod runs on.', { maxLength: 253 }),
@@ -189,18 +186,6 @@ export type LastPatch = NonNullable<MemoryAuditStatus['lastPatch']>;
 export type RecommendationStatus = NonNullable<MemoryAuditStatus['recommendation']>;
 export type LabelSelector = Infer<typeof labelSelector>;
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
 export interface MemoryAudit {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
@@ -218,25 +203,10 @@ export const PRINTER_COLUMNS = [
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since the audit was created.' },
 ] as const;
 
-/** The MemoryGrowth reason for a verdict and leak source. */
+const LEAK_REASONS: Record<(typeof LEAK_SOURCES)[number], GrowthReason> = { heap: GrowthReason.GoHeap, offHeap: GrowthReason.OffHeap, anon: GrowthReason.Anonymous, shmem: GrowthReason.SharedMemory, kernel: GrowthReason.KernelMemory };
+
+/** The MemoryGrowth reason for a verdict and leak source (a Leak of unknown source is Anonymous). */
 export function growthReason(verdict: (typeof VERDICTS)[number], leakSource: (typeof LEAK_SOURCES)[number] | null): GrowthReason {
-  switch (verdict) {
-    case 'CacheGrowth':
-      return GrowthReason.PageCache;
-    case 'Leak':
-      switch (leakSource) {
-        case 'heap':
-          return GrowthReason.GoHeap;
-        case 'offHeap':
-          return GrowthReason.OffHeap;
-        case 'shmem':
-          return GrowthReason.SharedMemory;
-        case 'kernel':
-          return GrowthReason.KernelMemory;
-        default:
-          return GrowthReason.Anonymous;
-      }
-    default:
-      return GrowthReason[verdict];
-  }
+  if (verdict === 'CacheGrowth') return GrowthReason.PageCache;
+  return verdict === 'Leak' ? LEAK_REASONS[leakSource ?? 'anon'] : GrowthReason[verdict];
 }

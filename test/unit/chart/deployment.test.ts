@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CONTROLLER_FLAGS, controllerConfigFromArgs } from '../../../src/controller/config.ts';
-import type { ControllerConfig } from '../../../src/controller/config.ts';
+import { CONTROLLER_FLAGS, controllerConfigFromArgs } from '../../../src/controller/runtime/flags.ts';
+import type { ControllerConfig } from '../../../src/controller/runtime/flags.ts';
 import { REPO_ROOT } from '../../e2e/harness/tools.ts';
 import { find, only, render, template } from './helm.ts';
 import type { KubeObject } from './helm.ts';

@@ -1,4 +1,5 @@
-import { bytesFromQuantity, containerPatch, decidePatch } from '../../../src/controller/patch.ts';
+import { bytesFromQuantity, decidePatch } from '../../../src/controller/patch.ts';
+import { containerPatch } from '../../../src/controller/status.ts';
 import type { MemoryAudit, TargetStatus } from '../../../src/controller/api/v1alpha1.ts';
 
 const NOW = Date.UTC(2026, 0, 1, 12);

@@ -14,7 +14,6 @@ interface KeyState {
   timer: NodeJS.Timeout | undefined;
   dueMs: number;
   failures: number;
-  forgotten: boolean;
 }
 
 export interface QueueOptions {
@@ -57,30 +56,13 @@ export class KeyedQueue {
   add(key: string, delayMs = 0): void {
     if (this.stopped) return;
     let st = this.states.get(key);
-    if (st?.forgotten) st.forgotten = false;
-    if (!st) this.states.set(key, (st = { running: false, dirty: false, timer: undefined, dueMs: Infinity, failures: 0, forgotten: false }));
+    if (!st) this.states.set(key, (st = { running: false, dirty: false, timer: undefined, dueMs: Infinity, failures: 0 }));
     if (st.running) {
       if (delayMs === 0) st.dirty = true;
       else this.schedule(key, st, delayMs);
       return;
     }
     this.schedule(key, st, delayMs);
-  }
-
-  /** Forgets a key: a pending run is cancelled (a running one finishes). */
-  forget(key: string): void {
-    const st = this.states.get(key);
-    if (!st) return;
-    clearTimeout(st.timer);
-    st.timer = undefined;
-    st.dueMs = Infinity;
-    st.dirty = false;
-    if (st.running) st.forgotten = true;
-    else this.states.delete(key);
-  }
-
-  keys(): string[] {
-    return [...this.states.keys()];
   }
 
   get length(): number {
@@ -144,9 +126,7 @@ export class KeyedQueue {
       if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
       return;
     }
-    if (st.forgotten) {
-      this.states.delete(key);
-    } else if (st.dirty) {
+    if (st.dirty) {
       st.dirty = false;
       this.schedule(key, st, 0);
     } else if (next !== undefined) {

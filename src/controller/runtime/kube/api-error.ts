@@ -1,4 +1,4 @@
-import { MemauditError } from '../../errors.ts';
+import { MemauditError } from '../../../errors.ts';
 
 /**
  * The API server answered with an error Status. `status` is the HTTP code; `reason` the Status
@@ -15,6 +15,6 @@ export class KubeApiError extends MemauditError {
   }
 }
 
-export const isKubeApiError = (e: unknown): e is KubeApiError => e instanceof KubeApiError;
+const isKubeApiError = (e: unknown): e is KubeApiError => e instanceof KubeApiError;
 export const isNotFound = (e: unknown): boolean => isKubeApiError(e) && e.status === 404;
 export const isConflict = (e: unknown): boolean => isKubeApiError(e) && e.status === 409;

@@ -1,8 +1,8 @@
+// /metrics (Prometheus), /healthz (the process serves), /readyz (the controller can do its job).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** /metrics (Prometheus), /healthz (the process serves), /readyz (the controller can do its job). */
 export interface Probes {
   registry: Registry;
   /** null = ready; otherwise why not. */

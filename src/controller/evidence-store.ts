@@ -1,16 +1,15 @@
+// Evidence survives a controller restart (or a new leader) in one ConfigMap per audit, owned by
+// the MemoryAudit so the garbage collector removes it with the audit. The reconcile steps
+// restoreEvidence and persistEvidence are here: saved every --state-sync-period at most and on
+// shutdown; a failed save is logged, and the evidence stays in memory to be saved next time.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { API_VERSION, KIND } from './api/v1alpha1.ts';
-import type { MemoryAudit } from './api/v1alpha1.ts';
+import { API_VERSION, KIND, type MemoryAudit } from './api/v1alpha1.ts';
 import { decodeEvidence, encodeEvidence } from './evidence-codec.ts';
 import { AuditEvidence } from './evidence.ts';
-import type { KubeClient } from './kube/client.ts';
-import { isNotFound } from './kube/errors.ts';
+import type { KubeClient } from './runtime/kube/client.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
 
-/**
- * Evidence survives a controller restart (or a new leader) in one ConfigMap per audit, owned by
- * the MemoryAudit so the garbage collector removes it with the audit.
- */
 export const EVIDENCE_KEY = 'evidence.json.gz';
 /** ConfigMaps are limited to 1 MiB; stay well under it. */
 const MAX_EVIDENCE_BYTES = 700 * 1024;
@@ -21,7 +20,7 @@ export function evidenceConfigMapName(auditName: string): string {
   return `${name.slice(0, 240)}-${createHash('sha256').update(auditName).digest('hex').slice(0, 12)}`;
 }
 
-export class StateStore {
+export class EvidenceStore {
   private readonly client: KubeClient;
   private readonly log: Logger;
 
@@ -87,5 +86,27 @@ export class StateStore {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
+  }
+}
+
+export async function restoreEvidence(store: EvidenceStore | null, audit: MemoryAudit, log: Logger): Promise<AuditEvidence> {
+  const ev = store ? await store.load(audit) : new AuditEvidence(audit.metadata.uid ?? '');
+  if (ev.restoredFrom) log.info({ from: ev.restoredFrom, samples: ev.sampleCount(), targets: ev.targets.size }, 'Restored evidence');
+  return ev;
+}
+
+type Saving = { audit: MemoryAudit; evidence: AuditEvidence; nowMs: number; log: Logger };
+
+export const persistDue = ({ evidence, nowMs }: Saving, syncPeriodMs: number): boolean => syncPeriodMs > 0 && evidence.dirty && nowMs - evidence.lastPersistMs >= syncPeriodMs;
+
+export async function persistEvidence(store: EvidenceStore, isLeader: () => boolean, { audit, evidence: ev, nowMs, log }: Saving): Promise<void> {
+  if (!isLeader()) return;
+  try {
+    const bytes = await store.save(audit, ev, nowMs);
+    ev.lastPersistMs = nowMs;
+    ev.dirty = false;
+    log.debug({ bytes }, 'Saved evidence');
+  } catch (e) {
+    log.warn({ err: e instanceof Error ? e.message : String(e) }, 'Evidence not saved');
   }
 }

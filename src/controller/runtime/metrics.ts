@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { COMPONENTS, VERDICTS } from '../model/verdict.ts';
-import type { Component, Verdict } from '../model/verdict.ts';
+import { COMPONENTS, VERDICTS, type Component, type Verdict } from '../../model/verdict.ts';
 
 /**
  * The controller's Prometheus metrics on its own registry: per-target results (so alerts can use
@@ -14,6 +13,7 @@ export class ControllerMetrics {
   readonly targetSamples: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
   readonly reconcileTotal: Counter<'result'>;
   readonly reconcileDuration: Histogram;
+  readonly reconcileStepDuration: Histogram<'step'>;
   readonly samplingTotal: Counter<'source' | 'result'>;
   readonly samplingDuration: Histogram<'source'>;
   readonly informerRestarts: Counter<'informer'>;
@@ -31,6 +31,7 @@ export class ControllerMetrics {
     this.targetSamples = new Gauge({ name: 'memaudit_target_samples', help: 'Samples in the window of an audited container.', labelNames: targetLabels, registers });
     this.reconcileTotal = new Counter({ name: 'memaudit_reconcile_total', help: 'Reconciles of MemoryAudits by result.', labelNames: ['result'], registers });
     this.reconcileDuration = new Histogram({ name: 'memaudit_reconcile_duration_seconds', help: 'Duration of one reconcile, sampling included.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
+    this.reconcileStepDuration = new Histogram({ name: 'memaudit_reconcile_step_duration_seconds', help: 'Duration of one step of a reconcile (findTargets, sample, evaluate, decideAction, writeStatus, emitEvents, restoreEvidence, persistEvidence), failed or not.', labelNames: ['step'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     this.samplingTotal = new Counter({ name: 'memaudit_sampling_total', help: 'Fetches from kubelets (kubelet) and Go targets (pprof) by result.', labelNames: ['source', 'result'], registers });
     this.samplingDuration = new Histogram({ name: 'memaudit_sampling_duration_seconds', help: 'Duration of one fetch.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.informerRestarts = new Counter({ name: 'memaudit_informer_restarts_total', help: 'Informer restarts after a failed list or watch.', labelNames: ['informer'], registers });
@@ -39,6 +40,12 @@ export class ControllerMetrics {
     this.statusWrites = new Counter({ name: 'memaudit_status_writes_total', help: 'MemoryAudit status writes by result.', labelNames: ['result'], registers });
     this.patches = new Counter({ name: 'memaudit_patches_total', help: 'Workload patches by result (Applied, Refused, Failed).', labelNames: ['result'], registers });
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One fetch from a kubelet or a Go target. */
+  observeFetch(source: 'kubelet' | 'pprof', ok: boolean, seconds: number): void {
+    this.samplingTotal.inc({ source, result: ok ? 'ok' : 'error' });
+    this.samplingDuration.observe({ source }, seconds);
   }
 
   setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, verdict: Verdict, growth: Partial<Record<Component, number>>, timeToLimitSeconds: number | null, samples: number): void {

@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { pino } from 'pino';
-import { KeyedQueue } from '../../../src/controller/queue.ts';
-import type { QueueOptions, ReconcileFn } from '../../../src/controller/queue.ts';
+import { KeyedQueue } from '../../../../src/controller/runtime/queue.ts';
+import type { QueueOptions, ReconcileFn } from '../../../../src/controller/runtime/queue.ts';
 
 // The queue's schedule is checked on jest's fake clock (timers and Date.now together), so the
 // assertions are exact and do not depend on how busy the machine is.
@@ -129,21 +129,6 @@ describe('KeyedQueue', () => {
     await advance(40);
     // fail at 0 (+10), fail at 10 (+20), succeed at 30 (+5), fail at 35 (+10 again, not +40)
     expect(attempts).toEqual([0, 10, 30, 35]);
-  });
-
-  it('forget cancels a pending run and a running key is not requeued', async () => {
-    let runs = 0;
-    const q = queue(async () => {
-      runs++;
-      await work(20);
-      return { requeueAfterMs: 5 };
-    });
-    q.add('k');
-    await advance(5);
-    q.forget('k');
-    await advance(60);
-    expect(runs).toBe(1);
-    expect(q.length).toBe(0);
   });
 
   it('stop waits for the running reconcile and then runs nothing more', async () => {

@@ -1,14 +1,12 @@
+// The controller's configuration, read once from its command-line flags (and the two
+// downward-API variables a Deployment sets) and passed down; no module reads the environment.
+// docs/operator.md lists every flag.
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
-import { secondsFromDuration } from '../model/units.ts';
+import { UsageError } from '../../errors.ts';
+import { secondsFromDuration } from '../../model/units.ts';
 
-/**
- * The controller's configuration, read once from its command-line flags (and the two
- * downward-API variables a Deployment sets) and passed down; no module reads the environment.
- * docs/operator.md lists every flag.
- */
 export type Access = 'proxy' | 'direct';
 
 export interface LeaderElectionConfig {

@@ -1,17 +1,15 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules: a candidate takes
+// the Lease only when its holder has not renewed it for leaseDuration (measured on the
+// candidate's own clock from when it last saw the record change, so clock skew does not matter);
+// the leader stops acting as soon as it has failed to renew for renewDeadline, which is shorter
+// than leaseDuration, so two replicas never act at once. Writes use resourceVersion (optimistic
+// concurrency), so two candidates cannot both win one round.
 import type { Logger } from 'pino';
-import type { LeaderElectionConfig } from './config.ts';
+import type { LeaderElectionConfig } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
-import { isConflict, isNotFound } from './kube/errors.ts';
+import { isConflict, isNotFound } from './kube/api-error.ts';
 import type { ControllerMetrics } from './metrics.ts';
 
-/**
- * Leader election on a coordination.k8s.io/v1 Lease, with client-go's rules: a candidate takes
- * the Lease only when its holder has not renewed it for leaseDuration (measured on the
- * candidate's own clock from when it last saw the record change, so clock skew does not matter);
- * the leader stops acting as soon as it has failed to renew for renewDeadline, which is shorter
- * than leaseDuration, so two replicas never act at once. Writes use resourceVersion (optimistic
- * concurrency), so two candidates cannot both win one round.
- */
 interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;

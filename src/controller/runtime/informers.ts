@@ -1,5 +1,4 @@
-import { makeInformer } from '@kubernetes/client-node';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
 export interface Backoff {
@@ -8,9 +7,14 @@ export interface Backoff {
 }
 
 /** Capped low: a relist every 10 s against an API server that is away costs little, and it is back sooner. */
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000 };
+const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 10_000 };
 
 export type Handler<T> = (obj: T) => void;
+
+/** Objects as the API server sends them (dates stay strings; client-node's models say Date). */
+export interface WatchedObject {
+  metadata: { name: string; namespace?: string };
+}
 
 /**
  * A client-node informer that does not stay dead. client-node's ListWatch calls its `error`
@@ -18,11 +22,6 @@ export type Handler<T> = (obj: T) => void;
  * restarts); this restarts it with exponential backoff, and tracks whether the cache has synced
  * (a list succeeded) for /readyz. Callbacks never throw into the informer.
  */
-/** Objects as the API server sends them (dates stay strings; client-node's models say Date). */
-export interface WatchedObject {
-  metadata: { name: string; namespace?: string };
-}
-
 export class SupervisedInformer<T extends WatchedObject> {
   readonly name: string;
   private readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
@@ -34,7 +33,6 @@ export class SupervisedInformer<T extends WatchedObject> {
   private lastListMs = 0;
   /** Times a list succeeded; the first one means the cache is synced. */
   listCount = 0;
-  restarts = 0;
   onRestart: ((name: string) => void) | undefined;
 
   constructor(name: string, kubeConfig: KubeConfig, path: string, list: () => Promise<{ metadata?: { resourceVersion?: string }; items: T[] }>, log: Logger, backoff: Backoff = DEFAULT_BACKOFF) {
@@ -96,7 +94,6 @@ export class SupervisedInformer<T extends WatchedObject> {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       if (this.stopped) return;
-      this.restarts++;
       this.onRestart?.(this.name);
       void this.informer.start().catch((e: unknown) => this.failed(e));
     }, delay);

@@ -1,8 +1,8 @@
 import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { TransientError } from '../../errors.ts';
-import { KubeApiError } from './errors.ts';
+import { TransientError } from '../../../errors.ts';
+import { KubeApiError } from './api-error.ts';
 
 export interface RequestOptions {
   body?: unknown;

@@ -1,29 +1,27 @@
+// Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
+// caches), a per-key queue and the reconciler that run only while this replica leads, the probe
+// server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
+// released).
 import type { Logger } from 'pino';
 import { audit as engine } from '../analysis/audit.ts';
-import { decodeHeapProfile } from '../sources/pprof.ts';
-import { GROUP, PLURAL, VERSION } from './api/v1alpha1.ts';
-import type { MemoryAudit } from './api/v1alpha1.ts';
-import type { ControllerConfig } from './config.ts';
-import { EventRecorder } from './events.ts';
-import { InformerGroup } from './informer-group.ts';
-import { SupervisedInformer, type WatchedObject } from './informers.ts';
-import { KubeClient, loadKubeConfig } from './kube/client.ts';
-import { selectorMatches } from './kube/selector.ts';
-import type { List, Pod } from './kube/types.ts';
-import { LeaderElector } from './leader.ts';
-import { ControllerMetrics } from './metrics.ts';
-import { KeyedQueue } from './queue.ts';
-import { Reconciler } from './reconcile.ts';
-import { Sampler } from './sampler.ts';
-import { ProbeServer } from './server.ts';
-import { StateStore } from './state-store.ts';
+import { KubeletReader } from '../sampling/kubelet.ts';
+import { PodPprofReader } from '../sampling/pod-pprof.ts';
+import { GROUP, PLURAL, VERSION, type MemoryAudit } from './api/v1alpha1.ts';
+import { EvidenceStore } from './evidence-store.ts';
+import { EventRecorder } from './reconcile/emit-events.ts';
+import { Reconciler } from './reconcile/reconciler.ts';
+import type { ControllerConfig } from './runtime/flags.ts';
+import { InformerGroup } from './runtime/informer-group.ts';
+import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
+import { isNotFound } from './runtime/kube/api-error.ts';
+import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
+import { selectorMatches } from './runtime/kube/selector.ts';
+import type { List, Pod } from './runtime/kube/types.ts';
+import { LeaderElector } from './runtime/leader.ts';
+import { ControllerMetrics } from './runtime/metrics.ts';
+import { KeyedQueue } from './runtime/queue.ts';
+import { ProbeServer } from './runtime/probe-server.ts';
 
-/**
- * Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
- * caches), a per-key queue and the reconciler that run only while this replica leads, the probe
- * server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
- * released).
- */
 export interface RunningController {
   port: number;
   done: Promise<void>;
@@ -33,8 +31,9 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const client = await KubeClient.create(kubeConfig);
   const metrics = new ControllerMetrics();
-  const sampler = new Sampler({ client, config, metrics, log: log.child({ component: 'sampler' }), decodeHeapProfile: (bytes, source) => decodeHeapProfile(bytes, { source }) });
-  const store = config.stateSyncPeriodMs > 0 ? new StateStore(client, log.child({ component: 'state' })) : null;
+  const kubelet = new KubeletReader({ api: client, isNotFound, config, observe: (ok, seconds) => metrics.observeFetch('kubelet', ok, seconds), log: log.child({ component: 'kubelet' }) });
+  const pprof = new PodPprofReader({ api: client, config, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
+  const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
 
@@ -57,14 +56,15 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     config,
     log: log.child({ component: 'reconcile' }),
     metrics,
-    sampler,
+    kubelet,
+    pprof,
     store,
     events,
     audits,
     pods,
     isLeader: () => leader.isLeader(),
     cachesSynced: () => audits.synced && pods.synced,
-    engine: (samples, profiles, options) => engine(samples, profiles, options),
+    engine,
   });
 
   let queue: KeyedQueue | undefined;
@@ -79,17 +79,15 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     return q;
   };
 
-  audits.on('add', (a) => enqueue(keyOf(a)));
-  audits.on('update', (a) => enqueue(keyOf(a)));
-  audits.on('delete', (a) => enqueue(keyOf(a)));
   const podChanged = (p: Pod) => {
     for (const a of audits.list(p.metadata.namespace)) {
       if (selectorMatches(a.spec?.selector ?? {}, p.metadata.labels)) enqueue(keyOf(a));
     }
   };
-  pods.on('add', podChanged);
-  pods.on('update', podChanged);
-  pods.on('delete', podChanged);
+  for (const verb of ['add', 'update', 'delete'] as const) {
+    audits.on(verb, (a) => enqueue(keyOf(a)));
+    pods.on(verb, podChanged);
+  }
 
   const server = new ProbeServer({
     registry: metrics.registry,
@@ -128,7 +126,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       await reconciler.flushAll();
       await leader.stop();
       await Promise.all([audits.stop(), pods.stop()]);
-      sampler.close();
+      kubelet.close();
       client.close();
       await server.close();
       log.info('Stopped');

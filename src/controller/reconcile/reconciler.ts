@@ -1,0 +1,137 @@
+// Reconciles one MemoryAudit, level-based: everything is computed from the current objects (the
+// audit, the pods in the informer caches, the evidence so far), so running it twice in a row
+// changes nothing the second time except taking a sample when one is due. Like the VPA
+// recommender's RunOnce it is a short list of named steps, one file each, each timed into
+// memaudit_reconcile_step_duration_seconds{step} and logged when it fails. A failed step fails
+// this audit's reconcile only: the queue retries it with backoff and goes on with the others.
+import type { Logger } from 'pino';
+import type { MemoryAudit } from '../api/v1alpha1.ts';
+import { DEFAULT_EVIDENCE_LIMITS, type AuditEvidence } from '../evidence.ts';
+import { persistDue, persistEvidence, restoreEvidence, type EvidenceStore } from '../evidence-store.ts';
+import type { InformerGroup } from '../runtime/informer-group.ts';
+import type { Pod } from '../runtime/kube/types.ts';
+import type { ControllerMetrics } from '../runtime/metrics.ts';
+import type { ReconcileResult } from '../runtime/queue.ts';
+import { resolveSpec } from '../spec.ts';
+import { decideAction } from './decide-action.ts';
+import { emitEvents, type EventRecorder } from './emit-events.ts';
+import { evaluate, type Engine } from './evaluate.ts';
+import { findTargets } from './find-targets.ts';
+import type { ApiAccess, Round } from './round.ts';
+import { sampleDue, sampleRound, type Readers } from './sample-round.ts';
+import { invalidSpecStatus, writeStatus } from './write-status.ts';
+
+export interface ReconcilerDeps extends Readers, ApiAccess {
+  config: { maxSamplesPerTarget: number; maxTargetsPerAudit: number; stateSyncPeriodMs: number };
+  log: Logger;
+  store: EvidenceStore | null;
+  events: Pick<EventRecorder, 'record'>;
+  audits: Pick<InformerGroup<MemoryAudit>, 'get' | 'list'>;
+  pods: Pick<InformerGroup<Pod>, 'list'>;
+  /** False until the informers listed once: before that "no pods" would be a lie. */
+  cachesSynced?: () => boolean;
+  engine: Engine;
+  now?: () => number;
+}
+
+type StepName = 'restoreEvidence' | 'findTargets' | 'sample' | 'evaluate' | 'decideAction' | 'writeStatus' | 'emitEvents' | 'persistEvidence';
+
+export class Reconciler {
+  private readonly deps: ReconcilerDeps;
+  private readonly evidence = new Map<string, AuditEvidence>();
+  /** The nodes each audit samples: the kubelet reader forgets a node no audit samples any more. */
+  private readonly nodesByAudit = new Map<string, ReadonlySet<string>>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.deps = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [ns, name] = splitKey(key);
+    const audit = this.deps.audits.get(name, ns);
+    if (!audit || audit.metadata.deletionTimestamp) return this.forget(key, ns, name, audit === undefined);
+    if (!this.deps.isLeader()) return {};
+    if (this.deps.cachesSynced && !this.deps.cachesSynced()) return { requeueAfterMs: 1000 };
+    const { deps } = this;
+    const log = deps.log.child({ audit: key });
+    const step = timedStep(deps.metrics, log);
+    const spec = resolveSpec(audit.spec);
+    if ('error' in spec) {
+      this.sampledNodes(key, undefined);
+      await step('writeStatus', () => writeStatus(deps, { audit, log }, invalidSpecStatus(audit, spec.error, this.now())));
+      return {};
+    }
+    let evidence = this.evidence.get(key);
+    if (!evidence || evidence.uid !== audit.metadata.uid) this.evidence.set(key, (evidence = await step('restoreEvidence', () => restoreEvidence(deps.store, audit, log))));
+    const round: Round = { audit, spec, evidence, nowMs: this.now(), log, events: [] };
+
+    const { targets, noTargetsMessage } = await step('findTargets', () => findTargets(round, deps.pods.list(ns), deps.config.maxTargetsPerAudit));
+    this.sampledNodes(key, new Set(targets.map((t) => t.pod.spec!.nodeName!)));
+    if (sampleDue(round, targets)) await step('sample', () => sampleRound(deps, { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: deps.config.maxSamplesPerTarget }, round, targets));
+    let status = await step('evaluate', () => evaluate(deps.engine, deps.metrics, round, noTargetsMessage));
+    if (spec.action === 'Patch') status = await step('decideAction', () => decideAction(deps, round, status, targets));
+    const written = await step('writeStatus', () => writeStatus(deps, round, status));
+    if (written !== false) await step('emitEvents', () => emitEvents(deps.events, round, status));
+    if (deps.store && persistDue(round, deps.config.stateSyncPeriodMs)) await step('persistEvidence', () => persistEvidence(deps.store!, deps.isLeader, round));
+
+    if (targets.length === 0 && round.evidence.targets.size === 0) return { requeueAfterMs: spec.intervalMs };
+    return { requeueAfterMs: Math.max(50, round.evidence.lastRoundMs + spec.intervalMs - this.now()) };
+  }
+
+  /** Drops in-memory evidence (after losing leadership: the next leader owns it). */
+  reset(): void {
+    this.evidence.clear();
+    this.nodesByAudit.clear();
+    this.deps.kubelet.retainNodes(new Set());
+  }
+
+  /** Persists every audit's unsaved evidence (on shutdown, while still leader). */
+  async flushAll(): Promise<void> {
+    for (const [key, evidence] of this.evidence) {
+      const [ns, name] = splitKey(key);
+      const audit = this.deps.audits.get(name, ns);
+      if (audit && evidence.dirty && this.deps.store) await persistEvidence(this.deps.store, this.deps.isLeader, { audit, evidence, nowMs: this.now(), log: this.deps.log.child({ audit: key }) });
+    }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  private sampledNodes(key: string, nodes: ReadonlySet<string> | undefined): void {
+    if (nodes) this.nodesByAudit.set(key, nodes);
+    else this.nodesByAudit.delete(key);
+    this.deps.kubelet.retainNodes(new Set([...this.nodesByAudit.values()].flatMap((n) => [...n])));
+  }
+
+  private async forget(key: string, ns: string, name: string, deleted: boolean): Promise<ReconcileResult> {
+    this.evidence.delete(key);
+    this.sampledNodes(key, undefined);
+    this.deps.metrics.pruneTargets(ns, name, new Set());
+    // The ConfigMap is owned by the audit (garbage-collected); delete it now as well.
+    if (deleted && this.deps.store && this.deps.isLeader()) {
+      await this.deps.store.delete(ns, name).catch((e: unknown) => this.deps.log.warn({ audit: key, err: e instanceof Error ? e.message : String(e) }, 'Evidence ConfigMap not deleted'));
+    }
+    return {};
+  }
+}
+
+/** Runs one step: timed whether it succeeds or throws; a failure is logged with the step's name and rethrown. */
+function timedStep(metrics: ControllerMetrics, log: Logger) {
+  return async <T>(step: StepName, run: () => T | Promise<T>): Promise<T> => {
+    const done = metrics.reconcileStepDuration.startTimer({ step });
+    try {
+      return await run();
+    } catch (e) {
+      log.warn({ step, err: e instanceof Error ? e.message : String(e) }, 'Reconcile step failed');
+      throw e;
+    } finally {
+      done();
+    }
+  };
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

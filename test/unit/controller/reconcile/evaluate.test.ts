@@ -1,0 +1,75 @@
+import { audit as engine } from '../../../../src/analysis/audit.ts';
+import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../../src/controller/evidence.ts';
+import { evaluate } from '../../../../src/controller/reconcile/evaluate.ts';
+import type { Engine } from '../../../../src/controller/reconcile/evaluate.ts';
+import { ControllerMetrics } from '../../../../src/controller/runtime/metrics.ts';
+import { MiB, T0, auditOf, round } from './fakes.ts';
+
+// The real engine on hand-made evidence: 61 samples a second apart of a container whose page
+// cache grows by 1 MiB a second (usage with it, anon flat): CacheGrowth once minDuration (30 s) is covered.
+const NOW = T0 + 60_000;
+
+function evidence(): AuditEvidence {
+  const ev = new AuditEvidence('u1');
+  for (const pod of ['a', 'b', 'c']) {
+    const t = ev.target(pod, 'app');
+    t.node = 'n1';
+    for (let i = 0; i <= 60; i++) t.addSample({ timestampMs: T0 + i * 1000, usageBytes: 40 * MiB + i * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB + i * MiB, limitBytes: 512 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+  }
+  ev.lastRoundMs = NOW;
+  return ev;
+}
+
+const audit = auditOf({ selector: {}, interval: '1s', window: '10m', minDuration: '30s', action: 'Recommend' });
+const verdicts = async (metrics: ControllerMetrics) => (await metrics.targetVerdict.get()).values.filter((v) => v.value === 1).map((v) => `${v.labels.pod}:${v.labels.verdict}`).sort();
+
+describe('evaluate', () => {
+  it('gives every target its verdict and state, exports it, and sums the audit up', async () => {
+    const ev = evidence();
+    ev.targets.get('b/app')!.lastError = 'kubelet on node n1: HTTP 500';
+    ev.targets.get('c/app')!.goneSinceMs = NOW - 5000;
+    const metrics = new ControllerMetrics(false);
+    const status = evaluate(engine, metrics, round(audit, NOW, ev), 'unused');
+    expect(status.targets!.map((t) => [t.pod, t.state, t.verdict, t.message])).toEqual([
+      ['a', 'Sampling', 'CacheGrowth', undefined],
+      ['b', 'Failing', 'CacheGrowth', 'kubelet on node n1: HTTP 500'],
+      ['c', 'Gone', 'CacheGrowth', 'Pod c is gone since 2026-01-01T00:00:55Z; its evidence is kept until the window passes.'],
+    ]);
+    expect(status).toMatchObject({ observedGeneration: 2, verdict: 'CacheGrowth', targetCount: 3, lastSampleTime: '2026-01-01T00:01:00Z', recommendation: { container: 'app' } });
+    expect(status.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'PartiallySampling' });
+    expect(await verdicts(metrics)).toEqual(['a:CacheGrowth', 'b:CacheGrowth', 'c:CacheGrowth']);
+  });
+
+  it('forgets a Gone target once its newest sample left the window, and its metrics with it', async () => {
+    const ev = evidence();
+    const metrics = new ControllerMetrics(false);
+    evaluate(engine, metrics, round(audit, NOW, ev), 'unused');
+    ev.targets.get('c/app')!.goneSinceMs = NOW;
+    const later = NOW + 10 * 60_000 + 1;
+    ev.targets.get('a/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    ev.targets.get('b/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    const status = evaluate(engine, metrics, round(audit, later, ev), 'unused');
+    expect([...ev.targets.keys()]).toEqual(['a/app', 'b/app']);
+    expect(status.targets!.map((t) => [t.pod, t.samples])).toEqual([['a', 1], ['b', 1]]);
+    // pruneTargets reads the gauges asynchronously.
+    await new Promise((r) => setImmediate(r));
+    expect((await verdicts(metrics)).map((v) => v.split(':')[0])).toEqual(['a', 'b']);
+  });
+
+  it('leaves the other targets standing when the engine fails on one', () => {
+    const failing: Engine = (samples, profiles, options) => {
+      if (samples.length === 2) throw new Error('boom');
+      return engine(samples, profiles, options);
+    };
+    const ev = evidence();
+    ev.targets.get('b/app')!.samples = ev.targets.get('b/app')!.samples.slice(0, 2);
+    const status = evaluate(failing, new ControllerMetrics(false), round(audit, NOW, ev), 'unused');
+    expect(status.targets!.map((t) => t.pod)).toEqual(['a', 'c']);
+  });
+
+  it('says why nothing is sampled when there is no evidence', () => {
+    const status = evaluate(engine, new ControllerMetrics(false), round(audit, NOW), 'No running pod in namespace ns matches (everything).');
+    expect(status.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetsMissing', message: 'No running pod in namespace ns matches (everything).' });
+    expect(status.targets).toEqual([]);
+  });
+});

@@ -1,0 +1,40 @@
+import { controllerConfigFromArgs, parseListen } from '../../../../src/controller/runtime/flags.ts';
+import { UsageError } from '../../../../src/errors.ts';
+
+const namespaces = (argv: string[]) => {
+  const r = controllerConfigFromArgs(argv, {});
+  if (r.help) throw new Error('help');
+  return r.config.namespaces;
+};
+
+describe('memaudit controller --namespace', () => {
+  it('is all namespaces by default, one or several otherwise (comma-separated or repeated, without duplicates)', () => {
+    expect(namespaces([])).toEqual([]);
+    expect(namespaces(['--namespace', 'shop'])).toEqual(['shop']);
+    expect(namespaces(['--namespace=shop,payments', '--namespace', 'ops,shop'])).toEqual(['shop', 'payments', 'ops']);
+  });
+
+  it('refuses a name that is not a namespace, naming the flag and the value', () => {
+    expect(() => namespaces(['--namespace', 'shop,Payments'])).toThrow(UsageError);
+    expect(() => namespaces(['--namespace', 'shop,Payments'])).toThrow(/^--namespace: "Payments" is not a namespace name/);
+    expect(() => namespaces(['--namespace', 'a'.repeat(64)])).toThrow(/is not a namespace name/);
+  });
+});
+
+describe('controller flags', () => {
+  it('parses flags once into a config', () => {
+    const r = controllerConfigFromArgs(['--kubeconfig', '/k', '--listen', '127.0.0.1:9090', '--kubelet-access', 'direct', '--kubelet-timeout', '3s', '--leader-elect-lease-duration', '20s', '--state-sync-period', '0s'], { POD_NAME: 'memaudit-0', POD_NAMESPACE: 'ops' });
+    if (r.help) throw new Error('unexpected help');
+    expect(r.config).toMatchObject({ kubeconfig: '/k', listen: { host: '127.0.0.1', port: 9090 }, kubeletAccess: 'direct', kubeletTimeoutMs: 3000, stateSyncPeriodMs: 0 });
+    expect(r.config.leaderElection).toMatchObject({ enabled: true, namespace: 'ops', leaseName: 'memaudit-controller', leaseDurationMs: 20_000 });
+    expect(r.config.leaderElection.identity).toMatch(/^memaudit-0_[0-9a-f]{8}$/);
+  });
+
+  it('refuses bad values naming the flag', () => {
+    expect(() => controllerConfigFromArgs(['--kubelet-access', 'ssh'], {})).toThrow(/--kubelet-access: expected proxy or direct/);
+    expect(() => controllerConfigFromArgs(['--leader-elect-renew-deadline', '30s'], {})).toThrow(/renew-deadline must be shorter/);
+    expect(() => controllerConfigFromArgs(['--bogus'], {})).toThrow(/controller: Unknown option '--bogus'/);
+    expect(() => parseListen('8080')).toThrow(/--listen/);
+    expect(parseListen(':8080')).toEqual({ host: '0.0.0.0', port: 8080 });
+  });
+});
