@@ -6,9 +6,10 @@ import { runCommand } from './run.ts';
 import { watchCommand } from './watch.ts';
 import { controllerCommand } from './controller.ts';
 import { dockerCommand } from './docker.ts';
+import { scanCommand } from './scan.ts';
 
 /** The command registry: one file per command, each exporting a Command. */
-const COMMANDS: readonly Command[] = [analyzeCommand, runCommand, watchCommand, dockerCommand, controllerCommand];
+const COMMANDS: readonly Command[] = [analyzeCommand, scanCommand, runCommand, watchCommand, dockerCommand, controllerCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
