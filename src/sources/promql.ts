@@ -5,7 +5,11 @@
 // per metric and per BATCH of containers, never per container:
 //   - a batch is whole namespaces packed together (namespace=~"a|b|c") up to a series budget, or,
 //     for a namespace over the budget, a group of its pods (namespace="a",pod=~"p1|p2|...");
-//   - the four series that move (usage, working set, cache, rss) are read at the step; the slow
+//   - the four series that move (usage, working set, cache, rss) are read at the step, as the
+//     last sample within two steps (last_over_time): a scrape that comes a little late (cAdvisor's
+//     own timestamps jitter) still fills its step, and a series that ended (a restarted
+//     container's old cgroup, history without staleness markers) is repeated for one step at
+//     most, not for the 5 minutes of Prometheus' lookback as a plain selector would; the slow
 //     ones (limit, mapped_file's peak, the counters, kube-state-metrics) at a coarse step that
 //     keeps them under ~1,000 points, as max_over_time so a peak or a counter step is not lost;
 //   - a range longer than Prometheus' 11,000 points per series (e.g. 14 d at 1 m) is split in
@@ -206,6 +210,8 @@ export const seriesSelector = (metric: string, matchers: readonly LabelMatcher[]
 
 /** Prometheus duration of a window: whole seconds. */
 const promDuration = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))}s`;
+/** The window of a fine query: two steps, less a millisecond so it holds at most two scrapes at the step's own interval. */
+const stepWindow = (stepMs: number): string => `${Math.max(1, 2 * stepMs - 1)}ms`;
 
 /** One query_range request. */
 export interface RangeQuery {
@@ -225,7 +231,7 @@ export function batchQueries(batch: Pick<Batch, 'namespaces' | 'pods'>, range: H
   for (const m of metrics) {
     const sel = seriesSelector(m.metric, [...base, ...(m.matchers ?? [])]);
     if (m.resolution === 'fine') {
-      for (const chunk of timeChunks(range)) out.push({ metric: m, expr: sel, range: chunk });
+      for (const chunk of timeChunks(range)) out.push({ metric: m, expr: `last_over_time(${sel}[${stepWindow(range.stepMs)}])`, range: chunk });
     } else {
       out.push({ metric: m, expr: `max_over_time(${sel}[${promDuration(Math.max(coarse.stepMs, MIN_COARSE_WINDOW_MS))}])`, range: coarse });
     }

@@ -150,7 +150,7 @@ describe('PrometheusClient (fake server, for faults)', () => {
         res.statusCode = 500;
         return void res.end('boom');
       }
-      if (!q.startsWith('container_memory_usage_bytes')) return void res.end(matrix([]));
+      if (!q.includes('container_memory_usage_bytes')) return void res.end(matrix([]));
       res.end(matrix([{ metric: { namespace: 'shop', pod: 'web-0', container: 'app' }, values: Array.from({ length: 61 }, (_, i) => [T - 3600 + 60 * i, String(1000 + i)]) }], { warnings: ['store eu-1 unavailable'] }));
     });
     const c = new PrometheusClient({ url: server.url, timeoutMs: 5000, concurrency: 4, retries: 0 });

@@ -69,19 +69,19 @@ describe('batches', () => {
     expect(queries(few)).toBe(4 * HISTORY_METRICS.length);
   });
 
-  it('writes one query per metric: raw selectors at the step, max_over_time at the coarse step', () => {
+  it('writes one query per metric: last_over_time at the step, max_over_time at the coarse step', () => {
     const r = alignedRange(END, 14 * DAY, MIN);
     const qs = batchQueries({ namespaces: ['shop', 'pay'], pods: null }, r, [{ name: 'cluster', op: '=', value: 'prod' }]);
     const usage = qs.filter((q) => q.metric.field === 'usageBytes');
     expect(usage).toHaveLength(2); // two time chunks
-    expect(usage[0]!.expr).toBe('container_memory_usage_bytes{namespace=~"shop|pay",container!="",container!="POD",cluster="prod"}');
+    expect(usage[0]!.expr).toBe('last_over_time(container_memory_usage_bytes{namespace=~"shop|pay",container!="",container!="POD",cluster="prod"}[119999ms])');
     const limit = qs.find((q) => q.metric.field === 'limitBytes')!;
     expect(limit.expr).toMatch(/^max_over_time\(container_spec_memory_limit_bytes\{namespace=~"shop\|pay",container!="",container!="POD",cluster="prod"\}\[1260s\]\)$/);
     expect(limit.range.stepMs).toBe(21 * MIN); // 20,160 intervals / 1,000 -> 21
     expect(qs.find((q) => q.metric.field === 'majorFaultCount')!.expr).toContain('failure_type="pgmajfault",scope="container"');
     expect(qs.find((q) => q.metric.field === 'oomKilledReason')!.expr).toContain('kube_pod_container_status_last_terminated_reason{');
     const pods = batchQueries({ namespaces: ['shop'], pods: ['web-1.x', 'web-2'] }, r)[0]!;
-    expect(pods.expr).toBe('container_memory_usage_bytes{namespace="shop",pod=~"web-1\\\\.x|web-2",container!="",container!="POD"}');
+    expect(pods.expr).toBe('last_over_time(container_memory_usage_bytes{namespace="shop",pod=~"web-1\\\\.x|web-2",container!="",container!="POD"}[119999ms])');
   });
 
   it('discovers with the same matchers', () => {
