@@ -25,6 +25,8 @@ export class TargetEvidence {
   lastError: string | undefined;
   /** The last heap profile error (cgroup sampling may still work). */
   pprofError: string | undefined;
+  /** Prometheus was asked for this container's history (found or not): not asked again. Not persisted: restored evidence has samples. */
+  historyChecked = false;
 
   constructor(pod: string, container: string) {
     this.pod = pod;
@@ -74,6 +76,8 @@ export class AuditEvidence {
   lastRoundMs = 0;
   lastProfileMs = 0;
   lastPersistMs = 0;
+  /** After a failed history read, the next is not tried before this (ms). */
+  backfillNotBeforeMs = 0;
   /** Set by any change since the last persist. */
   dirty = false;
   restoredFrom: string | undefined;

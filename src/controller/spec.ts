@@ -13,6 +13,8 @@ export interface ResolvedSpec {
   headroomPercent: number;
   goMemLimit: boolean;
   action: Action;
+  /** Load the window's history from Prometheus at a container's first reconcile (when the controller has one). */
+  backfill: boolean;
 }
 
 const PPROF_PATH_RE = new RegExp(PPROF_PATH_PATTERN);
@@ -50,5 +52,6 @@ export function resolveSpec(spec: MemoryAuditSpec): ResolvedSpec | { error: stri
     headroomPercent: spec.recommend?.headroomPercent ?? DEFAULTS.headroomPercent,
     goMemLimit: spec.recommend?.goMemLimit ?? DEFAULTS.goMemLimit,
     action: spec.action ?? DEFAULTS.action,
+    backfill: spec.backfill ?? DEFAULTS.backfill,
   };
 }

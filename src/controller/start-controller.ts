@@ -2,10 +2,13 @@
 // caches), a per-key queue and the reconciler that run only while this replica leads, the probe
 // server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
 // released).
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { UsageError } from '../errors.ts';
 import { audit as engine } from '../analysis/audit.ts';
 import { KubeletReader } from '../sampling/kubelet.ts';
 import { PodPprofReader } from '../sampling/pod-pprof.ts';
+import { PrometheusClient } from '../sampling/prometheus.ts';
 import { GROUP, PLURAL, VERSION, type MemoryAudit } from './api/v1alpha1.ts';
 import { EvidenceStore } from './evidence-store.ts';
 import { EventRecorder } from './reconcile/emit-events.ts';
@@ -33,6 +36,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const metrics = new ControllerMetrics();
   const kubelet = new KubeletReader({ api: client, isNotFound, config, observe: (ok, seconds) => metrics.observeFetch('kubelet', ok, seconds), log: log.child({ component: 'kubelet' }) });
   const pprof = new PodPprofReader({ api: client, config, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
+  const history = config.prometheus ? { client: prometheusClient(config.prometheus), selector: config.prometheus.selector } : null;
   const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
   const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
@@ -65,6 +69,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     isLeader: () => leader.isLeader(),
     cachesSynced: () => audits.synced && pods.synced,
     engine,
+    history,
   });
 
   let queue: KeyedQueue | undefined;
@@ -97,7 +102,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     },
   });
   const port = await server.listen(config.listen.host, config.listen.port);
-  log.info({ port, identity: leader.identity, kubeletAccess: config.kubeletAccess, pprofAccess: config.pprofAccess }, 'Controller listening');
+  log.info({ port, identity: leader.identity, kubeletAccess: config.kubeletAccess, pprofAccess: config.pprofAccess, backfillFrom: history?.client.url ?? null }, 'Controller listening');
 
   await Promise.all([audits.start(), pods.start()]);
   leader.start({
@@ -127,6 +132,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       await leader.stop();
       await Promise.all([audits.stop(), pods.stop()]);
       kubelet.close();
+      history?.client.close();
       client.close();
       await server.close();
       log.info('Stopped');
@@ -136,4 +142,24 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     else signal.addEventListener('abort', () => void shutdown(), { once: true });
   });
   return { port, done };
+}
+
+/** The client of --prometheus-url: two queries at a time are enough for a few new audits a round. */
+function prometheusClient(p: NonNullable<ControllerConfig['prometheus']>): PrometheusClient {
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--prometheus-${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+  };
+  let basicAuth: { username: string; password: string } | undefined;
+  if (p.basicAuthFile) {
+    const text = read('basic-auth-file', p.basicAuthFile).trim();
+    const i = text.indexOf(':');
+    if (i < 1) throw new UsageError(`--prometheus-basic-auth-file: ${p.basicAuthFile} must hold USER:PASSWORD`);
+    basicAuth = { username: text.slice(0, i), password: text.slice(i + 1) };
+  }
+  if (p.caFile) read('ca-file', p.caFile);
+  return new PrometheusClient({ url: p.url, bearerTokenFile: p.bearerTokenFile ?? undefined, basicAuth, headers: p.headers, caFile: p.caFile ?? undefined, insecureSkipTlsVerify: p.insecureSkipTlsVerify, timeoutMs: p.timeoutMs, concurrency: 2 });
 }

@@ -17,6 +17,8 @@ export interface PrometheusClientOptions {
   /** Base URL of the API, with any path prefix (http://prometheus:9090, https://mimir/prometheus). */
   url: string;
   bearerToken?: string | undefined;
+  /** A file holding the bearer token, read again every minute (a projected service-account token rotates). */
+  bearerTokenFile?: string | undefined;
   basicAuth?: { username: string; password: string } | undefined;
   /** Extra request headers, e.g. X-Scope-OrgID for a Mimir or Cortex tenant. */
   headers?: Readonly<Record<string, string>> | undefined;
@@ -37,6 +39,7 @@ export interface PrometheusClientOptions {
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 2 ** 20;
+const TOKEN_TTL_MS = 60_000;
 
 /** What a query read: its series and the server's warnings (partial data, a store that did not answer). */
 export interface QueryResult {
@@ -51,6 +54,7 @@ export class PrometheusClient {
   readonly #base: string;
   readonly #agent: http.Agent;
   readonly #headers: Record<string, string>;
+  #token: { value: string; readAtMs: number } | null = null;
   #active = 0;
   readonly #waiting: (() => void)[] = [];
   /** HTTP requests sent, retries included. */
@@ -143,6 +147,22 @@ export class PrometheusClient {
     }
   }
 
+  /** The token file's content, read again when a minute old; null without a file. A failed read keeps the last token. */
+  #tokenFromFile(): string | null {
+    const file = this.#o.bearerTokenFile;
+    if (!file) return null;
+    const now = Date.now();
+    if (!this.#token || now - this.#token.readAtMs >= TOKEN_TTL_MS) {
+      try {
+        this.#token = { value: readFileSync(file, 'utf8').trim(), readAtMs: now };
+      } catch {
+        if (this.#token) this.#token.readAtMs = now;
+        else return '';
+      }
+    }
+    return this.#token.value;
+  }
+
   async #limited<T>(run: () => Promise<T>): Promise<T> {
     if (this.#active >= this.#o.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#active++;
@@ -173,6 +193,8 @@ export class PrometheusClient {
       };
       const headers: Record<string, string> = { ...this.#headers };
       if (post) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const token = this.#tokenFromFile();
+      if (token !== null) headers.authorization = `Bearer ${token}`;
       const req = mod.request(url, { method: post ? 'POST' : 'GET', agent: this.#agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -45,6 +45,8 @@ export const PatchReason = {
 
 export const EventReason = {
   VerdictChanged: 'VerdictChanged',
+  /** Evidence loaded from the Prometheus history (--prometheus-url). */
+  Backfilled: 'Backfilled',
   SamplingFailed: 'SamplingFailed',
   TargetGone: 'TargetGone',
   Patched: 'Patched',

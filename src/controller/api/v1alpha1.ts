@@ -31,6 +31,7 @@ export const DEFAULTS = {
   headroomPercent: 20,
   goMemLimit: false,
   pprofPath: '/debug/pprof/heap',
+  backfill: true,
 } as const;
 
 const duration = (description: string, def: string) => string(description, { pattern: DURATION_PATTERN, maxLength: 32, default: def });
@@ -77,6 +78,10 @@ export const memoryAuditSpecSchema = object(
         goMemLimit: boolean('Also recommend GOMEMLIMIT for Go targets (and, with action Patch, set it in the container\'s env).', { default: DEFAULTS.goMemLimit }),
       },
       { default: {} },
+    ),
+    backfill: boolean(
+      'Start each container\'s evidence from the memory history in Prometheus, when the controller has one (--prometheus-url): the window back from now is loaded at the first reconcile, so a workload with history gets its verdict at once instead of after minDuration; live samples continue from there. false: live samples only.',
+      { default: DEFAULTS.backfill },
     ),
     action: enumOf(
       'Observe writes the verdict only; Recommend adds recommended limits to the status; Patch also writes the recommended memory limit/request into the owning Deployment, StatefulSet or DaemonSet (never for a Leak, at most once per window).',

@@ -13,6 +13,7 @@ import type { Pod } from '../runtime/kube/types.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
 import { resolveSpec } from '../spec.ts';
+import { backfill, backfillDue, type HistorySource } from './backfill.ts';
 import { decideAction } from './decide-action.ts';
 import { emitEvents, type EventRecorder } from './emit-events.ts';
 import { evaluate, type Engine } from './evaluate.ts';
@@ -31,10 +32,12 @@ export interface ReconcilerDeps extends Readers, ApiAccess {
   /** False until the informers listed once: before that "no pods" would be a lie. */
   cachesSynced?: () => boolean;
   engine: Engine;
+  /** The Prometheus a new container's evidence starts from (--prometheus-url); null: live samples only. */
+  history?: HistorySource | null;
   now?: () => number;
 }
 
-type StepName = 'restoreEvidence' | 'findTargets' | 'sample' | 'evaluate' | 'decideAction' | 'writeStatus' | 'emitEvents' | 'persistEvidence';
+type StepName = 'restoreEvidence' | 'findTargets' | 'backfill' | 'sample' | 'evaluate' | 'decideAction' | 'writeStatus' | 'emitEvents' | 'persistEvidence';
 
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
@@ -67,7 +70,10 @@ export class Reconciler {
 
     const { targets, noTargetsMessage } = await step('findTargets', () => findTargets(round, deps.pods.list(ns), deps.config.maxTargetsPerAudit));
     this.sampledNodes(key, new Set(targets.map((t) => t.pod.spec!.nodeName!)));
-    if (sampleDue(round, targets)) await step('sample', () => sampleRound(deps, { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: deps.config.maxSamplesPerTarget }, round, targets));
+    const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: deps.config.maxSamplesPerTarget };
+    const history = deps.history ?? null;
+    if (history && backfillDue(round, targets, history)) await step('backfill', () => backfill(history, deps.metrics, limits, round, targets));
+    if (sampleDue(round, targets)) await step('sample', () => sampleRound(deps, limits, round, targets));
     let status = await step('evaluate', () => evaluate(deps.engine, deps.metrics, round, noTargetsMessage));
     if (spec.action === 'Patch') status = await step('decideAction', () => decideAction(deps, round, status, targets));
     const written = await step('writeStatus', () => writeStatus(deps, round, status));

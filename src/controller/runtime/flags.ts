@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { secondsFromDuration } from '../../model/units.ts';
+import { parseLabelMatchers, type LabelMatcher } from '../../sources/promql.ts';
 
 export type Access = 'proxy' | 'direct';
 
@@ -17,6 +18,21 @@ export interface LeaderElectionConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+}
+
+/** The Prometheus (Thanos, Mimir, VictoriaMetrics) whose history starts a new audit's evidence. */
+export interface PrometheusConfig {
+  url: string;
+  /** Read again every minute: a projected service-account token rotates. */
+  bearerTokenFile: string | null;
+  /** A file holding USER:PASSWORD. */
+  basicAuthFile: string | null;
+  caFile: string | null;
+  insecureSkipTlsVerify: boolean;
+  headers: Record<string, string>;
+  /** Extra matchers for every series (cluster="prod" where one Prometheus holds many clusters). */
+  selector: LabelMatcher[];
+  timeoutMs: number;
 }
 
 export interface ControllerConfig {
@@ -41,6 +57,8 @@ export interface ControllerConfig {
   maxTargetsPerAudit: number;
   concurrentReconciles: number;
   logLevel: string;
+  /** null: no backfill, live samples only. */
+  prometheus: PrometheusConfig | null;
 }
 
 export const CONTROLLER_FLAGS = {
@@ -65,6 +83,14 @@ export const CONTROLLER_FLAGS = {
   'max-targets-per-audit': { type: 'string', default: '200' },
   'concurrent-reconciles': { type: 'string', default: '4' },
   'log-level': { type: 'string', default: 'info' },
+  'prometheus-url': { type: 'string' },
+  'prometheus-bearer-token-file': { type: 'string' },
+  'prometheus-basic-auth-file': { type: 'string' },
+  'prometheus-ca-file': { type: 'string' },
+  'prometheus-insecure-skip-tls-verify': { type: 'boolean', default: false },
+  'prometheus-header': { type: 'string', multiple: true },
+  'prometheus-selector': { type: 'string' },
+  'prometheus-timeout': { type: 'string', default: '30s' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -96,6 +122,18 @@ Options:
   --max-targets-per-audit N          (default 200)
   --concurrent-reconciles N          (default 4)
   --log-level LEVEL                  trace|debug|info|warn|error (default info)
+
+Backfill from Prometheus (optional; a MemoryAudit opts out with spec.backfill: false):
+  --prometheus-url URL               the HTTP API of a Prometheus, Thanos, Mimir or VictoriaMetrics
+                                     holding the cluster's cAdvisor series: a new audit's evidence
+                                     starts from its window of history, so it has a verdict at once
+  --prometheus-bearer-token-file F   bearer token, read again every minute
+  --prometheus-basic-auth-file F     USER:PASSWORD
+  --prometheus-ca-file FILE          CA of the server's certificate
+  --prometheus-insecure-skip-tls-verify
+  --prometheus-header 'NAME: VALUE'  extra request header, repeatable (X-Scope-OrgID: tenant)
+  --prometheus-selector LABELS       matchers for every series, e.g. 'cluster="prod"'
+  --prometheus-timeout DURATION      per query (default 30s)
 `;
 
 /** The environment variables the controller reads (a Deployment sets them from the downward API). */
@@ -143,6 +181,40 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] || '0.0.0.0', port };
 }
 
+function prometheusConfig(v: { url: string | undefined; bearerTokenFile: string | undefined; basicAuthFile: string | undefined; caFile: string | undefined; insecure: boolean; headers: string[] | undefined; selector: string | undefined; timeout: string }): PrometheusConfig | null {
+  if (v.url === undefined) {
+    const stray = [v.bearerTokenFile && 'bearer-token-file', v.basicAuthFile && 'basic-auth-file', v.caFile && 'ca-file', v.selector !== undefined && 'selector', v.headers?.length && 'header', v.insecure && 'insecure-skip-tls-verify'].find(Boolean);
+    if (stray) throw new UsageError(`--prometheus-${stray}: needs --prometheus-url`);
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(v.url);
+  } catch {
+    throw new UsageError(`--prometheus-url: expected an http:// or https:// URL, got ${JSON.stringify(v.url)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--prometheus-url: expected an http:// or https:// URL, got ${JSON.stringify(v.url)}`);
+  if (v.bearerTokenFile && v.basicAuthFile) throw new UsageError('--prometheus-bearer-token-file: give it or --prometheus-basic-auth-file, not both');
+  const selector = v.selector === undefined ? [] : parseLabelMatchers(v.selector);
+  if ('error' in selector) throw new UsageError(`--prometheus-selector: ${selector.error}`);
+  const headers: Record<string, string> = {};
+  for (const h of v.headers ?? []) {
+    const m = /^([A-Za-z0-9-]+)\s*:\s*(.*)$/.exec(h);
+    if (!m) throw new UsageError(`--prometheus-header: expected 'NAME: VALUE', got ${JSON.stringify(h)}`);
+    headers[m[1]!.toLowerCase()] = m[2]!;
+  }
+  return {
+    url: url.href,
+    bearerTokenFile: v.bearerTokenFile ?? null,
+    basicAuthFile: v.basicAuthFile ?? null,
+    caFile: v.caFile ?? null,
+    insecureSkipTlsVerify: v.insecure,
+    headers,
+    selector,
+    timeoutMs: ms('prometheus-timeout', v.timeout),
+  };
+}
+
 export type ParsedControllerArgs = { help: true } | { help: false; config: ControllerConfig };
 
 export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): ParsedControllerArgs {
@@ -186,6 +258,16 @@ export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): Pa
       maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),
       concurrentReconciles: positiveInt('concurrent-reconciles', values['concurrent-reconciles']),
       logLevel: values['log-level'],
+      prometheus: prometheusConfig({
+        url: values['prometheus-url'],
+        bearerTokenFile: values['prometheus-bearer-token-file'],
+        basicAuthFile: values['prometheus-basic-auth-file'],
+        caFile: values['prometheus-ca-file'],
+        insecure: values['prometheus-insecure-skip-tls-verify'],
+        headers: values['prometheus-header'],
+        selector: values['prometheus-selector'],
+        timeout: values['prometheus-timeout'],
+      }),
     },
   };
 }

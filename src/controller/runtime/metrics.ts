@@ -31,8 +31,8 @@ export class ControllerMetrics {
     this.targetSamples = new Gauge({ name: 'memaudit_target_samples', help: 'Samples in the window of an audited container.', labelNames: targetLabels, registers });
     this.reconcileTotal = new Counter({ name: 'memaudit_reconcile_total', help: 'Reconciles of MemoryAudits by result.', labelNames: ['result'], registers });
     this.reconcileDuration = new Histogram({ name: 'memaudit_reconcile_duration_seconds', help: 'Duration of one reconcile, sampling included.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
-    this.reconcileStepDuration = new Histogram({ name: 'memaudit_reconcile_step_duration_seconds', help: 'Duration of one step of a reconcile (findTargets, sample, evaluate, decideAction, writeStatus, emitEvents, restoreEvidence, persistEvidence), failed or not.', labelNames: ['step'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
-    this.samplingTotal = new Counter({ name: 'memaudit_sampling_total', help: 'Fetches from kubelets (kubelet) and Go targets (pprof) by result.', labelNames: ['source', 'result'], registers });
+    this.reconcileStepDuration = new Histogram({ name: 'memaudit_reconcile_step_duration_seconds', help: 'Duration of one step of a reconcile (restoreEvidence, findTargets, backfill, sample, evaluate, decideAction, writeStatus, emitEvents, persistEvidence), failed or not.', labelNames: ['step'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
+    this.samplingTotal = new Counter({ name: 'memaudit_sampling_total', help: 'Fetches from kubelets (kubelet), Go targets (pprof) and the Prometheus history (prometheus: one per audit backfilled) by result.', labelNames: ['source', 'result'], registers });
     this.samplingDuration = new Histogram({ name: 'memaudit_sampling_duration_seconds', help: 'Duration of one fetch.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.informerRestarts = new Counter({ name: 'memaudit_informer_restarts_total', help: 'Informer restarts after a failed list or watch.', labelNames: ['informer'], registers });
     this.leader = new Gauge({ name: 'memaudit_leader', help: '1 while this replica holds the leader Lease.', registers });
@@ -42,8 +42,8 @@ export class ControllerMetrics {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** One fetch from a kubelet or a Go target. */
-  observeFetch(source: 'kubelet' | 'pprof', ok: boolean, seconds: number): void {
+  /** One fetch from a kubelet, a Go target, or the history of an audit's new containers in Prometheus. */
+  observeFetch(source: 'kubelet' | 'pprof' | 'prometheus', ok: boolean, seconds: number): void {
     this.samplingTotal.inc({ source, result: ok ? 'ok' : 'error' });
     this.samplingDuration.observe({ source }, seconds);
   }

@@ -70,6 +70,7 @@ const EVERYTHING = {
   concurrentReconciles: 2,
   logLevel: 'debug',
   metrics: { port: 9090 },
+  prometheus: { url: 'https://thanos-query.monitoring:9090/', bearerTokenFile: '/var/run/secrets/prometheus/token', caFile: '/etc/p/ca.crt', insecureSkipTlsVerify: true, headers: { 'X-Scope-OrgID': 'team-a' }, selector: 'cluster="prod",env=~"a|b"', timeout: '45s' },
 };
 
 describe('chart Deployment', () => {
@@ -103,6 +104,19 @@ describe('chart Deployment', () => {
       maxTargetsPerAudit: 50,
       concurrentReconciles: 2,
       logLevel: 'debug',
+      prometheus: {
+        url: 'https://thanos-query.monitoring:9090/',
+        bearerTokenFile: '/var/run/secrets/prometheus/token',
+        basicAuthFile: null,
+        caFile: '/etc/p/ca.crt',
+        insecureSkipTlsVerify: true,
+        headers: { 'x-scope-orgid': 'team-a' },
+        selector: [
+          { name: 'cluster', op: '=', value: 'prod' },
+          { name: 'env', op: '=~', value: 'a|b' },
+        ],
+        timeoutMs: 45_000,
+      },
     });
   });
 
@@ -116,7 +130,9 @@ describe('chart Deployment', () => {
   });
 
   it('covers every flag of `memaudit controller` (a new flag needs a value or a reason here)', async () => {
-    const rendered = new Set([...flagNames(defaults), ...flagNames(await render({ values: EVERYTHING })), ...flagNames(await render({ values: { replicas: 1, leaderElection: { enabled: false } } }))]);
+    const basicAuth = await render({ values: { prometheus: { url: 'http://prometheus:9090', basicAuthFile: '/etc/p/auth' } } });
+    expect(parsed(basicAuth).prometheus).toMatchObject({ url: 'http://prometheus:9090/', basicAuthFile: '/etc/p/auth', bearerTokenFile: null, timeoutMs: 30_000 });
+    const rendered = new Set([...flagNames(defaults), ...flagNames(await render({ values: EVERYTHING })), ...flagNames(await render({ values: { replicas: 1, leaderElection: { enabled: false } } })), ...flagNames(basicAuth)]);
     const known = Object.keys(CONTROLLER_FLAGS);
     expect([...rendered].filter((f) => !known.includes(f))).toEqual([]);
     expect(known.filter((f) => !rendered.has(f) && !(f in NOT_FROM_THE_CHART))).toEqual([]);

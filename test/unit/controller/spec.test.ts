@@ -12,7 +12,9 @@ describe('resolveSpec', () => {
       headroomPercent: 20,
       goMemLimit: false,
       action: 'Observe',
+      backfill: true,
     });
+    expect(resolveSpec({ selector: {}, backfill: false })).toMatchObject({ backfill: false });
     expect(resolveSpec({ selector: {}, interval: '1s', window: '1h30m', minDuration: '45s', pprof: { port: 6060 } })).toMatchObject({ intervalMs: 1000, windowMs: 5400_000, minDurationMs: 45_000, pprof: { port: 6060, path: '/debug/pprof/heap' } });
   });
 

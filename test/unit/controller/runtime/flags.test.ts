@@ -38,3 +38,37 @@ describe('controller flags', () => {
     expect(parseListen(':8080')).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 });
+
+describe('controller --prometheus-*', () => {
+  const prometheus = (argv: string[]) => {
+    const r = controllerConfigFromArgs(argv, {});
+    if (r.help) throw new Error('help');
+    return r.config.prometheus;
+  };
+
+  it('is off without --prometheus-url; with it, the connection and the selector for every series', () => {
+    expect(prometheus([])).toBeNull();
+    expect(prometheus(['--prometheus-url', 'http://prometheus.monitoring:9090', '--prometheus-selector', 'cluster="prod"', '--prometheus-header', 'X-Scope-OrgID: t1', '--prometheus-timeout', '10s'])).toEqual({
+      url: 'http://prometheus.monitoring:9090/',
+      bearerTokenFile: null,
+      basicAuthFile: null,
+      caFile: null,
+      insecureSkipTlsVerify: false,
+      headers: { 'x-scope-orgid': 't1' },
+      selector: [{ name: 'cluster', op: '=', value: 'prod' }],
+      timeoutMs: 10_000,
+    });
+  });
+
+  it.each([
+    [['--prometheus-url', 'prometheus:9090'], /^--prometheus-url: expected an http:\/\/ or https:\/\/ URL, got "prometheus:9090"$/],
+    [['--prometheus-selector', 'cluster=prod'], /^--prometheus-selector: needs --prometheus-url$/],
+    [['--prometheus-url', 'http://p', '--prometheus-selector', 'a~b'], /^--prometheus-selector: expected =, !=, =~ or !~ after a$/],
+    [['--prometheus-url', 'http://p', '--prometheus-header', 'x'], /^--prometheus-header: expected 'NAME: VALUE', got "x"$/],
+    [['--prometheus-url', 'http://p', '--prometheus-bearer-token-file', '/t', '--prometheus-basic-auth-file', '/b'], /^--prometheus-bearer-token-file: give it or --prometheus-basic-auth-file, not both$/],
+    [['--prometheus-url', 'http://p', '--prometheus-timeout', 'soon'], /^--prometheus-timeout: expected a duration/],
+  ])('%j is refused, naming the flag', (argv, message) => {
+    expect(() => prometheus(argv as string[])).toThrow(UsageError);
+    expect(() => prometheus(argv as string[])).toThrow(message as RegExp);
+  });
+});
