@@ -49,7 +49,7 @@ Verdicts and output:
   -h, --help`;
 
 /** Buckets of each container's history the engine sees (two samples each, at most). */
-const MAX_BUCKETS = 300;
+const MAX_BUCKETS = 150;
 /** Points one response may hold (~25 bytes each in the API's JSON): bounds the memory of a batch. */
 const POINTS_PER_QUERY = 1_500_000;
 /** Batches read at once: their queries share the client's --concurrency. */
@@ -245,22 +245,39 @@ async function scan(io: CommandIo, client: PrometheusClient, o: ScanOptions, ui:
   const inBatch = (b: Batch, c: DiscoveredContainer) => b.namespaces.includes(c.namespace) && (b.pods === null || b.pods.includes(c.pod));
 
   // 2. Each batch: its history (one query per metric and time chunk), then the engine per container.
+  // A batch that cannot be read is halved and each half read again (a namespace that fails, a
+  // server refusing a query of too many samples), down to one pod: its containers are the errors.
   const absent = new Map<string, number>();
   let done = 0;
+  const queue = [...batches];
+  let total = queue.length;
   const draw = () => {
-    if (ui.progress) io.stderr.write(`\r${progressLine(done, batches.length, rows.length, client.requests)}`);
+    if (ui.progress) io.stderr.write(`\r${progressLine(done, total, rows.length, client.requests)}`);
   };
   draw();
-  let next = 0;
+  let busy = 0;
+  let readBatches = 0;
   await Promise.all(
-    Array.from({ length: Math.min(BATCH_CONCURRENCY, batches.length) }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
+    Array.from({ length: BATCH_CONCURRENCY }, async () => {
+      for (;;) {
+        const batch = queue.shift();
+        if (!batch) {
+          // Another worker may still halve its batch: wait for it, or stop when none is busy.
+          if (busy === 0) return;
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        busy++;
         const expected = discovered.filter((c) => inBatch(batch, c));
         const read = await fetchBatchHistory(client, { batch, range, selector, maxBuckets: MAX_BUCKETS });
-        if (read.kind !== 'data') {
+        const halves = read.kind !== 'data' ? halve(batch, expected) : null;
+        if (halves) {
+          queue.unshift(...halves);
+          total += 2;
+        } else if (read.kind !== 'data') {
           for (const c of expected) rows.push(unread(c, read.reason));
         } else {
+          readBatches++;
           for (const m of read.value.absent) absent.set(m, (absent.get(m) ?? 0) + 1);
           const batchNotes = [...read.value.failed.map((f) => `${f.metric} not read: ${f.reason}`), ...read.value.warnings.map((w) => `Prometheus warned: ${w}`)];
           const seen = new Set<string>();
@@ -272,15 +289,28 @@ async function scan(io: CommandIo, client: PrometheusClient, o: ScanOptions, ui:
           for (const c of expected) if (!seen.has(`${c.namespace}/${c.pod}/${c.container}`)) rows.push(auditRow({ key: c, samples: [], points: 0, limitBytes: null, requestBytes: null, restarts: 0, missing: [] }, batchNotes, o));
         }
         done++;
+        busy--;
         draw();
       }
     }),
   );
-  if (ui.progress) io.stderr.write(`\r${' '.repeat(progressLine(done, batches.length, rows.length, client.requests).length)}\r`);
-  for (const [m, n] of absent) warnings.push(`no series of ${m} in ${n === batches.length ? 'any batch' : `${n} of ${batches.length} batches`}${m.startsWith('kube_') ? ' (is kube-state-metrics scraped?)' : ''}`);
+  if (ui.progress) io.stderr.write(`\r${' '.repeat(progressLine(done, total, rows.length, client.requests).length)}\r`);
+  for (const [m, n] of absent) warnings.push(`no series of ${m} in ${n >= readBatches ? 'any batch' : `${n} of ${readBatches} batches`}${m.startsWith('kube_') ? ' (is kube-state-metrics scraped?)' : ''}`);
   const code = writeFleet(io, rows, { format: o.format, failOn: o.failOn, summary: { source: client.url, startMs: range.startMs, endMs: range.endMs, stepSeconds: range.stepMs / 1000, queries: client.requests, warnings } });
   // Nothing could be read: the report says why, the exit code says the service was unavailable.
   return rows.length > 0 && rows.every((r) => r.result === null) ? ExitCode.Unavailable : code;
+}
+
+/** Two halves of a batch: its namespaces, else its pods; null for one pod (nothing left to split). */
+function halve(b: Batch, containers: readonly DiscoveredContainer[]): [Batch, Batch] | null {
+  const split = <T>(xs: readonly T[]): [T[], T[]] => [xs.slice(0, Math.ceil(xs.length / 2)), xs.slice(Math.ceil(xs.length / 2))];
+  const series = (pred: (c: DiscoveredContainer) => boolean) => containers.filter(pred).reduce((n, c) => n + Math.max(1, c.series), 0);
+  if (b.namespaces.length > 1) {
+    return split(b.namespaces).map((namespaces) => ({ namespaces, pods: null, series: series((c) => namespaces.includes(c.namespace)) })) as [Batch, Batch];
+  }
+  const pods = b.pods ?? [...new Set(containers.map((c) => c.pod))].sort();
+  if (pods.length < 2) return null;
+  return split(pods).map((p) => ({ namespaces: b.namespaces, pods: p, series: series((c) => p.includes(c.pod)) })) as [Batch, Batch];
 }
 
 function auditRow(h: ContainerHistory, batchNotes: readonly string[], o: ScanOptions): FleetRow {

@@ -161,9 +161,10 @@ export function renderFleetTable(rows: readonly FleetRow[], summary: FleetSummar
 export function summaryLine(rows: readonly FleetRow[], s: FleetSummary): string {
   const count = (p: (r: FleetRow) => boolean) => rows.filter(p).length;
   const leaks = count((r) => r.result?.verdict === 'Leak');
-  const far = count((r) => ['below', 'above', 'none'].includes(limitFit(r)));
+  const far = count((r) => ['below', 'above'].includes(limitFit(r)));
+  const none = count((r) => limitFit(r) === 'none');
   const errors = count((r) => r.result === null);
-  return `memaudit scan: ${rows.length} containers from ${s.source}, ${new Date(s.startMs).toISOString()} to ${new Date(s.endMs).toISOString()} at ${formatDuration(s.stepSeconds)} (${s.queries} queries): ${leaks} leaking, ${far} with a limit far from the recommendation${errors ? `, ${errors} not read` : ''}`;
+  return `memaudit scan: ${rows.length} containers from ${s.source}, ${new Date(s.startMs).toISOString()} to ${new Date(s.endMs).toISOString()} at ${formatDuration(s.stepSeconds)} (${s.queries} queries): ${leaks} leaking, ${far} with a limit far from the recommendation, ${none} without a limit${errors ? `, ${errors} not read` : ''}`;
 }
 
 const csvField = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { main } from '../../../src/cli/main.ts';
 import { freeLoopbackPort } from '../../helpers/prometheus.ts';
@@ -58,5 +60,51 @@ describe('memaudit scan: usage', () => {
     const r = await scan('--prometheus-url', `http://127.0.0.1:${port}`, '--timeout', '5s');
     expect(r.code).toBe(69);
     expect(r.stderr).toBe(`memaudit: cannot list the namespaces with container_memory_usage_bytes: http://127.0.0.1:${port}/api/v1/label/namespace/values container_memory_usage_bytes{namespace!="",container!="",container!="POD"}: ECONNREFUSED\n`);
+  });
+});
+
+describe('memaudit scan: faults are reported per container (a FAKE Prometheus: a real one cannot be made to fail per query)', () => {
+  let server: http.Server;
+  let url: string;
+  const T = 1_795_999_980;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const u = new URL(req.url!, 'http://x');
+      const send = (body: unknown, status = 200) => {
+        res.statusCode = status;
+        res.end(JSON.stringify(body));
+      };
+      if (u.pathname === '/api/v1/label/namespace/values') return send({ status: 'success', data: ['broken', 'shop'] });
+      if (u.pathname === '/api/v1/series') {
+        const ns = /namespace="([^"]+)"/.exec(u.searchParams.get('match[]')!)![1]!;
+        return send({ status: 'success', data: [{ __name__: 'container_memory_usage_bytes', namespace: ns, pod: `${ns}-0`, container: 'app' }] });
+      }
+      const q = u.searchParams.get('query')!;
+      if (q.includes('container_memory_usage_bytes') && q.includes('broken')) return send({ status: 'error', errorType: 'execution', error: 'query processing would load too many samples into memory' }, 422);
+      if (q.includes('container_memory_cache')) return send({ status: 'success', data: { resultType: 'vector', result: [] } });
+      const rss = q.includes('container_memory_rss');
+      if (!q.includes('container_memory_usage_bytes') && !rss) return send({ status: 'success', data: { resultType: 'matrix', result: [] } });
+      // Anonymous memory grows 1 MiB a minute (usage with it, 10 MiB above).
+      const values = Array.from({ length: 61 }, (_, i) => [T - 3600 + 60 * i, String((rss ? 90 : 100) * 2 ** 20 + i * 2 ** 20)]);
+      send({ status: 'success', warnings: ['store eu-west-1 timed out: partial response'], data: { resultType: 'matrix', result: [{ metric: { namespace: 'shop', pod: 'shop-0', container: 'app' }, values }] } });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('an error row for what could not be read, notes for what is missing or partial, and the others judged', async () => {
+    const r = await scan('--prometheus-url', url, '--history', '1h', '--end', String(T), '--min-duration', '10m', '-o', 'json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('memaudit: warning: 1 of 2 containers could not be read (see their error)\n');
+    const doc = JSON.parse(r.stdout) as { containers: { pod: string; verdict: string | null; error?: string; notes: string[] }[] };
+    const shop = doc.containers.find((c) => c.pod === 'shop-0')!;
+    expect(shop.verdict).toBe('Leak');
+    expect(shop.notes).toEqual([expect.stringMatching(/^container_memory_cache not read: .*result type "vector", expected "matrix"$/), 'Prometheus warned: store eu-west-1 timed out: partial response']);
+    const broken = doc.containers.find((c) => c.pod === 'broken-0')!;
+    expect(broken).toMatchObject({ verdict: null, error: expect.stringMatching(/container_memory_usage_bytes\{namespace="broken".*HTTP 422 execution: query processing would load too many samples into memory$/) });
   });
 });

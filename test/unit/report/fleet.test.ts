@@ -47,7 +47,7 @@ describe('the fleet, most urgent first', () => {
   it('prints a table: the summary, then current and recommended limit side by side', () => {
     const text = renderFleetTable(rows, summary);
     const lines = text.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^memaudit scan: 8 containers from http:\/\/prom:9090, .* at 60s \(13 queries\): 3 leaking, 2 with a limit far from the recommendation, 1 not read$/);
+    expect(lines[0]).toMatch(/^memaudit scan: 8 containers from http:\/\/prom:9090, .* at 60s \(13 queries\): 3 leaking, 2 with a limit far from the recommendation, 0 without a limit, 1 not read$/);
     expect(lines[1]).toMatch(/^warning: no series of kube_pod_container_resource_requests/);
     expect(lines[3]).toMatch(/^VERDICT\s+TIME TO OOM\s+NAMESPACE\/POD\/CONTAINER\s+LIMIT\s+RECOMMENDED\s+FIT\s+REQUEST\s+REC\. REQUEST\s+GROWTH\s+RESTARTS\s+NOTE$/);
     expect(lines[4]).toMatch(/^Leak\/anon\s+\d+m\s+shop\/leak-soon\/app\s+512Mi\s+fix leak\s+-\s+-\s+\+\d/);
