@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isInputError } from '../errors.ts';
-import { parseLabelValuesResponse, parseQueryResponse, parseSeriesResponse, type ApiResponse, type Matrix, type MatrixSeries } from '../sources/prometheus-json.ts';
+import { MatrixStream, parseErrorResponse, parseLabelValuesResponse, parseSeriesResponse, type ApiResponse, type Matrix, type MatrixSeries } from '../sources/prometheus-json.ts';
 import { data, retry, type Read } from './reader.ts';
 
 export interface PrometheusClientOptions {
@@ -47,7 +47,19 @@ export interface QueryResult {
   warnings: string[];
 }
 
-type Answer = { status: number; body: Buffer } | { failure: string; transient: boolean };
+/** Reads a body as it arrives: a stream parser, or a buffer parsed at the end. Throws InputError on bytes it cannot read. */
+interface BodyReader<T> {
+  push(chunk: Buffer): void;
+  end(): ApiResponse<T>;
+}
+
+/** The answer of one request: the API's (parsed), a body that is not the API's (its start, for the message), or a failure. */
+type Answer<T> = { status: number; parsed: ApiResponse<T> } | { status: number; unreadable: string; start: string } | { failure: string; transient: boolean };
+
+function buffered<T>(parse: (body: Uint8Array, source: string) => ApiResponse<T>, source: string): BodyReader<T> {
+  const chunks: Buffer[] = [];
+  return { push: (c) => void chunks.push(c), end: () => parse(Buffer.concat(chunks), source) };
+}
 
 export class PrometheusClient {
   readonly #o: PrometheusClientOptions;
@@ -98,7 +110,9 @@ export class PrometheusClient {
   /** GET /api/v1/query_range; only a matrix is an answer. */
   async queryRange(expr: string, startMs: number, endMs: number, stepMs: number): Promise<Read<QueryResult>> {
     const params = { query: expr, start: seconds(startMs), end: seconds(endMs), step: seconds(stepMs), timeout: `${Math.max(1, Math.floor(this.#o.timeoutMs / 1000))}s` };
-    const read = await this.#call('/api/v1/query_range', params, parseQueryResponse);
+    // Read as it arrives: a batch's week at 1 m is tens of megabytes of JSON (src/sources/prometheus-json.ts).
+    const points = Math.floor((endMs - startMs) / stepMs) + 1;
+    const read = await this.#call('/api/v1/query_range', params, (source) => new MatrixStream(source, points));
     if (read.kind !== 'data') return read;
     const m: Matrix = read.value.data;
     if (m.resultType !== 'matrix') return retry(`query_range ${expr}: result type ${JSON.stringify(m.resultType)}, expected "matrix"`);
@@ -107,31 +121,31 @@ export class PrometheusClient {
 
   /** GET /api/v1/series: the label sets of the series matching `match` in the range. */
   async series(match: string, startMs: number, endMs: number): Promise<Read<{ series: Record<string, string>[]; warnings: string[] }>> {
-    const read = await this.#call('/api/v1/series', { 'match[]': match, start: seconds(startMs), end: seconds(endMs) }, parseSeriesResponse);
+    const read = await this.#call('/api/v1/series', { 'match[]': match, start: seconds(startMs), end: seconds(endMs) }, (source) => buffered(parseSeriesResponse, source));
     return read.kind === 'data' ? data({ series: read.value.data, warnings: read.value.warnings }) : read;
   }
 
   /** GET /api/v1/label/NAME/values for the series matching `match` in the range. */
   async labelValues(label: string, match: string, startMs: number, endMs: number): Promise<Read<{ values: string[]; warnings: string[] }>> {
-    const read = await this.#call(`/api/v1/label/${encodeURIComponent(label)}/values`, { 'match[]': match, start: seconds(startMs), end: seconds(endMs) }, parseLabelValuesResponse);
+    const read = await this.#call(`/api/v1/label/${encodeURIComponent(label)}/values`, { 'match[]': match, start: seconds(startMs), end: seconds(endMs) }, (source) => buffered(parseLabelValuesResponse, source));
     return read.kind === 'data' ? data({ values: read.value.data, warnings: read.value.warnings }) : read;
   }
 
-  async #call<T>(path: string, params: Record<string, string>, parse: (body: Uint8Array, source: string) => ApiResponse<T>): Promise<Read<{ data: T; warnings: string[] }>> {
+  async #call<T>(path: string, params: Record<string, string>, open: (source: string) => BodyReader<T>): Promise<Read<{ data: T; warnings: string[] }>> {
     const what = `${this.url}${path}${params.query ? ` ${params.query}` : params['match[]'] ? ` ${params['match[]']}` : ''}`;
     const retries = this.#o.retries ?? 2;
     let delay = this.#o.retryDelayMs ?? 500;
     for (let attempt = 0; ; attempt++) {
-      const answer = await this.#limited(() => this.#request(path, params));
+      const answer = await this.#limited(() => this.#request(path, params, () => open(what)));
       let failure: string;
       let transient: boolean;
       if ('failure' in answer) ({ failure, transient } = answer);
-      else {
-        const parsed = parseOrReason(parse, answer.body, what);
-        if (typeof parsed === 'string') {
-          failure = answer.status >= 200 && answer.status < 300 ? parsed : `HTTP ${answer.status} ${answer.body.subarray(0, 200).toString('utf8').trim()}`;
-          transient = answer.status === 429 || answer.status >= 500;
-        } else if (parsed.status === 'error') {
+      else if ('unreadable' in answer) {
+        failure = answer.status >= 200 && answer.status < 300 ? answer.unreadable : `HTTP ${answer.status} ${answer.start}`;
+        transient = answer.status === 429 || answer.status >= 500;
+      } else {
+        const parsed = answer.parsed;
+        if (parsed.status === 'error') {
           failure = `HTTP ${answer.status} ${parsed.errorType}: ${parsed.error}`;
           // Timeouts and an overloaded server are worth another try; a bad query is not.
           transient = answer.status === 429 || answer.status === 503 || parsed.errorType === 'timeout' || parsed.errorType === 'unavailable';
@@ -175,7 +189,7 @@ export class PrometheusClient {
   }
 
   /** One request: GET, or a form POST when the query string would be long (a batch's pod list). */
-  #request(path: string, params: Record<string, string>): Promise<Answer> {
+  #request<T>(path: string, params: Record<string, string>, open: () => BodyReader<T>): Promise<Answer<T>> {
     this.requests++;
     const query = new URLSearchParams(params).toString();
     const post = query.length > 4000;
@@ -185,7 +199,7 @@ export class PrometheusClient {
     const timeoutMs = this.#o.timeoutMs;
     return new Promise((resolve) => {
       let settled = false;
-      const done = (a: Answer) => {
+      const done = (a: Answer<T>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -196,18 +210,38 @@ export class PrometheusClient {
       const token = this.#tokenFromFile();
       if (token !== null) headers.authorization = `Bearer ${token}`;
       const req = mod.request(url, { method: post ? 'POST' : 'GET', agent: this.#agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
+        const status = res.statusCode ?? 0;
+        // An error's body (JSON or a proxy's HTML) is read whole; a 2xx as it arrives.
+        const reader: BodyReader<T> = status >= 200 && status < 300 ? open() : (buffered(parseErrorResponse, '') as BodyReader<T>);
+        let start = '';
         let size = 0;
+        const unreadable = (e: unknown) => {
+          req.destroy();
+          done({ status, unreadable: isInputError(e) ? e.reason : `cannot read the response: ${e instanceof Error ? e.message : String(e)}`, start });
+        };
         res.on('data', (c: Buffer) => {
+          if (settled) return;
           size += c.length;
+          if (start.length < 200) start = (start + c.subarray(0, 200).toString('utf8')).slice(0, 200).trim();
           if (size > max) {
             req.destroy();
             done({ failure: `response larger than ${max} bytes: narrow the scope (fewer namespaces, a shorter history, a longer step)`, transient: false });
-          } else chunks.push(c);
+            return;
+          }
+          try {
+            reader.push(c);
+          } catch (e) {
+            unreadable(e);
+          }
         });
         res.on('end', () => {
+          if (settled) return;
           this.bytes += size;
-          done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
+          try {
+            done({ status, parsed: reader.end() });
+          } catch (e) {
+            unreadable(e);
+          }
         });
         res.on('error', (e) => done({ failure: e.message, transient: true }));
       });
@@ -224,11 +258,4 @@ export class PrometheusClient {
 
 const seconds = (ms: number): string => String(ms / 1000);
 
-function parseOrReason<T>(parse: (body: Uint8Array, source: string) => ApiResponse<T>, body: Buffer, what: string): ApiResponse<T> | string {
-  try {
-    return parse(body, what);
-  } catch (e) {
-    if (isInputError(e)) return e.reason;
-    throw e;
-  }
-}
+

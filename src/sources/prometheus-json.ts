@@ -115,7 +115,10 @@ class Scanner {
       }
       i++;
     }
-    if (i >= b.length) this.fail('unterminated string');
+    if (i >= b.length) {
+      this.i = b.length; // at the end: a cut-off input, which MatrixStream tells from a bad one
+      this.fail('unterminated string');
+    }
     this.i = i + 1;
     if (!escaped) return Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('utf8');
     try {
@@ -178,7 +181,10 @@ class Scanner {
       return int;
     }
     while (i < b.length && b[i] !== Q) i++;
-    if (i >= b.length) this.fail('unterminated sample value');
+    if (i >= b.length) {
+      this.i = b.length;
+      this.fail('unterminated sample value');
+    }
     this.i = i + 1;
     const text = Buffer.from(b.buffer, b.byteOffset + start, i - start).toString('latin1');
     if (text === 'NaN') return NaN;
@@ -235,9 +241,9 @@ const PROM_FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * with up to 3 decimals, a value of digits, no whitespace); anything else at a point goes through
  * the Scanner's checked readers.
  */
-function scanValues(s: Scanner): { timestampsMs: Float64Array; values: Float64Array } {
-  let ts = new Float64Array(1024);
-  let vs = new Float64Array(1024);
+function scanValues(s: Scanner, capacity: number): { timestampsMs: Float64Array; values: Float64Array } {
+  let ts = new Float64Array(capacity);
+  let vs = new Float64Array(capacity);
   let n = 0;
   const b = s.b;
   if (s.open(LBRACK, '[')) {
@@ -317,10 +323,11 @@ function scanValues(s: Scanner): { timestampsMs: Float64Array; values: Float64Ar
     }
     s.i = i;
   }
-  return { timestampsMs: ts.slice(0, n), values: vs.slice(0, n) };
+  // The expected size (a query's points) needs no copy.
+  return n === ts.length ? { timestampsMs: ts, values: vs } : { timestampsMs: ts.slice(0, n), values: vs.slice(0, n) };
 }
 
-function scanSeries(s: Scanner): MatrixSeries | null {
+function scanSeries(s: Scanner, capacity = 1024): MatrixSeries | null {
   let labels: Record<string, string> = {};
   let points: { timestampsMs: Float64Array; values: Float64Array } | null = null;
   if (s.open(LBRACE, '{ of a series'))
@@ -332,7 +339,7 @@ function scanSeries(s: Scanner): MatrixSeries | null {
         if (typeof m !== 'object' || m === null || Array.isArray(m)) s.fail('"metric" must be an object of labels');
         for (const [name, v] of Object.entries(m as Record<string, unknown>)) if (typeof v !== 'string') s.fail(`label ${name} must be a string`);
         labels = m as Record<string, string>;
-      } else if (k === 'values') points = scanValues(s);
+      } else if (k === 'values') points = scanValues(s, capacity);
       else s.value(); // "value" (a vector), "histograms" (native histograms): not memory series
     } while (s.more(RBRACE));
   return points ? { labels, ...points } : null;
@@ -408,6 +415,11 @@ export function parseQueryResponse(body: Uint8Array, source: string): ApiRespons
   });
 }
 
+/** The body of an HTTP error: the API's error object (status "error"); anything else is an InputError. */
+export function parseErrorResponse(body: Uint8Array, source: string): ApiResponse<unknown> {
+  return scanEnvelope(body, source, (s) => s.value());
+}
+
 /** A /api/v1/series response: the label sets. */
 export function parseSeriesResponse(body: Uint8Array, source: string): ApiResponse<Record<string, string>[]> {
   return scanEnvelope(body, source, (s) => {
@@ -424,4 +436,113 @@ export function parseLabelValuesResponse(body: Uint8Array, source: string): ApiR
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) s.fail('"data" of /api/v1/label/.../values must be an array of strings');
     return v as string[];
   });
+}
+
+/**
+ * The start of a matrix response as Prometheus, Thanos, Mimir and VictoriaMetrics write it: compact
+ * JSON, status first (VictoriaMetrics adds isPartial). Pretty-printed JSON is read whole.
+ */
+const MATRIX_PREFIX = /^\{"status":"success",(?:"isPartial":(?:true|false),)?"data":\{"resultType":"matrix","result":\[/;
+/** How a matrix series ends in those encoders ("metric" first, then "values"): the values, the object. */
+const SERIES_END = Buffer.from(']}');
+
+/**
+ * A query_range response read as it arrives, one series at a time, so a response of hundreds of
+ * megabytes never sits in memory whole: only the series being received and the typed arrays of
+ * those read. For a body that starts as the known encoders start a matrix (MATRIX_PREFIX); each
+ * series is cut at its `]}` and read by the same scanner as parseQueryResponse (a `]}` inside a
+ * label value is recognised as such: the series is read again up to the next one). Anything else
+ * (an error, another encoder's key order) is buffered and read whole at the end.
+ */
+export class MatrixStream {
+  readonly #source: string;
+  readonly #capacity: number;
+  #chunks: Buffer[] = [];
+  #mode: 'prefix' | 'series' | 'suffix' | 'whole' = 'prefix';
+  #prefix = '';
+  readonly #series: MatrixSeries[] = [];
+  /** The last byte before the newest chunk, to find a `]}` split across chunks. */
+  #tail = Buffer.alloc(0);
+
+  /** `pointsPerSeries`: the points the query asks for, so the arrays are sized once. */
+  constructor(source: string, pointsPerSeries = 1024) {
+    this.#source = source;
+    this.#capacity = Math.max(1, pointsPerSeries);
+  }
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    if (this.#mode === 'prefix') this.#readPrefix(false);
+    if (this.#mode !== 'series') return;
+    // Read only when a series may have ended: a `]}` in the new bytes.
+    const seam = Buffer.concat([this.#tail, chunk.subarray(0, 1)]);
+    if (chunk.indexOf(SERIES_END) >= 0 || seam.indexOf(SERIES_END) >= 0) this.#readSeries(false);
+    else this.#tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 1)));
+  }
+
+  end(): ApiResponse<Matrix> {
+    if (this.#mode === 'prefix') this.#readPrefix(true);
+    if (this.#mode === 'series') this.#readSeries(true);
+    const rest = Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    if (this.#mode === 'whole') return parseQueryResponse(rest, this.#source);
+    if (this.#mode === 'series') throw new InputError(this.#source, 'not a Prometheus API response: it ends inside data.result');
+    // The envelope around the series: the prefix, an empty result, what followed it.
+    const envelope = parseQueryResponse(Buffer.concat([Buffer.from(this.#prefix, 'latin1'), Buffer.from(']'), rest]), this.#source);
+    if (envelope.status !== 'success') return envelope;
+    return { status: 'success', data: { resultType: envelope.data.resultType, series: this.#series }, warnings: envelope.warnings };
+  }
+
+  #readPrefix(atEnd: boolean): void {
+    const head = Buffer.concat(this.#chunks);
+    const m = MATRIX_PREFIX.exec(head.subarray(0, 512).toString('latin1'));
+    if (m) {
+      this.#prefix = m[0];
+      this.#chunks = [head.subarray(m[0].length)];
+      this.#mode = 'series';
+    } else if (atEnd || head.length >= 512) {
+      this.#chunks = [head];
+      this.#mode = 'whole';
+    } else this.#chunks = [head];
+  }
+
+  #readSeries(atEnd: boolean): void {
+    const buf = Buffer.concat(this.#chunks);
+    let pos = 0;
+    for (;;) {
+      while (pos < buf.length && (buf[pos] === 0x20 || buf[pos] === 0x0a || buf[pos] === 0x0d || buf[pos] === 0x09 || buf[pos] === COMMA)) pos++;
+      if (pos >= buf.length) break;
+      if (buf[pos] === RBRACK) {
+        this.#mode = 'suffix';
+        pos++;
+        break;
+      }
+      let end = buf.indexOf(SERIES_END, pos);
+      let read: MatrixSeries | null | undefined;
+      while (end >= 0) {
+        const view = buf.subarray(pos, end + SERIES_END.length);
+        const s = new Scanner(view, this.#source);
+        try {
+          read = scanSeries(s, this.#capacity);
+          s.ws();
+          if (s.i === view.length) break;
+          s.fail('trailing data after a series');
+        } catch (e) {
+          // Cut inside the series (a `]}` in a label value): read again up to the next one.
+          if (!(e instanceof InputError) || s.i < view.length - 1) throw e;
+        }
+        read = undefined;
+        end = buf.indexOf(SERIES_END, end + 1);
+      }
+      if (read === undefined) {
+        if (atEnd) throw new InputError(this.#source, 'not a Prometheus API response: a series of data.result is cut off');
+        break;
+      }
+      if (read) this.#series.push(read);
+      pos = end + SERIES_END.length;
+    }
+    // What is left: the start of the next series (copied, so the bytes read can be freed), or the suffix.
+    this.#chunks = [Buffer.from(buf.subarray(pos))];
+    this.#tail = Buffer.from(buf.subarray(Math.max(pos, buf.length - 1)));
+  }
 }

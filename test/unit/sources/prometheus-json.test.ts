@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseLabelValuesResponse, parseQueryResponse, parseSeriesResponse } from '../../../src/sources/prometheus-json.ts';
+import { MatrixStream, parseLabelValuesResponse, parseQueryResponse, parseSeriesResponse } from '../../../src/sources/prometheus-json.ts';
 import { expectInputError } from '../../helpers/errors.ts';
 
 const DIR = path.join(import.meta.dirname, '../../fixtures/prometheus');
@@ -82,4 +82,48 @@ describe('series and label values responses', () => {
     expectInputError(() => parseSeriesResponse(bytes({ status: 'success', data: [1] }), 't'), /must be an array of label objects/);
     expectInputError(() => parseLabelValuesResponse(bytes({ status: 'success', data: [1] }), 't'), /must be an array of strings/);
   });
+});
+
+describe('query_range responses read as they arrive (MatrixStream)', () => {
+  const body = (result: unknown[], extra: Record<string, unknown> = {}, first: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ status: 'success', ...first, data: { resultType: 'matrix', result }, ...extra }));
+  const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => [1700000000 + 60 * i, String(k * 1000 + i)]);
+  const stream = (b: Buffer, cut: number, points = 4) => {
+    const s = new MatrixStream('t', points);
+    for (let i = 0; i < b.length; i += cut) s.push(b.subarray(i, i + cut));
+    return s.end();
+  };
+
+  it('gives what the whole-body reader gives, however the bytes are cut', () => {
+    const b = body([{ metric: { pod: 'a' }, values: values(5, 1) }, { metric: { pod: 'b]]}c' }, values: values(3, 2) }, { metric: { pod: 'd' }, values: [] }], { warnings: ['partial'] });
+    const whole = parseQueryResponse(b, 't');
+    for (const cut of [1, 2, 3, 7, 64, 100_000]) expect(stream(b, cut)).toEqual(whole);
+    expect(whole).toMatchObject({ status: 'success', warnings: ['partial'], data: { resultType: 'matrix' } });
+    if (whole.status !== 'success') throw new Error('expected success');
+    expect(whole.data.series.map((s) => [s.labels.pod, s.values.length])).toEqual([
+      ['a', 5],
+      ['b]]}c', 3],
+      ['d', 0],
+    ]);
+  });
+
+  it('reads VictoriaMetrics\' isPartial, an empty result, and falls back to the whole body for another key order or an error', () => {
+    expect(stream(body([{ metric: {}, values: values(2, 1) }], {}, { isPartial: false }), 5)).toMatchObject({ status: 'success', data: { series: [{ labels: {} }] } });
+    expect(stream(body([]), 3)).toEqual({ status: 'success', data: { resultType: 'matrix', series: [] }, warnings: [] });
+    const reordered = Buffer.from(JSON.stringify({ data: { result: [{ metric: { a: 'b' }, values: values(2, 1) }], resultType: 'matrix' }, status: 'success' }));
+    expect(stream(reordered, 4)).toEqual(parseQueryResponse(reordered, 't'));
+    expect(stream(Buffer.from('{"status":"error","errorType":"timeout","error":"query timed out"}'), 4)).toMatchObject({ status: 'error', errorType: 'timeout' });
+  });
+
+  it('says where a cut-off or bad response is wrong', () => {
+    const b = body([{ metric: {}, values: values(3, 1) }]);
+    expectInputError(() => stream(b.subarray(0, b.length - 25), 8), /a series of data.result is cut off|ends inside data.result/);
+    expectInputError(() => stream(Buffer.from(b.toString().replace('"1001"', '"0x10"')), 8), /sample value "0x10" is not a decimal number/);
+  });
+});
+
+it('MatrixStream reads a pretty-printed response whole (the documentation example)', () => {
+  const b = readFileSync(path.join(DIR, 'query_range-docs-example.json'));
+  const s = new MatrixStream('docs');
+  for (let i = 0; i < b.length; i += 10) s.push(b.subarray(i, i + 10));
+  expect(s.end()).toEqual(parseQueryResponse(b, 'docs'));
 });
