@@ -11,7 +11,7 @@
 //     container's old cgroup, history without staleness markers) is repeated for one step at
 //     most, not for the 5 minutes of Prometheus' lookback as a plain selector would; the slow
 //     ones (limit, mapped_file's peak, the counters, kube-state-metrics) at a coarse step that
-//     keeps them under ~1,000 points, as max_over_time so a peak or a counter step is not lost;
+//     keeps them near 200 points, as max_over_time so a peak or a counter step is not lost;
 //   - a range longer than Prometheus' 11,000 points per series (e.g. 14 d at 1 m) is split in
 //     time into chunks that each stay under it.
 // So the number of queries grows with metrics x batches x time chunks: with namespaces, not
@@ -75,8 +75,8 @@ export const USAGE_METRIC = HISTORY_METRICS[0]!;
 
 /** Prometheus refuses a range query of more than this many points per series. */
 export const MAX_POINTS_PER_SERIES = 11_000;
-/** The slow metrics are read at a step that gives about this many points over the range. */
-const COARSE_POINTS = 1_000;
+/** The slow metrics are read at a step that gives about this many points over the range (a week: 51 min). */
+const COARSE_POINTS = 200;
 /** A coarse window never shorter than Prometheus' default lookback, so a sparse scrape still lands in it. */
 const MIN_COARSE_WINDOW_MS = 5 * 60_000;
 

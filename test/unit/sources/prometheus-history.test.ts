@@ -67,10 +67,10 @@ describe('a batch laid on the grid', () => {
   });
 
   it('without cgroup ids, places a restart counter step at the largest fall of its coarse bucket and counts an OOMKilled restart', () => {
-    // 7 d at 1 m: the coarse step is 11 m.
+    // 7 d at 1 m: the coarse step is 51 m.
     const week: HistoryRange = { startMs: 1_795_999_980_000 - 7 * 24 * 60 * MIN, endMs: 1_795_999_980_000, stepMs: MIN };
     const coarse = coarseRange(week);
-    expect(coarse.stepMs).toBe(11 * MIN);
+    expect(coarse.stepMs).toBe(51 * MIN);
     const n = pointsOf(week);
     const fallAt = 5003; // usage climbs to the limit and falls to 10 MiB here
     const a = new HistoryAssembler(week, { maxBuckets: 50 });

@@ -29,14 +29,14 @@ describe('time ranges', () => {
     expect(timeChunks({ startMs: 0, endMs: 9000, stepMs: 1000 }, 4).map(pointsOf)).toEqual([4, 4, 2]);
   });
 
-  it('reads the slow metrics at a coarse step of about 1,000 points ending at the range end', () => {
+  it('reads the slow metrics at a coarse step of about 200 points ending at the range end', () => {
     const r = alignedRange(END, 7 * DAY, MIN);
     const c = coarseRange(r);
-    // 10,080 intervals / 1,000 -> a factor of 11 -> 11 min.
-    expect(c.stepMs).toBe(11 * MIN);
+    // 10,080 intervals / 200 -> a factor of 51 -> 51 min.
+    expect(c.stepMs).toBe(51 * MIN);
     expect(c.endMs).toBe(r.endMs);
     expect(c.startMs).toBeLessThanOrEqual(r.startMs);
-    expect(pointsOf(c)).toBeLessThanOrEqual(1_001);
+    expect(pointsOf(c)).toBeLessThanOrEqual(201);
     // A short range keeps the step.
     expect(coarseRange(alignedRange(END, 2 * 60 * MIN, MIN)).stepMs).toBe(MIN);
   });
@@ -76,8 +76,8 @@ describe('batches', () => {
     expect(usage).toHaveLength(2); // two time chunks
     expect(usage[0]!.expr).toBe('last_over_time(container_memory_usage_bytes{namespace=~"shop|pay",container!="",container!="POD",cluster="prod"}[119999ms])');
     const limit = qs.find((q) => q.metric.field === 'limitBytes')!;
-    expect(limit.expr).toMatch(/^max_over_time\(container_spec_memory_limit_bytes\{namespace=~"shop\|pay",container!="",container!="POD",cluster="prod"\}\[1260s\]\)$/);
-    expect(limit.range.stepMs).toBe(21 * MIN); // 20,160 intervals / 1,000 -> 21
+    expect(limit.expr).toMatch(/^max_over_time\(container_spec_memory_limit_bytes\{namespace=~"shop\|pay",container!="",container!="POD",cluster="prod"\}\[6060s\]\)$/);
+    expect(limit.range.stepMs).toBe(101 * MIN); // 20,160 intervals / 200 -> 101
     expect(qs.find((q) => q.metric.field === 'majorFaultCount')!.expr).toContain('failure_type="pgmajfault",scope="container"');
     expect(qs.find((q) => q.metric.field === 'oomKilledReason')!.expr).toContain('kube_pod_container_status_last_terminated_reason{');
     const pods = batchQueries({ namespaces: ['shop'], pods: ['web-1.x', 'web-2'] }, r)[0]!;
