@@ -54,16 +54,18 @@ const VERDICT_RANK: Record<Verdict, number> = { Leak: 0, CacheGrowth: 1, Plateau
 
 /** Rows sorted by urgency (a new array). */
 export function urgencyOrder(rows: readonly FleetRow[]): FleetRow[] {
+  // [rank, order within the rank]: leaks by time to OOM, then without a limit by growth; limits
+  // below the recommendation by how far; no limit by the memory it needs; far above by how far.
   const key = (r: FleetRow): [number, number] => {
-    if (!r.result) return [6, 0];
+    if (!r.result) return [7, 0];
     const res = r.result;
     if (res.verdict === 'Leak') return res.timeToLimitSeconds !== null ? [0, res.timeToLimitSeconds] : [1, -growthOf(res)];
     const fit = limitFit(r);
     const rec = res.recommendation.memoryLimitBytes ?? 1;
     if (fit === 'below') return [2, -Math.log(rec / r.limitBytes!)];
     if (fit === 'none') return [3, -rec];
-    if (fit === 'above') return [3, -Math.log(r.limitBytes! / rec)];
-    return [4 + (res.verdict === 'InsufficientData' ? 1 : 0), VERDICT_RANK[res.verdict]];
+    if (fit === 'above') return [4, -Math.log(r.limitBytes! / rec)];
+    return [res.verdict === 'InsufficientData' ? 6 : 5, VERDICT_RANK[res.verdict]];
   };
   const name = (r: FleetRow) => `${r.namespace}/${r.pod}/${r.container}`;
   return rows
