@@ -322,29 +322,31 @@ function oomKillCounts(filled: Partial<Record<CoarseField, Float64Array>>, coars
 }
 
 /**
- * Indices to keep: per bucket of ceil(n / maxBuckets) steps the lowest and the highest value,
- * plus the first and last finite steps and both sides of every boundary. Sorted.
+ * Indices to keep: the span from the first to the last finite step (a container that lived for
+ * an hour of the week keeps its hour's detail) cut into at most maxBuckets buckets, each keeping
+ * its lowest and its highest value; plus the first and last finite steps and both sides of every
+ * boundary. Sorted.
  */
 export function envelopeIndices(values: Float64Array, boundaries: readonly number[], maxBuckets: number): number[] {
   const n = values.length;
-  const width = Math.max(1, Math.ceil(n / maxBuckets));
-  const keep = new Set<number>();
-  let first = -1;
-  let last = -1;
-  for (let start = 0; start < n; start += width) {
+  let first = 0;
+  while (first < n && !Number.isFinite(values[first]!)) first++;
+  if (first === n) return [];
+  let last = n - 1;
+  while (!Number.isFinite(values[last]!)) last--;
+  const width = Math.max(1, Math.ceil((last - first + 1) / maxBuckets));
+  const keep = new Set<number>([first, last]);
+  for (let start = first; start <= last; start += width) {
     let lo = -1;
     let hi = -1;
-    for (let k = start; k < Math.min(n, start + width); k++) {
+    for (let k = start; k < Math.min(last + 1, start + width); k++) {
       const v = values[k]!;
       if (!Number.isFinite(v)) continue;
-      if (first < 0) first = k;
-      last = k;
       if (lo < 0 || v < values[lo]!) lo = k;
       if (hi < 0 || v > values[hi]!) hi = k;
     }
     if (lo >= 0) keep.add(lo).add(hi);
   }
-  if (first >= 0) keep.add(first).add(last);
   for (const b of boundaries) {
     for (let k = b - 1; k >= 0; k--)
       if (Number.isFinite(values[k]!)) {

@@ -105,6 +105,16 @@ describe('memaudit scan of a real Prometheus holding the labelled traces', () =>
     expect(rows.map((l) => l.split(',').slice(0, 5).join(','))).toEqual(['docker,heap-leak,app,Leak,anon', 'docker,gc-churn,app,Stable,']);
   });
 
+  it('splits a range over 11,000 points in time, which the real server would refuse in one query', async () => {
+    // 4 h at 1 s: 14,401 points a series, two chunks for each of the four metrics read at the step.
+    const r = await scan('--namespace', 'docker', '--history', '4h', '--step', '1s', '-o', 'json');
+    expect(r.stderr).toBe('');
+    const d = JSON.parse(r.stdout) as Doc;
+    expect(d.scan.queries).toBe(1 + 4 * 2 + 9);
+    const want = cases.filter((c) => c.kind === 'docker').map((c) => [where(c).pod, expected(c).verdict, expected(c).leakSource]);
+    expect(d.containers.map((c) => [c.pod, c.verdict, c.leakSource]).sort()).toEqual(want.sort());
+  });
+
   it('writes the fleet as one self-contained HTML page with a chart per container', async () => {
     const r = await scan('-o', 'html');
     expect(r.code).toBe(0);

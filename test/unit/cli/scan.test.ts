@@ -107,4 +107,12 @@ describe('memaudit scan: faults are reported per container (a FAKE Prometheus: a
     const broken = doc.containers.find((c) => c.pod === 'broken-0')!;
     expect(broken).toMatchObject({ verdict: null, error: expect.stringMatching(/container_memory_usage_bytes\{namespace="broken".*HTTP 422 execution: query processing would load too many samples into memory$/) });
   });
+
+  it('draws a progress bar on a terminal, and clears it before the report', async () => {
+    let err = '';
+    const stderr = Object.assign(new Writable({ write: (c, _e, cb) => ((err += String(c)), cb()) }), { isTTY: true });
+    const io = { stdout: new Writable({ write: (_c, _e, cb) => cb() }), stderr };
+    await main(['scan', '--prometheus-url', url, '--history', '1h', '--end', String(T), '--namespace', 'shop'], io);
+    expect(err).toMatch(/^\rmemaudit scan \[\.+\] 0\/1 batches, 0 containers, 1 queries\rmemaudit scan \[#+\] 1\/1 batches, 1 containers, 14 queries\r +\r$/);
+  });
 });

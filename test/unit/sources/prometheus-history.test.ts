@@ -120,3 +120,9 @@ describe('envelope downsampling', () => {
     expect(envelopeIndices(new Float64Array([3, 1, 2]), [], 10)).toEqual([0, 1, 2]);
   });
 });
+
+it('envelope downsampling buckets a container\'s own span, not the whole range (a pod that lived an hour of the week)', () => {
+  const v = new Float64Array(10_081).fill(NaN);
+  for (let k = 10_000; k <= 10_080; k++) v[k] = k % 5;
+  expect(envelopeIndices(v, [], 150)).toHaveLength(81);
+});
