@@ -24,18 +24,19 @@ export interface ChartLayout {
   name: string;
   width: number;
   height: number;
+  /** Least margins; left and right grow to fit the tick and end labels. */
   pad: { left: number; right: number; top: number; bottom: number };
   fontPx: number;
   maxYIntervals: number;
   maxXIntervals: number;
-  /** Names at the right end of the lines (needs a right margin); else the legend alone names them. */
+  /** Names at the right end of the lines (the right margin widens to fit them); else the legend alone names them. */
   endLabels: boolean;
   /** Points per line at most: more cannot be seen at this width. */
   maxPoints: number;
 }
 
-export const WIDE: ChartLayout = { name: 'wide', width: 960, height: 420, pad: { left: 76, right: 192, top: 34, bottom: 58 }, fontPx: 13, maxYIntervals: 5, maxXIntervals: 8, endLabels: true, maxPoints: 900 };
-export const NARROW: ChartLayout = { name: 'narrow', width: 400, height: 340, pad: { left: 60, right: 18, top: 34, bottom: 58 }, fontPx: 13, maxYIntervals: 5, maxXIntervals: 4, endLabels: false, maxPoints: 400 };
+export const WIDE: ChartLayout = { name: 'wide', width: 960, height: 420, pad: { left: 64, right: 140, top: 34, bottom: 58 }, fontPx: 13, maxYIntervals: 5, maxXIntervals: 8, endLabels: true, maxPoints: 900 };
+export const NARROW: ChartLayout = { name: 'narrow', width: 400, height: 340, pad: { left: 52, right: 18, top: 34, bottom: 58 }, fontPx: 13, maxYIntervals: 5, maxXIntervals: 4, endLabels: false, maxPoints: 400 };
 
 /** Names at the ends of the lines: short, the legend has the full ones. */
 const END_LABEL: Partial<Record<Component, string>> = { reclaimableFile: 'reclaimable cache', goHeap: 'Go heap', shmem: 'shmem / tmpfs' };
@@ -95,15 +96,37 @@ export function renderChart(result: AuditResult, samples: readonly MemorySample[
   const sorted = [...samples].sort((a, b) => a.timestampMs - b.timestampMs);
   if (sorted.length < 2) return '';
   const L = layout;
-  const x0 = L.pad.left;
-  const x1 = L.width - L.pad.right;
-  const y0 = L.pad.top;
-  const y1 = L.height - L.pad.bottom;
-
   const series = chartedSeries(sorted);
   const step = Math.max(1, Math.ceil(sorted.length / L.maxPoints));
   const picked = sorted.filter((_, i) => i % step === 0 || i === sorted.length - 1);
   const rows = picked.map((s) => ({ t: s.timestampMs, v: componentsOf(s) }));
+
+  // Sizes: the data (every sample, not only the drawn ones), the limit and the recommended limit,
+  // unless a limit dwarfs the data.
+  let dataMax = 0;
+  for (const s of sorted) {
+    const v = componentsOf(s);
+    for (const { c } of series) dataMax = Math.max(dataMax, v[c] ?? 0);
+  }
+  const limit = result.limitBytes;
+  const recommended = result.recommendation.memoryLimitBytes;
+  const onScale = (b: number | null): b is number => b !== null && b > 0 && b <= LIMIT_SCALE_MAX * Math.max(dataMax, 1);
+  let yMax = dataMax;
+  if (onScale(limit)) yMax = Math.max(yMax, limit);
+  if (onScale(recommended)) yMax = Math.max(yMax, recommended);
+  const yTicks = byteTicks(yMax, L.maxYIntervals);
+  const yTop = yTicks.end;
+  const limitLabel = limit !== null && onScale(limit) ? `limit ${shortBytes(limit)}` : null;
+  const recommendedLabel = onScale(recommended) && recommended !== limit ? `recommended ${shortBytes(recommended)}` : null;
+
+  // Margins wide enough for the longest tick label and end label (estimated from their length: no
+  // script measures text here).
+  const textWidth = (text: string, bold = false) => text.length * L.fontPx * (bold ? 0.68 : 0.62);
+  const endLabels = L.endLabels ? [...series.map((s) => END_LABEL[s.c] ?? COMPONENT_LABEL[s.c]), limitLabel ?? '', recommendedLabel ?? ''] : [];
+  const x0 = Math.max(L.pad.left, Math.ceil(14 + Math.max(...yTicks.labels.map((t) => textWidth(t)))));
+  const x1 = L.width - (L.endLabels ? Math.max(L.pad.right, Math.ceil(36 + Math.max(...endLabels.map((t) => textWidth(t, true))))) : L.pad.right);
+  const y0 = L.pad.top;
+  const y1 = L.height - L.pad.bottom;
 
   // Time: from the first sample to the last, plus room for the projection to the limit.
   const t0 = sorted[0]!.timestampMs;
@@ -113,18 +136,6 @@ export function renderChart(result: AuditResult, samples: readonly MemorySample[
   const tEnd = !proj ? tData : proj.toMs - tData <= spanMs ? proj.toMs + 0.04 * (proj.toMs - t0) : tData + (spanMs * PROJECTION_SHARE) / (1 - PROJECTION_SHARE);
   const xTicks = timeTicks((tEnd - t0) / 1000, L.maxXIntervals);
   const X = (t: number) => x0 + ((t - t0) / (tEnd - t0)) * (x1 - x0);
-
-  // Sizes: the data, the limit and the recommended limit, unless a limit dwarfs the data.
-  let dataMax = 0;
-  for (const r of rows) for (const { c } of series) dataMax = Math.max(dataMax, r.v[c] ?? 0);
-  const limit = result.limitBytes;
-  const recommended = result.recommendation.memoryLimitBytes;
-  const onScale = (b: number | null): b is number => b !== null && b > 0 && b <= LIMIT_SCALE_MAX * Math.max(dataMax, 1);
-  let yMax = dataMax;
-  if (onScale(limit)) yMax = Math.max(yMax, limit);
-  if (onScale(recommended)) yMax = Math.max(yMax, recommended);
-  const yTicks = byteTicks(yMax, L.maxYIntervals);
-  const yTop = yTicks.end;
   const Y = (v: number) => y1 - (Math.min(Math.max(v, 0), yTop) / yTop) * (y1 - y0);
   const f = (n: number) => n.toFixed(1);
 
@@ -244,8 +255,8 @@ export function renderChart(result: AuditResult, samples: readonly MemorySample[
     if (L.endLabels) labels.push({ y: Y(bytes), text, color: style.color, what });
     else parts.push(`<text x="${x0 + 6}" y="${f(Y(bytes) - 6)}" class="label" style="fill:${style.color}">${html(text)}</text>`);
   };
-  if (onScale(recommended) && recommended !== limit) hLine(recommended, RECOMMENDED, 'recommended', `recommended ${shortBytes(recommended)}`);
-  if (limit !== null && onScale(limit)) hLine(limit, LIMIT, 'limit', `limit ${shortBytes(limit)}`);
+  if (recommendedLabel) hLine(recommended!, RECOMMENDED, 'recommended', recommendedLabel);
+  if (limitLabel) hLine(limit!, LIMIT, 'limit', limitLabel);
   else if (limit !== null) {
     parts.push(`<g data-limit="off-scale"><path d="M${x1 - 10},${y0 + 2} l6,-8 l6,8 z" fill="${LIMIT.color}"/><text x="${x1 - 14}" y="${y0 + 2}" text-anchor="end" class="label" style="fill:${LIMIT.color}">limit ${html(formatBytes(limit))}, far above the scale</text></g>`);
   }
