@@ -124,7 +124,7 @@ export function renderChart(result: AuditResult, samples: readonly MemorySample[
   const textWidth = (text: string, bold = false) => text.length * L.fontPx * (bold ? 0.68 : 0.62);
   const endLabels = L.endLabels ? [...series.map((s) => END_LABEL[s.c] ?? COMPONENT_LABEL[s.c]), limitLabel ?? '', recommendedLabel ?? ''] : [];
   const x0 = Math.max(L.pad.left, Math.ceil(14 + Math.max(...yTicks.labels.map((t) => textWidth(t)))));
-  const x1 = L.width - (L.endLabels ? Math.max(L.pad.right, Math.ceil(36 + Math.max(...endLabels.map((t) => textWidth(t, true))))) : L.pad.right);
+  const x1 = L.width - (L.endLabels ? Math.max(L.pad.right, Math.ceil(42 + Math.max(...endLabels.map((t) => textWidth(t, true))))) : L.pad.right);
   const y0 = L.pad.top;
   const y1 = L.height - L.pad.bottom;
 
@@ -271,13 +271,14 @@ export function renderChart(result: AuditResult, samples: readonly MemorySample[
     labels.sort((a, b) => a.y - b.y);
     const gap = L.fontPx + 3;
     for (let i = 1; i < labels.length; i++) labels[i]!.y = Math.max(labels[i]!.y, labels[i - 1]!.y + gap);
-    const overflow = labels.length ? labels[labels.length - 1]!.y - (y1 + L.fontPx) : 0;
-    if (overflow > 0) for (const l of labels) l.y -= overflow;
+    // Then up from the bottom, moving only the labels crowded there (not one far above its line).
+    const last = labels[labels.length - 1];
+    if (last) last.y = Math.min(last.y, y1 + 2 * L.fontPx);
     for (let i = labels.length - 2; i >= 0; i--) labels[i]!.y = Math.min(labels[i]!.y, labels[i + 1]!.y - gap);
     for (const l of labels) {
       const sw = swatchFor(l.what);
       parts.push(
-        `<g class="end-label"><line x1="${x1 + 6}" x2="${x1 + 24}" y1="${f(l.y)}" y2="${f(l.y)}" stroke="${sw.color}" stroke-width="${Math.min(sw.width, 4)}"${sw.dash ? ` stroke-dasharray="${sw.dash}"` : ''} stroke-linecap="${sw.cap}"/><text x="${x1 + 28}" y="${f(l.y)}" dominant-baseline="middle" style="fill:${l.color}">${html(l.text)}</text></g>`,
+        `<g class="end-label"><line x1="${x1 + 12}" x2="${x1 + 30}" y1="${f(l.y)}" y2="${f(l.y)}" stroke="${sw.color}" stroke-width="${Math.min(sw.width, 4)}"${sw.dash ? ` stroke-dasharray="${sw.dash}"` : ''} stroke-linecap="${sw.cap}"/><text x="${x1 + 34}" y="${f(l.y)}" dominant-baseline="middle" style="fill:${l.color}">${html(l.text)}</text></g>`,
       );
     }
   }

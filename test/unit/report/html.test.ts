@@ -120,6 +120,19 @@ describe('the HTML report (analyze -o html)', () => {
     expect(page).toContain('no samples for 20m</text>');
   });
 
+  it('names each line at its end, beside it: labels crowded at the bottom do not push a lone one away from its line', async () => {
+    // py-batch: four series end near 0, the recommended limit alone at 156 MiB.
+    const c = await traceCase('py-batch');
+    const wide = charts(render(c))[0]!.svg;
+    const lineY = Number(/<line data-recommended="\d+" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)"/.exec(wide)![1]);
+    const labelY = Number(/<text x="[\d.]+" y="([\d.]+)" dominant-baseline="middle" style="[^"]*">recommended 156 MiB<\/text>/.exec(wide)![1]);
+    expect(labelY).toBeCloseTo(lineY, 0);
+    const ends = [...wide.matchAll(/<g class="end-label">.*?<text x="[\d.]+" y="([\d.]+)"/g)].map((m) => Number(m[1]));
+    // No two closer than a line of text (13 px + 3).
+    const sorted = [...ends].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(15.9);
+  });
+
   it('a limit far above the data is still shown, off the scale', () => {
     const c = dockerStatsCase('pagecache-limit64m');
     const page = renderHtml({ ...c.result, limitBytes: 64 * GiB }, c.samples, c.target, context(c));
