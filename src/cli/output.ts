@@ -10,7 +10,7 @@ import { renderText } from '../report/text.ts';
 import type { CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { AnalyzeOutputFormat } from './options.ts';
-import { VERSION } from './version.ts';
+import { memauditVersion } from './version.ts';
 
 export interface Reported {
   result: AuditResult;
@@ -42,7 +42,7 @@ export function writeResults(io: CommandIo, reported: readonly Reported[], optio
       io.stdout.write(reported.map((r) => renderText(r.result, r.target)).join('\n') + (options.textAfter ? '\n' + options.textAfter : ''));
       break;
     case 'html':
-      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target, { version: VERSION, argv: options.argv ?? [], generatedAtMs: Date.now() }));
+      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target, { version: memauditVersion(), argv: options.argv ?? [], generatedAtMs: Date.now() }));
       break;
     default: {
       const doc = options.document ? options.document(objects()) : objects()[0]!;
