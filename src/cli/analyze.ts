@@ -94,7 +94,8 @@ export const analyzeCommand: Command = {
     for (const f of profileFiles) profiles.push(await loadProfiles(f));
 
     const samples: MemorySample[] = loaded.samples;
-    const target: TargetRef = { kind: 'file', name: loaded.name ?? file };
+    // The data's own name (a Docker container, a Prometheus series) when it has one.
+    const target: TargetRef = loaded.name !== undefined ? { kind: 'container', name: loaded.name } : { kind: 'file', name: file };
     const result = audit(samples, profiles, {
       ...(limitBytes !== undefined ? { limitBytes } : {}),
       ...(minDurationSeconds !== undefined ? { minDurationSeconds } : {}),
@@ -102,7 +103,7 @@ export const analyzeCommand: Command = {
       ...(goGcPercent !== undefined ? { goGcPercent } : {}),
       recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
     });
-    return writeResults(io, [{ result, target }], { format: output, failOn, samples });
+    return writeResults(io, [{ result, target }], { format: output, failOn, samples, argv: ['analyze', ...argv] });
   },
 };
 

@@ -10,6 +10,7 @@ import { renderText } from '../report/text.ts';
 import type { CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { AnalyzeOutputFormat } from './options.ts';
+import { memauditVersion } from './version.ts';
 
 export interface Reported {
   result: AuditResult;
@@ -29,6 +30,8 @@ export interface ReportOptions {
   textAfter?: string;
   /** HTML: the samples behind the one result, for the chart. */
   samples?: readonly MemorySample[];
+  /** HTML: the command line as given (without the program name), for the footer. */
+  argv?: readonly string[];
 }
 
 /** Writes the report(s) to stdout and returns the exit code. */
@@ -39,7 +42,7 @@ export function writeResults(io: CommandIo, reported: readonly Reported[], optio
       io.stdout.write(reported.map((r) => renderText(r.result, r.target)).join('\n') + (options.textAfter ? '\n' + options.textAfter : ''));
       break;
     case 'html':
-      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target));
+      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target, { version: memauditVersion(), argv: options.argv ?? [], generatedAtMs: Date.now() }));
       break;
     default: {
       const doc = options.document ? options.document(objects()) : objects()[0]!;

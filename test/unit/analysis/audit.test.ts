@@ -202,8 +202,10 @@ describe('restarts and releases', () => {
     const samples = trace('py-batch');
     const r = audit(samples);
     expect(r.verdict).toBe('Stable');
-    expect(r.evidence.join('\n')).not.toMatch(/restart\(s\)|trends are from the run/);
-    expect(r.evidence[0]).toMatch(/^9 sudden fall\(s\) .* released/);
+    expect(r.evidence.join('\n')).not.toMatch(/\d+ restarts? \(|trends are from the run/);
+    expect(r.evidence[0]).toMatch(/^9 sudden falls .* released/);
+    expect(r.restarts).toEqual([]);
+    expect(r.window.analysed).toEqual({ startMs: samples[0]!.timestampMs, endMs: samples[samples.length - 1]!.timestampMs, samples: samples.length });
     const last = samples[samples.length - 1]!;
     expect(r.evidence[1]).toContain(`last sample: usage ${formatBytes(last.usageBytes)}`);
     // The limit still covers the batch's peak.
@@ -211,11 +213,22 @@ describe('restarts and releases', () => {
   });
 
   it('falls at the limit are OOM kills: the window is split, the explanation says the limit was hit', () => {
-    const r = audit(trace('py-oom-restart'));
+    const samples = trace('py-oom-restart');
+    const r = audit(samples);
     expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/anon');
-    expect(r.evidence[0]).toMatch(/^2 restart\(s\) \(at the limit: OOM kill\) at 86s .*; trends are from the run before the first until 84s$/);
-    expect(r.explanation).toMatch(/It already hit the 96\.0 MiB limit: 2 restart\(s\) at the limit \(OOM kills\) in this window, each run reaching it in about 86s\./);
+    expect(r.evidence[0]).toMatch(/^2 restarts \(at the limit: OOM kill\) at 86s .*; trends are from the run before the first until 84s$/);
+    expect(r.explanation).toMatch(/It already hit the 96\.0 MiB limit: 2 restarts at the limit \(OOM kills\) in this window, each run reaching it in about 86s\./);
     expect(r.timeToLimitSeconds).toBe(0);
+    // The warning says the same as the time to limit (it once said "limit reached in 1s" next to 0).
+    expect(r.recommendation.warning).toContain('(limit reached in this window)');
+    // The analysed run is the first one; the restarts are at the first sample after each fall.
+    const t0 = samples[0]!.timestampMs;
+    expect(r.restarts!.map((x) => [Math.round((x.atMs - t0) / 1000), x.cause])).toEqual([
+      [86, 'atLimit'],
+      [172, 'atLimit'],
+    ]);
+    expect(r.window.analysed!.startMs).toBe(t0);
+    expect(Math.round((r.window.analysed!.endMs - t0) / 1000)).toBe(84);
     // Least squares across the saw says +8.8 MiB/min; the run itself grows at the leak's 1 MB/s.
     expect(r.growth.anon!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(55);
   });
@@ -224,9 +237,11 @@ describe('restarts and releases', () => {
     const base = series((_i, t) => ({ anonBytes: (20 + t / 30) * MiB }));
     const marked = base.map((s, i) => ({ ...s, instance: i < 200 ? 'c1' : 'c2' }));
     const r = audit(marked);
-    expect(r.evidence[0]).toMatch(/^1 restart\(s\) \(new container or process\) at 17m .*; trends are from the run after 17m$/);
+    expect(r.evidence[0]).toMatch(/^1 restart \(new container or process\) at 17m .*; trends are from the run after 17m$/);
     expect(r.window.samples).toBe(N);
-    expect(audit(base).evidence.join('\n')).not.toMatch(/restart\(s\)|trends are from the run/);
+    expect(r.window.analysed).toEqual({ startMs: marked[200]!.timestampMs, endMs: marked[N - 1]!.timestampMs, samples: N - 200 });
+    expect(r.restarts).toEqual([{ atMs: marked[200]!.timestampMs, cause: 'newInstance' }]);
+    expect(audit(base).evidence.join('\n')).not.toMatch(/\d+ restarts? \(|trends are from the run/);
   });
 });
 
