@@ -9,10 +9,11 @@ const common = {
   testEnvironment: 'node',
   // ts-jest rewrites relative `.ts` specifiers to `.js` (rewriteRelativeImportExtensions); map back.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  // Generous: these machines are shared and loaded; no test asserts on time.
-  testTimeout: 60_000,
 };
 export default {
+  // Generous: these machines are shared and loaded; no test asserts on time. A global option:
+  // jest ignores testTimeout inside a project's config.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },

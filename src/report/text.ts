@@ -2,15 +2,20 @@ import type { TargetRef } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
 import type { AuditResult } from '../model/verdict.ts';
 import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
+import { printable } from './terminal.ts';
 
-/** The terminal report: verdict first, then why, then what to set. */
+/**
+ * The terminal report: verdict first, then why, then what to set. Names that come from the input
+ * (the target, functions of a profile, cgroup ids in the evidence) are shown with their control
+ * characters escaped (terminal.ts).
+ */
 export function renderText(result: AuditResult, target?: TargetRef): string {
   const out: string[] = [];
-  const what = target ? `${target.kind} ${target.name}` : 'target';
+  const what = target ? `${target.kind} ${printable(target.name)}` : 'target';
   const verdict = result.leakSource ? `${result.verdict} (${result.leakSource})` : result.verdict;
   out.push(`memaudit: ${what}: ${verdict}`);
   out.push('');
-  out.push(wrap(result.explanation, 100));
+  out.push(wrap(printable(result.explanation), 100));
   out.push('');
   out.push(`window: ${formatDuration(result.window.durationSeconds)}, ${result.window.samples} samples; limit: ${result.limitBytes !== null ? formatBytes(result.limitBytes) : 'none'}`);
   if (result.reclaimableShare !== null) out.push(`reclaimable page cache: ${Math.round(result.reclaimableShare * 100)} % of usage`);
@@ -28,12 +33,12 @@ export function renderText(result: AuditResult, target?: TargetRef): string {
   if (result.topGrowingFunctions.length) {
     out.push('');
     out.push('growing in the Go heap (in-use bytes, first -> last profile):');
-    for (const f of result.topGrowingFunctions) out.push(`  +${formatBytes(f.growthBytes).padEnd(10)} ${f.function}`);
+    for (const f of result.topGrowingFunctions) out.push(`  +${formatBytes(f.growthBytes).padEnd(10)} ${printable(f.function)}`);
   }
   if (result.evidence.length) {
     out.push('');
     out.push('evidence:');
-    for (const e of result.evidence) out.push(`  - ${e}`);
+    for (const e of result.evidence) out.push(`  - ${printable(e)}`);
   }
   const r = result.recommendation;
   out.push('');

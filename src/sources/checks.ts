@@ -37,7 +37,7 @@ export function counterProblem(v: unknown): string | null {
 
 /**
  * How far a part of usage may exceed usage, and usage the limit, before the sample is impossible
- * rather than a rounding of the kernel's bookkeeping: 8 MiB or 5 %, whichever is larger.
+ * rather than a rounding of the kernel's bookkeeping: 4 MiB or 3 %, whichever is larger.
  *   - memory.stat and usage are separate files read one after the other, and cgroup v1 charges
  *     usage_in_bytes in per-CPU batches (32-64 pages a CPU), so a part can exceed usage by a few
  *     pages times the CPUs (a real capture here: 17 pages);
@@ -47,7 +47,7 @@ export function counterProblem(v: unknown): string | null {
  * A value twice usage, or usage 1 GiB over a 64 MiB limit, is garbage under any of these.
  */
 export function slackBytes(reference: number): number {
-  return Math.max(8 * 2 ** 20, reference * 0.05);
+  return Math.max(4 * 2 ** 20, reference * 0.03);
 }
 
 /** Which sample field each check names, in the input's own words ("stat.total_rss"). */
@@ -69,7 +69,7 @@ export function sampleProblem(s: MemorySample, names: FieldNames = {}): SamplePr
   const above = (part: number | undefined, whole: number | undefined, partKey: keyof MemorySample, wholeKey: keyof MemorySample, what: string): SampleProblem | null => {
     if (part === undefined || whole === undefined) return null;
     if (part <= whole + slackBytes(whole)) return null;
-    return { field: name(partKey), reason: `${part} bytes is above ${name(wholeKey)} (${whole} bytes) by more than the kernel's rounding (8 MiB or 5 %): ${what}` };
+    return { field: name(partKey), reason: `${part} bytes is above ${name(wholeKey)} (${whole} bytes) by more than the kernel's rounding (4 MiB or 3 %): ${what}` };
   };
   for (const k of ['anonBytes', 'fileBytes', 'rssBytes', 'workingSetBytes'] as const) {
     const p = above(s[k], s.usageBytes, k, 'usageBytes', 'a part of usage cannot be larger than usage');
@@ -82,7 +82,7 @@ export function sampleProblem(s: MemorySample, names: FieldNames = {}): SamplePr
       ? { field: `${name('activeFileBytes')} + ${name('inactiveFileBytes')}`, reason: `${lru} bytes is above ${name('fileBytes')} (${s.fileBytes} bytes): the file LRU is part of the page cache` }
       : null) ??
     (s.limitBytes !== undefined && s.usageBytes > s.limitBytes + slackBytes(s.limitBytes)
-      ? { field: name('usageBytes'), reason: `${s.usageBytes} bytes is above ${name('limitBytes')} (${s.limitBytes} bytes) by more than the kernel can overshoot a limit (8 MiB or 5 %)` }
+      ? { field: name('usageBytes'), reason: `${s.usageBytes} bytes is above ${name('limitBytes')} (${s.limitBytes} bytes) by more than the kernel can overshoot a limit (4 MiB or 3 %)` }
       : null)
   );
 }

@@ -55,9 +55,9 @@ describe('cgroup recording: values', () => {
     expect(cg(limited.map((o) => JSON.stringify(o)).join('\n')).samples).toHaveLength(4);
   });
 
-  it('refuses usage above the limit beyond 8 MiB or 5 %', () => {
-    const over = snapshots.map((o) => ({ ...o, limit: 64 * MiB, usage: 80 * MiB, stat: { ...o.stat, hierarchical_memory_limit: 64 * MiB } }));
-    expectInputError(() => cg(over.map((o) => JSON.stringify(o)).join('\n')), /^r\.jsonl:1: usage: 83886080 bytes is above limit \(67108864 bytes\) by more than the kernel can overshoot a limit/);
+  it('refuses usage above the limit beyond 4 MiB or 3 %', () => {
+    const over = snapshots.map((o) => ({ ...o, limit: 64 * MiB, usage: 72 * MiB, stat: { ...o.stat, hierarchical_memory_limit: 64 * MiB } }));
+    expectInputError(() => cg(over.map((o) => JSON.stringify(o)).join('\n')), /^r\.jsonl:1: usage: 75497472 bytes is above limit \(67108864 bytes\) by more than the kernel can overshoot a limit/);
   });
 });
 
