@@ -28,7 +28,7 @@ export interface EnvelopeSeriesOptions<T> {
   time: (item: T) => number;
   /** The value whose minimum and maximum a bucket keeps. */
   value: (item: T) => number;
-  /** Buckets kept at most; 20,000 by default (up to 40,002 items). */
+  /** Buckets kept at most; 10,000 by default (up to 20,002 items). */
   maxBuckets?: number;
 }
 
@@ -38,7 +38,7 @@ interface Bucket<T> {
   max: T;
 }
 
-export const DEFAULT_MAX_BUCKETS = 20_000;
+export const DEFAULT_MAX_BUCKETS = 10_000;
 
 export class EnvelopeSeries<T> {
   readonly #time: (item: T) => number;
