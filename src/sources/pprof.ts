@@ -84,7 +84,7 @@ export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptio
   const onStack = new Set<string>();
   profile.sample.forEach((s, si) => {
     const v = s.value[inuse];
-    const bytes = v === undefined ? 0 : safe(v, `sample[${si}] inuse_space`, source);
+    const bytes = v === undefined ? 0 : safe(int64(v), `sample[${si}] inuse_space`, source);
     if (bytes < 0) throw new InputError(source, `sample[${si}] inuse_space = ${bytes} is negative: a heap profile's in-use bytes cannot be (a diff of two profiles?); ${EXPECTED}`);
     if (alloc >= 0 && s.value[alloc] !== undefined) totalAlloc = add(totalAlloc, safe(s.value[alloc]!, `sample[${si}] alloc_space`, source), 'total alloc_space', source);
     if (bytes === 0) return;
@@ -113,6 +113,9 @@ export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptio
   if (alloc >= 0) out.totalAllocBytes = totalAlloc;
   return out;
 }
+
+/** A sample value is an int64 that pprof-format may hand back as its unsigned 64-bit pattern. */
+const int64 = (v: number | bigint): number | bigint => (typeof v === 'bigint' && v >= 2n ** 63n ? v - 2n ** 64n : v);
 
 /** A pprof varint as an exact JS number, or an InputError: never a rounded value. */
 function safe(v: number | bigint, what: string, source: string): number {
