@@ -98,13 +98,15 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   }
   if (cls.reclaimObserved) evidence.push(`usage is at ${pct(input.last.usageBytes / input.limitBytes!)} of ${limitText} and the cache is being reclaimed there: no OOM from it`);
   const rc = input.reclaim;
+  // Counters that rose, and the time at the limit when there was any: silence is the common case.
   const counters: string[] = [];
-  if (rc.failCount !== null) counters.push(`failcnt +${rc.failCount}`);
-  if (rc.limitEvents !== null) counters.push(`memory.events max/high +${rc.limitEvents}`);
-  if (rc.oomKills !== null) counters.push(`oom_kill +${rc.oomKills}`);
-  if (rc.refaultFileBytes !== null) counters.push(`refaulted file pages ${formatBytes(rc.refaultFileBytes)}`);
-  if (rc.majorFaults !== null) counters.push(`major faults +${rc.majorFaults}`);
-  if (counters.length) evidence.push(`reclaim counters over the window: ${counters.join(', ')}${rc.atLimitShare !== null ? `; usage at the limit ${pct(rc.atLimitShare)} of the time` : ''}`);
+  if (rc.failCount) counters.push(`failcnt +${rc.failCount}`);
+  if (rc.limitEvents) counters.push(`memory.events max/high +${rc.limitEvents}`);
+  if (rc.oomKills) counters.push(`oom_kill +${rc.oomKills}`);
+  if (rc.refaultFileBytes) counters.push(`refaulted file pages ${formatBytes(rc.refaultFileBytes)}`);
+  if (rc.majorFaults) counters.push(`major faults +${rc.majorFaults}`);
+  const atLimit = rc.atLimitShare !== null && rc.atLimitShare >= 0.05 ? `usage at 95 % of the limit or more ${pct(rc.atLimitShare)} of the time` : '';
+  if (counters.length || atLimit) evidence.push(`reclaim over the window: ${[counters.join(', '), atLimit].filter(Boolean).join('; ')}`);
   if (cls.kernelWithFiles) {
     evidence.push(`kernel memory grows ${formatRate(rate('kernel'))} with the files written (their dentries and inodes): reclaimable with the page cache, not counted as a leak`);
   }

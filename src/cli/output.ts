@@ -6,6 +6,7 @@ import type { MemorySample, TargetRef } from '../model/sample.ts';
 import type { AuditResult, Verdict } from '../model/verdict.ts';
 import { renderHtml } from '../report/html.ts';
 import { toJsonObject } from '../report/json.ts';
+import { printable } from '../report/escape.ts';
 import { renderText } from '../report/text.ts';
 import type { CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -54,6 +55,6 @@ export function writeResults(io: CommandIo, reported: readonly Reported[], optio
   if (gated.length === 0) return ExitCode.Ok;
   const named = (r: Reported) => `${r.result.verdict}${r.result.leakSource ? `/${r.result.leakSource}` : ''}`;
   const which = reported.length === 1 && !options.document ? named(gated[0]!) : gated.map((r) => `${r.target.name}: ${named(r)}`).join(', ');
-  io.stderr.write(`memaudit: verdict ${which} is in --fail-on (${options.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
+  io.stderr.write(`memaudit: verdict ${printable(which)} is in --fail-on (${options.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
   return ExitCode.VerdictGate;
 }

@@ -6,7 +6,11 @@ import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
 import { printable } from './escape.ts';
 import { analysedRun, growthColumns, growthNote, restartsText, targetTitle, timeToLimit, utcTime, verdictText } from './reading.ts';
 
-/** The terminal report: verdict first, then why, then what to set. */
+/**
+ * The terminal report: verdict first, then why, then what to set. Names that come from the input
+ * (the target, functions of a profile, cgroup ids in the evidence) are shown with their control
+ * characters escaped (escape.ts).
+ */
 export function renderText(result: AuditResult, target?: TargetRef): string {
   const out: string[] = [];
   out.push(`memaudit: ${targetTitle(target)}: ${verdictText(result)}`);

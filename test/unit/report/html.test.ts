@@ -156,7 +156,7 @@ describe('the HTML report (analyze -o html)', () => {
     const evil = { ...c.result, evidence: ['<img src=x onerror=alert(1)> & "quotes"'], topGrowingFunctions: [{ function: 'main.<lambda>\x1b[31m', firstInuseBytes: 0, lastInuseBytes: 1, growthBytes: 1, cumulativeGrowthBytes: 1 }] };
     const page = renderHtml(evil, c.samples, { kind: 'file', name: '<b>evil</b>\u202e.jsonl' }, context(c));
     expect(page).toContain('&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;');
-    expect(page).toContain('file &lt;b&gt;evil&lt;/b&gt;\\u202e.jsonl');
+    expect(page).toContain('file &lt;b&gt;evil&lt;/b&gt;\\u{202e}.jsonl');
     expect(page).toContain('<code>main.&lt;lambda&gt;\\x1b[31m</code>');
     expect(page).not.toMatch(/<img|<b>/);
     expect(page).not.toContain('\x1b');
