@@ -252,7 +252,7 @@ describe('memaudit analyze: pipes and terminals', () => {
     writeFileSync(f, lines.join('\n') + '\n');
     const text = await memaudit('analyze', '--docker-stats', f);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('memaudit: file \\x1b]0;pwned\\x07\\x1b[31mweb\\u{202e}: Leak');
+    expect(text.stdout).toContain('memaudit: container \\x1b]0;pwned\\x07\\x1b[31mweb\\u{202e}: Leak');
     // eslint-disable-next-line no-control-regex
     expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
     const json = await memaudit('analyze', '--docker-stats', f, '-o', 'json');
