@@ -168,10 +168,16 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
 
   const lastRow = componentRows[componentRows.length - 1]!;
   const reclaimableShare = lastRow.reclaimableFile !== undefined && runLast.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / runLast.usageBytes) : null;
-  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare, reclaim, ...(options.goGcPercent !== undefined ? { goGcPercent: options.goGcPercent } : {}) });
+  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare, reclaim, ...(lastRow.kernel !== undefined ? { lastKernelBytes: lastRow.kernel } : {}), ...(options.goGcPercent !== undefined ? { goGcPercent: options.goGcPercent } : {}) });
 
   const nr = series.get('nonReclaimable') ?? series.get('anon') ?? series.get('rss') ?? series.get('usage')!;
-  const nrValues = nr.map((p) => p.v);
+  // Kernel memory that grew with the files written (their dentries and inodes, reclaimed with the
+  // cache at the limit) is left out of the limit like the page cache itself: its floor stays in.
+  // On cgroup v1, where no reclaimable-slab figure separates them (v2's kernel already leaves it out).
+  const filesSlab = (cls.kernelWithFiles || (cls.verdict === 'CacheGrowth' && cls.reclaimObserved)) && !series.has('reclaimableSlab');
+  const kernel = filesSlab && series.get('nonReclaimable') ? series.get('kernel') : undefined;
+  const kernelFloor = kernel ? kernel.reduce((a, p) => Math.min(a, p.v), Infinity) : 0;
+  const nrValues = kernel && kernel.length === nr.length ? nr.map((p, i) => p.v - Math.max(0, kernel[i]!.v - kernelFloor)) : nr.map((p) => p.v);
   const peakNonReclaimableBytes = nrValues.reduce((a, b) => (b > a ? b : a), 0);
   const p90NonReclaimableBytes = quantile(nrValues, 0.9);
   // Mapped files in use (program text, mmapped data) are reclaimable on paper, but a limit that
@@ -207,6 +213,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     p90NonReclaimableBytes,
     peakMappedFileBytes,
     rereadCacheBytes,
+    ...(kernel ? { kernelOfFilesLeftOut: true } : {}),
     currentLimitBytes: limitBytes,
     isGo,
     headroomPercent,
