@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -263,5 +263,34 @@ describe('memaudit analyze: pipes and terminals', () => {
     expect(err.code).toBe(65);
     expect(err.stderr).toContain('bad\\x1b[2Jname.jsonl:1: not a JSON cgroup snapshot');
     expect(err.stderr).not.toContain('\u001b');
+  });
+});
+
+describe('memaudit analyze --docker-stats with heap profiles only (no MemStats), as users record them', () => {
+  const D = path.join(FIX, 'docker-stats');
+  const profiles = (dir: string) => readdirSync(path.join(D, dir)).sort().map((f) => path.join(D, dir, f));
+  const json = async (...args: string[]) => {
+    const r = await memaudit('analyze', ...args, '-o', 'json');
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as { verdict: string; leakSource: string | null; explanation: string; topGrowingFunctions: { function: string }[] };
+  };
+
+  it('a Go heap leak is Leak/heap naming the function; two profiles give the verdict eleven give', async () => {
+    const all = profiles('heap-leak-pprof.pprof');
+    expect(all.length).toBeGreaterThanOrEqual(10);
+    const many = await json('--docker-stats', path.join(D, 'heap-leak-pprof.jsonl'), '--pprof', ...all);
+    const two = await json('--docker-stats', path.join(D, 'heap-leak-pprof.jsonl'), '--pprof', all[0]!, all[all.length - 1]!);
+    for (const r of [many, two]) {
+      expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+      expect(r.topGrowingFunctions[0]!.function).toBe('main.retainRequest');
+      expect(r.explanation).not.toMatch(/Add heap profiles/);
+    }
+  });
+
+  it('an mmap leak under a flat in-use heap is Leak/offHeap, and says the heap is flat', async () => {
+    const all = profiles('mmap-leak-pprof.pprof');
+    const two = await json('--docker-stats', path.join(D, 'mmap-leak-pprof.jsonl'), '--pprof', all[0]!, all[all.length - 1]!);
+    expect(`${two.verdict}/${two.leakSource}`).toBe('Leak/offHeap');
+    expect(two.explanation).toMatch(/while the Go heap in use is flat/);
   });
 });
