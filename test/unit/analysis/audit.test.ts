@@ -1,6 +1,7 @@
 import { audit } from '../../../src/analysis/audit.ts';
 import type { HeapProfile, MemorySample } from '../../../src/model/sample.ts';
 import { formatBytes, MiB } from '../../../src/model/units.ts';
+import { parseDockerStatsLines } from '../../../src/sources/docker-stats.ts';
 import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
 import { readHeapProfileFile } from '../../../src/sources/pprof.ts';
 import { readFileSync } from 'node:fs';
@@ -356,5 +357,17 @@ describe('a cache the program re-reads (real trace py-reread)', () => {
     expect(r.recommendation.memoryLimitBytes!).toBeGreaterThan(240 * MiB);
     expect(r.explanation).toMatch(/It re-reads its page cache \(24\.2 MiB refaulted\)/);
     expect(r.evidence.join('\n')).toMatch(/workingset_refault_file/);
+  });
+});
+
+describe('a small-file writer pinned at its limit (real Docker recording smallfiles-limit48m)', () => {
+  it('is not a Leak: reclaim observed, kernel memory counted with the files, no time to limit', () => {
+    const file = path.join(import.meta.dirname, '../../fixtures/docker-stats/smallfiles-limit48m.jsonl');
+    const r = audit(parseDockerStatsLines(readFileSync(file, 'utf8'), file).samples);
+    expect(r.verdict).toBe('CacheGrowth');
+    expect(r.reclaimObserved).toBe(true);
+    expect(r.timeToLimitSeconds).toBeNull();
+    expect(r.evidence.join('\n')).toMatch(/reclaim over the window: failcnt \+\d+/);
+    expect(r.evidence.join('\n')).toMatch(/kernel memory grows .* with the files written \(their dentries and inodes\)/);
   });
 });
