@@ -294,3 +294,26 @@ describe('memaudit analyze --docker-stats with heap profiles only (no MemStats),
     expect(two.explanation).toMatch(/while the Go heap in use is flat/);
   });
 });
+
+describe('memaudit analyze on a recording with a gap', () => {
+  it('an hour without samples in the middle of a leak: still a Leak, the gap named in the evidence and in window.gaps', async () => {
+    // Derived from the real heap-leak stream: its second half moved an hour later, as when the
+    // container was paused (no growth meanwhile) or the recorder was away.
+    const lines = readFileSync(path.join(FIX, 'docker-stats/heap-leak.jsonl'), 'utf8').trimEnd().split('\n');
+    const half = Math.floor(lines.length / 2);
+    const shifted = lines.map((l, i) => {
+      if (i < half) return l;
+      const o = JSON.parse(l) as { read: string; preread: string };
+      return JSON.stringify({ ...o, read: new Date(Date.parse(o.read) + 3_600_000).toISOString(), preread: new Date(Date.parse(o.preread) + 3_600_000).toISOString() });
+    });
+    const f = path.join(tmp, 'gap.jsonl');
+    writeFileSync(f, shifted.join('\n') + '\n');
+    const r = await memaudit('analyze', '--docker-stats', f, '-o', 'json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { verdict: string; window: { gaps: { seconds: number }[] }; evidence: string[] };
+    expect(j.verdict).toBe('Leak');
+    expect(j.window.gaps).toHaveLength(1);
+    expect(j.window.gaps[0]!.seconds).toBeGreaterThan(3600);
+    expect(j.evidence.join('\n')).toMatch(/no samples for 60m from .*: trends are fitted on the sampled time, the gap closed/);
+  });
+});
