@@ -18,9 +18,11 @@ import { MiB } from '../src/model/units.ts';
 import { decodeHeapProfile } from '../src/sources/pprof.ts';
 import { predictLinearWorkingSetDetector, usageSlopeDetector } from './detectors.ts';
 import { loadLabelledTraces } from './labelled.ts';
+import { scoreHeldout } from '../test/fixtures/heldout/score.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FIX = path.join(ROOT, 'test/fixtures');
+const HELDOUT_DIRS = [path.join(FIX, 'heldout'), path.join(FIX, 'heldout2')];
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 
@@ -52,6 +54,14 @@ async function verdicts(): Promise<void> {
   const n = rows.length;
   console.log(`\nexact verdict (with leakSource): memaudit ${exact}/${n}`);
   console.log(`leak / not-leak right: memaudit ${leakRight}/${n}, usage slope ${usageRight}/${n}, predict_linear(working set) ${wsRight}/${n}`);
+
+  // Scored apart: traces recorded after the thresholds were set (test/fixtures/heldout*/README.md
+  // says which set still judges the engine fairly and which became development data).
+  for (const dir of HELDOUT_DIRS) {
+    if (!existsSync(path.join(dir, 'labels.json'))) continue;
+    const s = await scoreHeldout({ dir });
+    console.log(`\nheld-out set ${path.relative(ROOT, dir)}: exact ${s.exact}/${s.total}, leak / not-leak ${s.leakVsNot}/${s.total}, growing function in the top 3 ${s.growingFunctions.found}/${s.growingFunctions.labelled}`);
+  }
 }
 
 /** Synthetic but physical: each series is a container with a GC sawtooth and its own growth. */

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing:
 #   iproute2 and util-linux (ip netns and nsenter for the apiserver proxy tests, setpriv for the
-#   unprivileged local-mode tests), openssl (test PKI), curl, and prometheus (the server and
-#   promtool: `memaudit scan` and the controller's backfill are tested against a real one, started
-#   by the tests themselves on loopback).
+#   unprivileged local-mode tests), openssl (test PKI), curl, chromium (headless: the HTML report's
+#   layout test and hack/report-screenshots.sh), and prometheus (the server and promtool:
+#   `memaudit scan` and the controller's backfill are tested against a real one, started by the
+#   tests themselves on loopback).
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
+command -v chromium >/dev/null || need+=(chromium)
 command -v nsenter >/dev/null && command -v setpriv >/dev/null || need+=(util-linux)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then

@@ -5,7 +5,7 @@ import { recommend } from '../recommend/policy.ts';
 import { classify, type Growths } from './classify.ts';
 import { componentsOf } from './components.ts';
 import type { Point } from './envelope.ts';
-import { explain } from './explain.ts';
+import { counted, explain } from './explain.ts';
 import { analyzeGrowth } from './growth.ts';
 import { heapDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
@@ -77,7 +77,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const minSamples = options.minSamples ?? 10;
   const minDuration = options.minDurationSeconds ?? 30;
   if (n < minSamples || durationSeconds < minDuration) {
-    const reason = n < minSamples ? `${n} samples (at least ${minSamples} needed)` : `${formatDuration(durationSeconds)} of data (at least ${formatDuration(minDuration)} needed)`;
+    const reason = n < minSamples ? `${counted(n, 'sample')} (at least ${minSamples} needed)` : `${formatDuration(durationSeconds)} of data (at least ${formatDuration(minDuration)} needed)`;
     return {
       verdict: 'InsufficientData',
       leakSource: null,
@@ -89,6 +89,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
       limitBytes,
       timeToLimitSeconds: null,
       reclaimObserved: false,
+      restarts: [],
       topGrowingFunctions,
       heapExplainsAnonShare: null,
       recommendation: recommend({ verdict: 'InsufficientData', peakNonReclaimableBytes: 0, p90NonReclaimableBytes: 0, peakMappedFileBytes: 0, currentLimitBytes: limitBytes, isGo, headroomPercent, goMemLimit, timeToLimitText: null }),
@@ -167,10 +168,16 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
 
   const lastRow = componentRows[componentRows.length - 1]!;
   const reclaimableShare = lastRow.reclaimableFile !== undefined && runLast.usageBytes > 0 ? Math.min(1, lastRow.reclaimableFile / runLast.usageBytes) : null;
-  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare, reclaim, ...(options.goGcPercent !== undefined ? { goGcPercent: options.goGcPercent } : {}) });
+  const cls = classify({ growth: growths, limitBytes, lastUsageBytes: runLast.usageBytes, reclaimableShare, reclaim, ...(lastRow.kernel !== undefined ? { lastKernelBytes: lastRow.kernel } : {}), ...(options.goGcPercent !== undefined ? { goGcPercent: options.goGcPercent } : {}) });
 
   const nr = series.get('nonReclaimable') ?? series.get('anon') ?? series.get('rss') ?? series.get('usage')!;
-  const nrValues = nr.map((p) => p.v);
+  // Kernel memory that grew with the files written (their dentries and inodes, reclaimed with the
+  // cache at the limit) is left out of the limit like the page cache itself: its floor stays in.
+  // On cgroup v1, where no reclaimable-slab figure separates them (v2's kernel already leaves it out).
+  const filesSlab = (cls.kernelWithFiles || (cls.verdict === 'CacheGrowth' && cls.reclaimObserved)) && !series.has('reclaimableSlab');
+  const kernel = filesSlab && series.get('nonReclaimable') ? series.get('kernel') : undefined;
+  const kernelFloor = kernel ? kernel.reduce((a, p) => Math.min(a, p.v), Infinity) : 0;
+  const nrValues = kernel && kernel.length === nr.length ? nr.map((p, i) => p.v - Math.max(0, kernel[i]!.v - kernelFloor)) : nr.map((p) => p.v);
   const peakNonReclaimableBytes = nrValues.reduce((a, b) => (b > a ? b : a), 0);
   const p90NonReclaimableBytes = quantile(nrValues, 0.9);
   // Mapped files in use (program text, mmapped data) are reclaimable on paper, but a limit that
@@ -198,17 +205,20 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     const current = lastRow.nonReclaimable ?? lastRow.anon ?? runLast.usageBytes;
     ttl = g ? timeToLimitSeconds(current, g.currentSlopeBytesPerHour, limitBytes) : null;
   }
+  // The analysed run itself ended at the limit: the limit is reached, not ahead.
+  if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
   const recommendation = recommend({
     verdict: cls.verdict,
     peakNonReclaimableBytes,
     p90NonReclaimableBytes,
     peakMappedFileBytes,
     rereadCacheBytes,
+    ...(kernel ? { kernelOfFilesLeftOut: true } : {}),
     currentLimitBytes: limitBytes,
     isGo,
     headroomPercent,
     goMemLimit,
-    timeToLimitText: ttl !== null ? formatDuration(ttl) : null,
+    timeToLimitText: ttl === null ? null : ttl === 0 ? 'this window' : formatDuration(ttl),
     ...(options.containerName !== undefined ? { containerName: options.containerName } : {}),
   });
 
@@ -226,11 +236,11 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   if (restarts.length) {
     const causes = [...new Set(restarts.map((r) => (r.cause === 'atLimit' ? 'at the limit: OOM kill' : 'new container or process')))].join('; ');
     restartEvidence.push(
-      `${restarts.length} restart(s) (${causes}) at ${falls(restarts)}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`,
+      `${counted(restarts.length, 'restart')} (${causes}) at ${falls(restarts)}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`,
     );
   }
   if (releases.length) {
-    restartEvidence.push(`${releases.length} sudden fall(s) of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);
+    restartEvidence.push(`${counted(releases.length, 'sudden fall')} of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);
   }
   // Runs that ended in an OOM kill: how long a fresh start took to reach the limit.
   const oomRestarts = restarts.filter((r) => r.cause === 'atLimit');
@@ -239,8 +249,6 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     if (restarts[i]!.cause !== 'atLimit' || i === 0) continue; // the first run started before the window
     runSeconds.push((sorted[restarts[i]!.index]!.timestampMs - sorted[restarts[i - 1]!.index]!.timestampMs) / 1000);
   }
-  // The analysed run itself ended at the limit: the limit is reached, not ahead.
-  if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
   const gaps = clock.gaps.map((gap) => ({ ...gap, usageChangeBytes: sorted[gap.index]!.usageBytes - sorted[gap.index - 1]!.usageBytes }));
   const text = explain({
     gaps,
@@ -263,7 +271,12 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     leakSource: cls.leakSource,
     explanation: text.explanation,
     evidence: [...restartEvidence, ...text.evidence],
-    window: { ...window, gaps: clock.gaps.map((gap) => ({ startMs: gap.startMs, seconds: gap.seconds })) },
+    window: {
+      ...window,
+      gaps: clock.gaps.map((gap) => ({ startMs: gap.startMs, seconds: gap.seconds })),
+      analysed: { startMs: run[0]!.timestampMs, endMs: runLast.timestampMs, samples: run.length },
+    },
+    restarts: restarts.map((r) => ({ atMs: sorted[r.index]!.timestampMs, cause: r.cause })),
     growth,
     reclaimableShare,
     limitBytes,

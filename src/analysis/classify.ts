@@ -21,6 +21,8 @@ export interface ClassifyInput {
   /** Reclaimable share of the last usage, when known. */
   reclaimableShare: number | null;
   reclaim: ReclaimEvidence;
+  /** Kernel memory at the last sample, when known (the slab of the files written sits there on cgroup v1). */
+  lastKernelBytes?: number;
   /** GOGC of a Go target (default 100): how far the heap may run ahead of its live data. */
   goGcPercent?: number;
 }
@@ -48,6 +50,10 @@ export interface Classification {
 const HEAP_SHARE_AT_DEFAULT_GOGC = 0.3;
 /** Cache growing outside inactive_file at this share of the cache's pace is shmem, not active file pages. */
 const ACTIVE_FILE_PACE_BOUND = 0.75;
+/** Page cache at least this share of usage: files are being written or read. */
+const FILES_PRESENT_SHARE = 0.05;
+/** Page cache and kernel memory together at least this share of usage: the footprint is the files'. */
+const FILE_BACKED_SHARE = 0.5;
 /** Usage within this fraction of the limit counts as "at the limit". */
 const AT_LIMIT = 0.9;
 
@@ -123,8 +129,13 @@ export function classify(input: ClassifyInput): Classification {
     }
     // Files were written until the limit, and the kernel holds usage there by reclaim (failcnt or
     // memory.events rose, or usage sat at the limit) with no OOM kill: cache churning at the limit.
-    if (heldByReclaim && (mostlyCache || kernelWithFiles)) {
-      return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true, kernelWithFiles };
+    // Small files fill it with their dentries and inodes as much as with their pages: on cgroup v1
+    // that slab is kernel memory, reclaimed there with the page cache beside it.
+    const cacheShare = input.reclaimableShare ?? 0;
+    const kernelShare = input.lastKernelBytes !== undefined && input.lastUsageBytes > 0 ? input.lastKernelBytes / input.lastUsageBytes : 0;
+    const filesAtLimit = cacheShare >= FILES_PRESENT_SHARE && cacheShare + kernelShare >= FILE_BACKED_SHARE;
+    if (heldByReclaim && (mostlyCache || kernelWithFiles || filesAtLimit)) {
+      return { ...none, verdict: 'CacheGrowth', driver: cacheComponent, heapExplainsAnonShare: heapShare, reclaimObserved: true, kernelWithFiles: kernelWithFiles || (filesAtLimit && !mostlyCache) };
     }
     // Pinned at the limit for the whole window, mostly by cache: the cache filled up to the limit
     // before the window began and the kernel keeps reclaiming it there.

@@ -7,6 +7,7 @@ import type { AuditResult, GrowingFunction } from '../model/verdict.ts';
 import type { Classification, Growths } from './classify.ts';
 import type { ComponentValues } from './components.ts';
 import type { Gap } from './gaps.ts';
+import type { ComponentGrowth } from './growth.ts';
 import type { PlacedProfiles } from './heap-profiles.ts';
 import type { ReclaimEvidence } from './reclaim.ts';
 
@@ -33,6 +34,40 @@ export interface ExplainInput {
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 
+/** "1 sample", "2 samples", "1 sudden fall": a count with its noun in the right number. */
+export function counted(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+/**
+ * One component's state in words that agree with its numbers: the rate is the current regime's
+ * (after a change of pace when there is one), and a rate the engine does not count as growth is
+ * called flat *with* that rate and what it adds up to, so "+15 MiB/h" never sits next to a bare "flat".
+ */
+export function stateText(t: ComponentGrowth): string {
+  const rate = formatRate(t.currentSlopeBytesPerHour);
+  const endT = t.fit.startT + t.fit.durationSeconds;
+  const changed = t.currentSinceT > t.fit.startT;
+  const since = changed ? ` since ${formatDuration(t.currentSinceT - t.fit.startT)} into the window` : '';
+  switch (t.state) {
+    case 'growing':
+      return `growing ${rate}${since}`;
+    case 'shrinking':
+      return `shrinking ${rate}${since}`;
+    case 'plateaued': {
+      // The early pace rather than an amount: the amount is the fit's, and would read as a second
+      // "first -> last" that differs from the table's.
+      const earlySeconds = t.currentSinceT - t.fit.startT;
+      return `rose for the first ${formatDuration(earlySeconds)} (${formatRate(((t.earlyGrowthBytes ?? 0) / Math.max(earlySeconds, 1)) * 3600)}), then levelled off: ${rate} since`;
+    }
+    case 'flat': {
+      if (t.currentSlopeBytesPerHour === 0) return `flat (${rate})`;
+      const addsUp = (t.currentSlopeBytesPerHour * (endT - t.currentSinceT)) / 3600;
+      return `flat within noise: ${rate}${since}, which adds ${addsUp >= 0 ? '+' : ''}${formatBytes(addsUp)}${changed ? '' : ' over the window'}, too little to count as growth`;
+    }
+  }
+}
+
 export function explain(input: ExplainInput): { explanation: string; evidence: string[] } {
   const { classification: cls, growths: g, lastComponents: lc } = input;
   const rate = (c: keyof Growths) => g[c]?.currentSlopeBytesPerHour ?? 0;
@@ -51,8 +86,7 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   for (const c of ['usage', 'nonReclaimable', 'anon', 'reclaimableFile', 'reclaimableSlab', 'shmem', 'kernel', 'goHeap', 'goStack', 'rss'] as const) {
     const t = g[c];
     if (!t) continue;
-    const since = t.currentSinceT > t.fit.startT ? ` (since ${formatDuration(t.currentSinceT - t.fit.startT)} into the window)` : '';
-    evidence.push(`${LABEL[c]}: ${t.state}, ${formatRate(t.currentSlopeBytesPerHour)}${since}, R² ${t.fit.r2.toFixed(2)}`);
+    evidence.push(`${LABEL[c]}: ${stateText(t)}`);
   }
   if (cls.driver === 'activeFileOrShmem') {
     evidence.push('shmem inferred: this source has no shmem field, but the cache grows almost entirely outside inactive_file, faster than active file pages can (the kernel keeps them to about half of the file LRU)');
@@ -64,13 +98,15 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   }
   if (cls.reclaimObserved) evidence.push(`usage is at ${pct(input.last.usageBytes / input.limitBytes!)} of ${limitText} and the cache is being reclaimed there: no OOM from it`);
   const rc = input.reclaim;
+  // Counters that rose, and the time at the limit when there was any: silence is the common case.
   const counters: string[] = [];
-  if (rc.failCount !== null) counters.push(`failcnt +${rc.failCount}`);
-  if (rc.limitEvents !== null) counters.push(`memory.events max/high +${rc.limitEvents}`);
-  if (rc.oomKills !== null) counters.push(`oom_kill +${rc.oomKills}`);
-  if (rc.refaultFileBytes !== null) counters.push(`refaulted file pages ${formatBytes(rc.refaultFileBytes)}`);
-  if (rc.majorFaults !== null) counters.push(`major faults +${rc.majorFaults}`);
-  if (counters.length) evidence.push(`reclaim counters over the window: ${counters.join(', ')}${rc.atLimitShare !== null ? `; usage at the limit ${pct(rc.atLimitShare)} of the time` : ''}`);
+  if (rc.failCount) counters.push(`failcnt +${rc.failCount}`);
+  if (rc.limitEvents) counters.push(`memory.events max/high +${rc.limitEvents}`);
+  if (rc.oomKills) counters.push(`oom_kill +${rc.oomKills}`);
+  if (rc.refaultFileBytes) counters.push(`refaulted file pages ${formatBytes(rc.refaultFileBytes)}`);
+  if (rc.majorFaults) counters.push(`major faults +${rc.majorFaults}`);
+  const atLimit = rc.atLimitShare !== null && rc.atLimitShare >= 0.05 ? `usage at 95 % of the limit or more ${pct(rc.atLimitShare)} of the time` : '';
+  if (counters.length || atLimit) evidence.push(`reclaim over the window: ${[counters.join(', '), atLimit].filter(Boolean).join('; ')}`);
   if (cls.kernelWithFiles) {
     evidence.push(`kernel memory grows ${formatRate(rate('kernel'))} with the files written (their dentries and inodes): reclaimable with the page cache, not counted as a leak`);
   }
@@ -93,11 +129,22 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   switch (cls.verdict) {
     case 'CacheGrowth': {
       const share = input.reclaimableShare !== null ? `${pct(input.reclaimableShare)} of usage is page cache the kernel can reclaim` : 'the growth is page cache the kernel can reclaim';
+      // Each rate with its state where it differs from the total's, so a rate the engine does not
+      // count as growth is not read as growth (nor the other way round).
+      const nr = g.nonReclaimable;
+      const nrGrowing = nr?.state === 'growing';
+      const part = (name: string, c: keyof Growths, growingNote = '') => {
+        const state = g[c]!.state;
+        const note = state === 'growing' ? growingNote || (nrGrowing ? '' : ' growing') : nrGrowing ? ` ${QUIET_STATE[state]}` : '';
+        return `${name} ${formatRate(rate(c))}${note}`;
+      };
       const parts: string[] = [];
-      if (g.anon) parts.push(`anonymous ${formatRate(rate('anon'))}`);
-      if (g.shmem && (lc.shmem ?? 0) >= 1024 * 1024) parts.push(`shmem ${formatRate(rate('shmem'))}`);
-      if (g.kernel && rate('kernel') > 0) parts.push(`kernel ${formatRate(rate('kernel'))}${g.kernel.state === 'growing' ? ', bookkeeping that grows with the cache' : ''}`);
-      const flat = nrRate ? `; what it cannot reclaim grows ${nrRate}${parts.length ? ` (${parts.join(', ')})` : ''}` : '';
+      if (g.anon) parts.push(part('anonymous', 'anon'));
+      if (g.shmem && (lc.shmem ?? 0) >= 1024 * 1024) parts.push(part('shmem', 'shmem'));
+      if (g.kernel && rate('kernel') > 0) parts.push(part('kernel', 'kernel', ': bookkeeping that grows with the cache'));
+      const partsText = parts.length ? ` (${parts.join(', ')})` : '';
+      const nrText = !nr ? '' : nrGrowing ? `grows ${nrRate}` : nr.state === 'plateaued' ? `has levelled off at ${nrRate}` : nr.state === 'shrinking' ? `shrinks ${nrRate}` : `is flat within noise at ${nrRate}`;
+      const flat = nr ? `; what it cannot reclaim ${nrText}${partsText}` : '';
       if (cls.driver === 'reclaimableSlab') {
         explanation = `Not a leak: usage grows ${usageRate ?? formatRate(rate('reclaimableSlab'))} from the kernel's reclaimable caches (dentries and inodes of files looked up or created), which the kernel shrinks under memory pressure${flat}.`;
         break;
@@ -113,7 +160,7 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
       const oom = input.oomKills;
       const when =
         oom.count > 0
-          ? ` It already hit ${limitText}: ${oom.count} restart(s) at the limit (OOM kills) in this window${oom.typicalRunSeconds !== null ? `, each run reaching it in about ${formatDuration(oom.typicalRunSeconds)}` : ''}.`
+          ? ` It already hit ${limitText}: ${counted(oom.count, 'restart')} at the limit (${oom.count === 1 ? 'an OOM kill' : 'OOM kills'}) in this window${oom.typicalRunSeconds !== null ? `, each run reaching it in about ${formatDuration(oom.typicalRunSeconds)}` : ''}.`
           : ttl !== null
             ? ` At this rate ${limitText} is reached in ${formatDuration(ttl)}.`
             : input.limitBytes === null
@@ -174,6 +221,9 @@ export function explain(input: ExplainInput): { explanation: string; evidence: s
   }
   return { explanation, evidence };
 }
+
+/** A state that is not growth, as a few words after its rate. */
+const QUIET_STATE: Record<ComponentGrowth['state'], string> = { growing: 'growing', flat: 'flat within noise', plateaued: 'levelled off', shrinking: 'shrinking' };
 
 const LABEL: Record<string, string> = {
   usage: 'usage',

@@ -6,7 +6,7 @@
 // - plateaued: it rose earlier in the window and stopped: the warm-up / filled-cache / limit shape.
 // - shrinking / flat: otherwise.
 import type { Point } from './envelope.ts';
-import { findChangepoint } from './plateau.ts';
+import { findChangepoint, flatTail } from './plateau.ts';
 import { robustSd } from './stats/quantile.ts';
 import { theilSen } from './stats/theil-sen.ts';
 import { fitTrend, type TrendFit } from './trend.ts';
@@ -39,7 +39,32 @@ const MIN_CHANGEPOINT_IMPROVEMENT = 0.5;
 /** The late segment must keep growing at this fraction of the early pace to count as still growing. */
 const STOPPED_PACE_RATIO = 0.25;
 
+/** A flat tail must span at least this share of the window to say that growth stopped. */
+const STOPPED_TAIL_SHARE = 0.25;
+/** ...and be this many times longer than any pause the growth took before it. */
+const STOPPED_TAIL_PAUSES = 2;
+
+/**
+ * The state of one component, then one more look at a "growing" one: growth that has stopped
+ * (the newest stretch flat for a quarter of the window or more, and longer than twice any pause
+ * the growth took while it rose) is a plateau whatever shape the rise had (a ramp, a jump then
+ * steps, a slow approach to a cap): a single changepoint fits only the simplest of them.
+ */
 export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
+  const g = growthState(points, thresholds);
+  if (g.state !== 'growing' || g.fit.durationSeconds <= 0) return g;
+  const env = g.fit.envelope;
+  const tolerance = thresholds.floorBytes / 2 + g.fit.noiseBytes;
+  const tail = flatTail(env, tolerance);
+  if (tail.index === 0 || tail.spanSeconds < STOPPED_TAIL_SHARE * g.fit.durationSeconds || tail.spanSeconds < STOPPED_TAIL_PAUSES * tail.longestFlatBeforeSeconds) return g;
+  const rose = env[tail.index]!.v - env[0]!.v;
+  if (rose < thresholds.floorBytes) return g;
+  const since = env[tail.index]!.t;
+  const lateSlope = tail.spanSeconds > 0 ? (env[env.length - 1]!.v - env[tail.index]!.v) / tail.spanSeconds : 0;
+  return { ...g, state: 'plateaued', currentSlopeBytesPerHour: lateSlope * 3600, currentCiLowBytesPerHour: Math.min(0, lateSlope * 3600), currentSinceT: since, earlyGrowthBytes: rose };
+}
+
+function growthState(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
   const fit = fitTrend(points);
   const k = thresholds.noiseMultiple ?? 3;
   const total = fit.durationSeconds;

@@ -14,6 +14,7 @@
 import type { HeapProfile } from '../model/sample.ts';
 import type { Point } from './envelope.ts';
 import type { ComponentGrowth } from './growth.ts';
+import { flatTail } from './plateau.ts';
 import { theilSen } from './stats/theil-sen.ts';
 import { fitTrend } from './trend.ts';
 
@@ -59,13 +60,24 @@ export function profileHeapGrowth(placed: PlacedProfiles, windowSeconds: number,
   // clear zero as for any component.
   const significant = pts.length === 2 || ts.ciLow > 0;
   const shrinking = pts.length === 2 ? growthOverWindow <= -floorBytes : ts.ciHigh < 0 && -growthOverWindow >= floorBytes;
-  const state = significant && growthOverWindow >= floorBytes ? 'growing' : shrinking ? 'shrinking' : 'flat';
+  let state: ComponentGrowth['state'] = significant && growthOverWindow >= floorBytes ? 'growing' : shrinking ? 'shrinking' : 'flat';
+  // A heap that filled (a bounded cache) and holds: as for any component (growth.ts), a flat tail
+  // longer than a quarter of the window and than twice any pause while it rose.
+  let earlyGrowthBytes: number | null = null;
+  if (state === 'growing' && pts.length >= 3) {
+    const tail = flatTail(pts, floorBytes / 2);
+    const rose = pts[tail.index]!.v - pts[0]!.v;
+    if (tail.index > 0 && tail.spanSeconds >= 0.25 * windowSeconds && tail.spanSeconds >= 2 * tail.longestFlatBeforeSeconds && rose >= floorBytes) {
+      state = 'plateaued';
+      earlyGrowthBytes = rose;
+    }
+  }
   return {
     state,
     fit,
     currentSlopeBytesPerHour: ts.slope * 3600,
     currentCiLowBytesPerHour: ts.ciLow * 3600,
     currentSinceT: fit.startT,
-    earlyGrowthBytes: null,
+    earlyGrowthBytes,
   };
 }

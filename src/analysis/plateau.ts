@@ -83,3 +83,43 @@ export function findChangepoint(points: readonly Point[], minSegmentShare = 0.2)
     lateSlope: segment(sums, best, n).slope,
   };
 }
+
+/**
+ * The newest flat stretch of a (short, envelope) series, and the longest flat stretch before it.
+ * Flat: nothing in the stretch rises more than `toleranceBytes` above where it began, and it ends
+ * within `toleranceBytes` of its lowest point (a fall inside it is not growth; a climb back from a
+ * fall is). A growth that stopped shows a flat tail longer than any pause it took while it was
+ * still rising; a growth in steps (a leak that retains a buffer every few minutes) shows flat
+ * tails no longer than its pauses.
+ *
+ * Cost: O(n^2) on the envelope (at most a few dozen points). Edge cases: fewer than 2 points -> a
+ * tail of the whole series (0 s).
+ */
+export interface FlatTail {
+  /** Index of the first point of the flat tail. */
+  index: number;
+  spanSeconds: number;
+  /** Longest flat stretch among the points before the tail, seconds. */
+  longestFlatBeforeSeconds: number;
+}
+
+export function flatTail(points: readonly Point[], toleranceBytes: number): FlatTail {
+  const n = points.length;
+  if (n < 2) return { index: 0, spanSeconds: 0, longestFlatBeforeSeconds: 0 };
+  const flat = (i: number, j: number): boolean => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = i; k <= j; k++) {
+      lo = Math.min(lo, points[k]!.v);
+      hi = Math.max(hi, points[k]!.v);
+    }
+    return hi - points[i]!.v <= toleranceBytes && points[j]!.v - lo <= toleranceBytes;
+  };
+  let index = n - 1;
+  while (index > 0 && flat(index - 1, n - 1)) index--;
+  let longest = 0;
+  for (let i = 0; i < index; i++) {
+    for (let j = i + 1; j < index && flat(i, j); j++) longest = Math.max(longest, points[j]!.t - points[i]!.t);
+  }
+  return { index, spanSeconds: points[n - 1]!.t - points[index]!.t, longestFlatBeforeSeconds: longest };
+}

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
-import { InputError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
 import type { Command, CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
+import { printable } from '../report/escape.ts';
 import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
 import { analyzeOutputOption, durationOption, gogcOption, percentOption, sizeOption, verdictListOption } from './options.ts';
 import { writeResults } from './output.ts';
@@ -19,7 +19,8 @@ Inputs (one sample source; profiles optional):
   --cgroup FILE         cgroup memory.stat snapshots as JSON lines (docs/formats.md), as written by
                         'memaudit run --record'
   --prometheus FILE     Prometheus /api/v1/query_range JSON responses for the cAdvisor series
-  --container NAME      which container to analyse when the input has several (namespace/pod/container, or a Docker container name)
+  --container NAME      which container to analyse when the input has several: namespace/pod/container
+                        (Prometheus), or a Docker container's name or id (prefix) in a stats stream
   --pprof FILE...       Go heap profiles (/debug/pprof/heap); times from the profiles themselves
 
 Options:
@@ -35,8 +36,6 @@ Options:
   -h, --help`;
 
 export const analyzeCommand: Command = {
-  name: 'analyze',
-  summary: 'analyse recorded samples (Docker stats, cgroup snapshots, Prometheus, heap profiles)',
   async run(argv: string[], io: CommandIo): Promise<number> {
     let parsed;
     try {
@@ -87,14 +86,15 @@ export const analyzeCommand: Command = {
     const goGcPercent = gogcOption(v.gogc);
 
     const [format, file] = given[0]!;
-    const text = await readInput(file);
-    const loaded = loadSamples(format, text, file, v.container);
-    for (const w of loaded.warnings) io.stderr.write(`memaudit: warning: ${w}\n`);
+    const nowMs = Date.now();
+    const loaded = await loadSamples(format, file, { nowMs, ...(v.container !== undefined ? { container: v.container } : {}) });
+    for (const w of loaded.warnings) io.stderr.write(`memaudit: warning: ${printable(w)}\n`);
     const profiles: HeapProfile[] = [];
-    for (const f of profileFiles) profiles.push(await loadProfiles(f));
+    for (const f of profileFiles) profiles.push(await loadProfiles(f, nowMs));
 
     const samples: MemorySample[] = loaded.samples;
-    const target: TargetRef = { kind: 'file', name: loaded.name ?? file };
+    // The data's own name (a Docker container, a Prometheus series) when it has one.
+    const target: TargetRef = loaded.name !== undefined ? { kind: 'container', name: loaded.name } : { kind: 'file', name: file };
     const result = audit(samples, profiles, {
       ...(limitBytes !== undefined ? { limitBytes } : {}),
       ...(minDurationSeconds !== undefined ? { minDurationSeconds } : {}),
@@ -102,14 +102,7 @@ export const analyzeCommand: Command = {
       ...(goGcPercent !== undefined ? { goGcPercent } : {}),
       recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
     });
-    return writeResults(io, [{ result, target }], { format: output, failOn, samples });
+    return writeResults(io, [{ result, target }], { format: output, failOn, samples, argv: ['analyze', ...argv] });
   },
 };
 
-async function readInput(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new InputError(file, `cannot read: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
-  }
-}

@@ -5,7 +5,5 @@ export interface CommandIo {
 
 /** A CLI command: parses its own arguments (node:util parseArgs), returns an exit code. */
 export interface Command {
-  name: string;
-  summary: string;
   run(argv: string[], io: CommandIo): Promise<number>;
 }

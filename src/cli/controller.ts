@@ -11,8 +11,6 @@ import { startController } from '../controller/start-controller.ts';
  * (evidence saved, Lease released) and exits 0.
  */
 export const controllerCommand: Command = {
-  name: 'controller',
-  summary: 'Run the MemoryAudit Kubernetes controller',
   async run(argv: string[], io: CommandIo, env: ControllerEnv = downwardApiEnv()): Promise<number> {
     const parsed = controllerConfigFromArgs(argv, env);
     if (parsed.help) {

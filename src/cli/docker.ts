@@ -67,8 +67,6 @@ const OPTIONS = {
 } as const;
 
 export const dockerCommand: Command = {
-  name: 'docker',
-  summary: 'audit a running Docker container or Compose service; --write-limit writes the limit into the Compose file',
   async run(argv: string[], io: CommandIo, env: Environment = readEnvironment()): Promise<number> {
     let parsed;
     try {

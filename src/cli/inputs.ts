@@ -1,10 +1,11 @@
 import { InputError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
-import { parseCgroupRecording } from '../sources/cgroup-recording.ts';
+import { readCgroupRecording } from '../sources/cgroup-recording.ts';
 import { containerKeyString } from '../sources/cadvisor.ts';
-import { parseDockerStatsLines, sampleFromDockerStats } from '../sources/docker-stats.ts';
+import { readDockerStatsFile, sampleFromDockerStats } from '../sources/docker-stats.ts';
+import { forEachLineOfFile, readCappedFile } from '../sources/files.ts';
 import { readHeapProfileFile } from '../sources/pprof.ts';
-import { parsePrometheusResponsesText, seriesName } from '../sources/prometheus.ts';
+import { readPrometheusResponsesFile, seriesName } from '../sources/prometheus.ts';
 
 /** The recorded-sample formats `memaudit analyze` reads (docs/formats.md). */
 export type SampleFormat = 'docker-stats' | 'cgroup' | 'prometheus';
@@ -16,20 +17,31 @@ export interface LoadedSamples {
   name?: string;
 }
 
-export function loadSamples(format: SampleFormat, text: string, file: string, container?: string): LoadedSamples {
+export interface LoadOptions {
+  /** `--container`: which container of a stream or response holding several. */
+  container?: string;
+  /** "Now", for the plausibility of the recorded times. */
+  nowMs: number;
+}
+
+/** A one-shot stats object is a few KiB; pretty-printed ones are read whole up to this. */
+const MAX_ONE_SHOT_BYTES = 16 * 2 ** 20;
+
+export async function loadSamples(format: SampleFormat, file: string, options: LoadOptions): Promise<LoadedSamples> {
   switch (format) {
     case 'cgroup':
-      return parseCgroupRecording(text, file);
+      return readCgroupRecording(file, { nowMs: options.nowMs });
     case 'docker-stats':
-      return loadDockerStats(text, file);
+      return loadDockerStats(file, options);
     case 'prometheus':
-      return loadPrometheus(text, file, container);
+      return loadPrometheus(file, options);
   }
 }
 
-function loadPrometheus(text: string, file: string, container?: string): LoadedSamples {
-  const { containers, warnings } = parsePrometheusResponsesText(text, file);
+async function loadPrometheus(file: string, options: LoadOptions): Promise<LoadedSamples> {
+  const { containers, warnings } = await readPrometheusResponsesFile(file, { nowMs: options.nowMs });
   const names = containers.map((c) => seriesName(c.key));
+  const container = options.container;
   let chosen = containers[0];
   if (container !== undefined) {
     chosen = containers.find((c) => containerKeyString(c.key) === container || c.key.container === container || `${c.key.pod}/${c.key.container}` === container);
@@ -41,32 +53,49 @@ function loadPrometheus(text: string, file: string, container?: string): LoadedS
   return { samples: chosen.samples, warnings, name: seriesName(chosen.key) };
 }
 
-function loadDockerStats(text: string, file: string): LoadedSamples {
-  // A one-shot object (`?stream=false`, often pretty-printed over many lines) is one whole document.
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') && trimmed.includes('\n')) {
+async function loadDockerStats(file: string, options: LoadOptions): Promise<LoadedSamples> {
+  // A one-shot object (`?stream=false`), often pretty-printed over many lines, is one document:
+  // its first line alone ("{") is not JSON. A stream's first line is a whole object.
+  if (await isPrettyPrintedObject(file)) {
+    const text = (await readCappedFile(file, MAX_ONE_SHOT_BYTES, 'a one-shot Docker stats object')).toString('utf8');
     let whole: unknown;
     try {
-      whole = JSON.parse(trimmed);
-    } catch {
-      whole = undefined; // not one document: JSON lines
+      whole = JSON.parse(text);
+    } catch (cause) {
+      throw new InputError(file, `not a JSON stats object (${(cause as Error).message}): expected one Docker Engine API stats object per line, or one (pretty-printed) object`, { cause });
     }
-    if (whole !== undefined) {
-      const s = sampleFromDockerStats(whole, { source: file, line: 1 });
-      if ('kind' in s) throw new InputError(file, `no memory data in the stats object: ${s.reason}`);
-      return { samples: [s], warnings: [] };
-    }
+    const s = sampleFromDockerStats(whole, { source: file, nowMs: options.nowMs });
+    if ('kind' in s) throw new InputError(file, `no memory data in the stats object: ${s.reason}`);
+    return { samples: [s], warnings: [] };
   }
-  const rec = parseDockerStatsLines(text, file);
-  return { samples: rec.samples, warnings: rec.warnings, ...(rec.containerName ? { name: rec.containerName.replace(/^\//, '') } : {}) };
+  const rec = await readDockerStatsFile(file, { nowMs: options.nowMs, ...(options.container !== undefined ? { container: options.container } : {}) });
+  return { samples: rec.samples, warnings: rec.warnings, ...(rec.containerName ? { name: rec.containerName } : {}) };
 }
 
-export async function loadProfiles(file: string): Promise<HeapProfile> {
+/** Whether the file's first non-blank line opens a JSON object without being one. */
+async function isPrettyPrintedObject(file: string): Promise<boolean> {
+  let first: string | undefined;
+  const stop = new Error('first line read');
   try {
-    return await readHeapProfileFile(file);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code !== undefined) throw new InputError(file, `cannot read: ${code}`, { cause });
-    throw cause;
+    await forEachLineOfFile(file, 'a Docker stats recording', (_line, text) => {
+      if (text.trim() === '') return;
+      first = text.trim();
+      throw stop;
+    });
+  } catch (e) {
+    if (e !== stop) throw e;
   }
+  if (first === undefined || !first.startsWith('{')) return false;
+  try {
+    JSON.parse(first);
+    return false;
+  } catch {
+    // A lone "{" or `{"read": ...,` ending in a comma: the start of a multi-line document. An
+    // object cut short on a one-line file is left to the stream reader, which says so.
+    return first === '{' || first.endsWith(',');
+  }
+}
+
+export async function loadProfiles(file: string, nowMs: number): Promise<HeapProfile> {
+  return readHeapProfileFile(file, { nowMs });
 }

@@ -6,10 +6,12 @@ import type { MemorySample, TargetRef } from '../model/sample.ts';
 import type { AuditResult, Verdict } from '../model/verdict.ts';
 import { renderHtml } from '../report/html.ts';
 import { toJsonObject } from '../report/json.ts';
+import { printable } from '../report/escape.ts';
 import { renderText } from '../report/text.ts';
 import type { CommandIo } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { AnalyzeOutputFormat } from './options.ts';
+import { memauditVersion } from './version.ts';
 
 export interface Reported {
   result: AuditResult;
@@ -29,6 +31,8 @@ export interface ReportOptions {
   textAfter?: string;
   /** HTML: the samples behind the one result, for the chart. */
   samples?: readonly MemorySample[];
+  /** HTML: the command line as given (without the program name), for the footer. */
+  argv?: readonly string[];
 }
 
 /** Writes the report(s) to stdout and returns the exit code. */
@@ -39,7 +43,7 @@ export function writeResults(io: CommandIo, reported: readonly Reported[], optio
       io.stdout.write(reported.map((r) => renderText(r.result, r.target)).join('\n') + (options.textAfter ? '\n' + options.textAfter : ''));
       break;
     case 'html':
-      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target));
+      io.stdout.write(renderHtml(reported[0]!.result, options.samples ?? [], reported[0]!.target, { version: memauditVersion(), argv: options.argv ?? [], generatedAtMs: Date.now() }));
       break;
     default: {
       const doc = options.document ? options.document(objects()) : objects()[0]!;
@@ -51,6 +55,6 @@ export function writeResults(io: CommandIo, reported: readonly Reported[], optio
   if (gated.length === 0) return ExitCode.Ok;
   const named = (r: Reported) => `${r.result.verdict}${r.result.leakSource ? `/${r.result.leakSource}` : ''}`;
   const which = reported.length === 1 && !options.document ? named(gated[0]!) : gated.map((r) => `${r.target.name}: ${named(r)}`).join(', ');
-  io.stderr.write(`memaudit: verdict ${which} is in --fail-on (${options.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
+  io.stderr.write(`memaudit: verdict ${printable(which)} is in --fail-on (${options.failOn.join(',')}): exit code ${ExitCode.VerdictGate}\n`);
   return ExitCode.VerdictGate;
 }

@@ -32,8 +32,6 @@ const HELP = [
 ].join('\n');
 
 export const runCommand: Command = {
-  name: 'run',
-  summary: 'run a command in a memory cgroup of its own and tell page-cache growth from a leak',
   async run(argv: string[], io: CommandIo): Promise<number> {
     const sep = argv.indexOf('--');
     const optionArgs = sep >= 0 ? argv.slice(0, sep) : argv;

@@ -58,8 +58,6 @@ const BATCH_CONCURRENCY = 2;
 const CHART_POINTS = 240;
 
 export const scanCommand: Command = {
-  name: 'scan',
-  summary: 'audit every container of a cluster from Prometheus history (cAdvisor, kube-state-metrics)',
   async run(argv: string[], io: CommandIo): Promise<number> {
     let parsed;
     try {

@@ -32,8 +32,6 @@ const HELP = [
 ].join('\n');
 
 export const watchCommand: Command = {
-  name: 'watch',
-  summary: 'audit a running process or cgroup, read-only',
   async run(argv: string[], io: CommandIo): Promise<number> {
     let parsed;
     try {

@@ -44,7 +44,7 @@ export interface Trend {
   lastBytes: number;
   minBytes: number;
   maxBytes: number;
-  /** Growth over the window, as a fraction of the first value's order of magnitude. */
+  /** Points the trend was fitted to. */
   points: number;
 }
 
@@ -77,6 +77,12 @@ export interface Recommendation {
   warning: string | null;
 }
 
+/** A restart in the window: `atLimit` = usage was at the limit before the fall (an OOM kill); `newInstance` = the source names a new container or process. */
+export interface RestartMark {
+  atMs: number;
+  cause: 'atLimit' | 'newInstance';
+}
+
 export interface AuditResult {
   verdict: Verdict;
   leakSource: LeakSource | null;
@@ -84,8 +90,21 @@ export interface AuditResult {
   explanation: string;
   /** Supporting facts, one per line, most important first. */
   evidence: string[];
-  /** `gaps`: stretches with no samples far longer than the sampling interval (trends close them). */
-  window: { startMs: number; endMs: number; durationSeconds: number; samples: number; gaps?: { startMs: number; seconds: number }[] };
+  /**
+   * `gaps`: stretches with no samples far longer than the sampling interval (trends close them).
+   * `analysed`: the run between restarts that the trends, the verdict and the time to limit come
+   * from (the whole window when nothing restarted); its first and last sample.
+   */
+  window: {
+    startMs: number;
+    endMs: number;
+    durationSeconds: number;
+    samples: number;
+    gaps?: { startMs: number; seconds: number }[];
+    analysed?: { startMs: number; endMs: number; samples: number };
+  };
+  /** Restarts seen in the window, at the first sample after each (see analysis/restarts.ts). */
+  restarts?: RestartMark[];
   growth: Partial<Record<Component, Trend>>;
   /** Share of the last usage that the kernel can reclaim (0..1), when known. */
   reclaimableShare: number | null;

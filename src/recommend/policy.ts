@@ -18,6 +18,8 @@ export interface PolicyContext {
   peakMappedFileBytes: number;
   /** Page cache the program reads again after it is reclaimed (refaults seen); 0 when it does not. */
   rereadCacheBytes?: number;
+  /** The peak leaves out kernel memory that grew with the files written (reclaimed with the cache). */
+  kernelOfFilesLeftOut?: boolean;
   currentLimitBytes: number | null;
   isGo: boolean;
   headroomPercent: number;
@@ -36,7 +38,9 @@ export type Step = (e: Estimate, ctx: PolicyContext) => Estimate;
 
 export const fromNonReclaimablePeak: Step = (_e, ctx) => ({
   bytes: ctx.peakNonReclaimableBytes,
-  rationale: [`peak non-reclaimable memory (anon + shmem + kernel) ${formatBytes(ctx.peakNonReclaimableBytes)}`],
+  rationale: [
+    `peak non-reclaimable memory (anon + shmem + kernel${ctx.kernelOfFilesLeftOut ? ', less the dentries and inodes of the files written, reclaimed with the cache' : ''}) ${formatBytes(ctx.peakNonReclaimableBytes)}`,
+  ],
 });
 
 export const plusMappedFiles: Step = (e, ctx) =>

@@ -1,110 +1,228 @@
 // A one-file HTML report (`memaudit analyze -o html > report.html`): the verdict and its
-// explanation, a chart of the components over the window, the growth table, the growing
-// functions, the evidence and the limits to set. Self-contained (inline SVG and CSS, no script,
-// nothing fetched), so it can be attached to a ticket or opened from a CI artifact.
-//
-// The chart is drawn by hand as SVG polylines: a charting library would bring a script and a
-// bundle for five lines on one pair of axes.
-import { componentsOf } from '../analysis/components.ts';
+// explanation, the numbers that matter at a glance (the limit now and the one to set, the time to
+// the limit), a chart of the components over the window, the growth table, the growing functions,
+// the evidence, the limits to set, and a footer saying which memaudit made it, how and when.
+// Self-contained (inline SVG and CSS, no script, nothing fetched), so it can be attached to a
+// ticket or kept as a CI artifact; it reads at 1280 px and on a phone (docs/img/report-*.png).
+import { counted } from '../analysis/explain.ts';
 import type { MemorySample, TargetRef } from '../model/sample.ts';
 import { formatBytes, formatDuration, formatRate } from '../model/units.ts';
-import type { AuditResult, Component } from '../model/verdict.ts';
+import type { AuditResult, LeakSource, Verdict } from '../model/verdict.ts';
+import { chartedSeries, NARROW, projection, renderChart, swatchFor, WIDE } from './chart.ts';
+import { commandLine, html } from './escape.ts';
 import { COMPONENT_LABEL, COMPONENT_ORDER } from './labels.ts';
+import { analysedRun, growthColumns, growthNote, restartsText, targetTitle, timeToLimit, utcTime, verdictText } from './reading.ts';
 
-export function renderHtml(result: AuditResult, samples: readonly MemorySample[], target?: TargetRef): string {
-  const what = target ? `${target.kind} ${target.name}` : 'target';
-  const verdict = result.leakSource ? `${result.verdict} (${result.leakSource})` : result.verdict;
-  const r = result.recommendation;
-  const rows = COMPONENT_ORDER.filter((c) => result.growth[c])
-    .map((c) => {
-      const t = result.growth[c]!;
-      return `<tr><td>${esc(COMPONENT_LABEL[c])}</td><td>${esc(formatBytes(t.firstBytes))}</td><td>${esc(formatBytes(t.lastBytes))}</td><td>${esc(formatRate(t.slopeBytesPerHour))}</td><td>${t.r2.toFixed(2)}</td></tr>`;
-    })
-    .join('\n');
-  const limits: string[] = [];
-  if (r.kubernetes) limits.push(`Kubernetes: <code>resources.limits.memory: ${esc(r.kubernetes.limits?.memory ?? '')}</code>, <code>resources.requests.memory: ${esc(r.kubernetes.requests?.memory ?? '')}</code>`);
-  if (r.compose) limits.push(`Compose: <code>mem_limit: ${esc(r.compose.mem_limit)}</code>, <code>mem_reservation: ${esc(r.compose.mem_reservation)}</code>`);
-  if (r.dockerUpdate) limits.push(`Docker: <code>${esc(r.dockerUpdate)}</code>`);
-  if (r.goMemLimit) limits.push(`Go: <code>GOMEMLIMIT=${esc(r.goMemLimit)}</code>`);
+/** What the report says about its own making (the footer). */
+export interface ReportContext {
+  /** memaudit's version (package.json), read once by the CLI. */
+  version: string;
+  /** The command line as given, without the program name: ['analyze', '--cgroup', 'r.jsonl', '-o', 'html']. */
+  argv: readonly string[];
+  /** When the report was made, ms since the epoch: the caller's clock (tests fix it). */
+  generatedAtMs: number;
+}
+
+export function renderHtml(result: AuditResult, samples: readonly MemorySample[], target: TargetRef | undefined, context: ReportContext): string {
+  const title = targetTitle(target);
+  const verdict = verdictText(result);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>memaudit: ${esc(what)}: ${esc(verdict)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>memaudit: ${html(title)}: ${html(verdict)}</title>
 <style>
-body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-h1 { font-size: 1.4rem; } h1 .v { padding: 0 .4rem; border-radius: 4px; background: ${VERDICT_COLOR[result.verdict]}; color: #fff; }
-table { border-collapse: collapse; } td, th { padding: .15rem .7rem; text-align: right; border-bottom: 1px solid #ddd; }
-td:first-child, th:first-child { text-align: left; } code { background: #f3f3f3; padding: 0 .25rem; }
-.legend span { margin-right: 1rem; white-space: nowrap; } .legend i { display: inline-block; width: 1.2rem; height: 3px; vertical-align: middle; margin-right: .3rem; }
-svg text { font-size: 11px; fill: #555; }
+${CSS}
 </style>
 </head>
 <body>
-<h1>memaudit: ${esc(what)}: <span class="v">${esc(verdict)}</span></h1>
-<p>${esc(result.explanation)}</p>
-<p>Window ${esc(formatDuration(result.window.durationSeconds))} (${esc(new Date(result.window.startMs).toISOString())} to ${esc(new Date(result.window.endMs).toISOString())}), ${result.window.samples} samples; limit ${result.limitBytes !== null ? esc(formatBytes(result.limitBytes)) : 'none'}${result.reclaimableShare !== null ? `; reclaimable page cache ${Math.round(result.reclaimableShare * 100)} % of usage` : ''}${result.timeToLimitSeconds !== null ? `; time to limit ${esc(formatDuration(result.timeToLimitSeconds))}` : ''}.</p>
-${chart(samples, result.limitBytes)}
-${rows ? `<h2>Growth per component</h2>\n<table>\n<tr><th>component</th><th>first</th><th>last</th><th>growth</th><th>R²</th></tr>\n${rows}\n</table>` : ''}
-${result.topGrowingFunctions.length ? `<h2>Growing in the Go heap</h2>\n<ul>\n${result.topGrowingFunctions.map((f) => `<li><code>${esc(f.function)}</code> +${esc(formatBytes(f.growthBytes))} in use</li>`).join('\n')}\n</ul>` : ''}
-${result.evidence.length ? `<h2>Evidence</h2>\n<ul>\n${result.evidence.map((e) => `<li>${esc(e)}</li>`).join('\n')}\n</ul>` : ''}
-<h2>Limits</h2>
-${r.warning ? `<p><strong>Warning:</strong> ${esc(r.warning)}</p>` : ''}
-<p>${r.memoryLimitBytes !== null ? `Recommended limit ${esc(formatBytes(r.memoryLimitBytes))} (${esc(r.rationale.join(', '))}).` : `No limit recommended (${esc(r.rationale.join(', ') || 'no data')}).`}</p>
-${limits.length ? `<ul>\n${limits.map((l) => `<li>${l}</li>`).join('\n')}\n</ul>` : ''}
+<header class="verdict-${result.verdict}">
+<p class="kicker">memaudit report · ${html(title)}</p>
+<h1><span class="v">${html(verdict)}</span> <span class="gloss">${html(gloss(result.verdict, result.leakSource))}</span></h1>
+<p class="lead">${html(result.explanation)}</p>
+</header>
+${facts(result, samples)}
+${chartSection(result, samples)}
+${growthTable(result)}
+${functions(result)}
+${result.evidence.length ? `<section>\n<h2>Evidence</h2>\n<ul class="evidence">\n${result.evidence.map((e) => `<li>${html(e)}</li>`).join('\n')}\n</ul>\n</section>` : ''}
+${limitsToSet(result)}
+<footer>
+<p>Made by <strong>memaudit ${html(context.version)}</strong> on <time datetime="${new Date(context.generatedAtMs).toISOString()}">${html(utcTime(context.generatedAtMs))}</time> from:</p>
+<p><code class="command">memaudit ${html(commandLine(context.argv))}</code></p>
+</footer>
 </body>
 </html>
 `;
 }
 
-/** What the chart draws: the split that decides the verdict. */
-const CHARTED: { c: Component; color: string }[] = [
-  { c: 'usage', color: '#555' },
-  { c: 'nonReclaimable', color: '#c0392b' },
-  { c: 'reclaimableFile', color: '#2e86c1' },
-  { c: 'shmem', color: '#8e44ad' },
-  { c: 'goHeap', color: '#d68910' },
-  { c: 'kernel', color: '#1e8449' },
-];
-const VERDICT_COLOR: Record<AuditResult['verdict'], string> = { Stable: '#1e8449', Plateau: '#2e86c1', CacheGrowth: '#2e86c1', Leak: '#c0392b', InsufficientData: '#777' };
-const W = 900;
-const H = 300;
-const PAD = { left: 84, right: 10, top: 18, bottom: 30 };
-/** Points per line at most: more cannot be seen at this width. */
-const MAX_POINTS = 900;
+const VERDICT_GLOSS: Record<Exclude<Verdict, 'Leak'>, string> = {
+  Stable: 'no memory grows',
+  Plateau: 'growth stopped: not a leak',
+  CacheGrowth: 'page cache the kernel reclaims: not a leak',
+  InsufficientData: 'not enough data yet',
+};
+const LEAK_GLOSS: Record<LeakSource, string> = {
+  heap: 'a leak in the Go heap',
+  offHeap: 'a leak outside the Go heap',
+  anon: 'a leak of anonymous memory',
+  shmem: 'a leak in shared memory (tmpfs)',
+  kernel: 'a leak of kernel memory',
+};
+const gloss = (v: Verdict, source: LeakSource | null) => (v === 'Leak' ? (source ? LEAK_GLOSS[source] : 'a leak') : VERDICT_GLOSS[v]);
 
-function chart(samples: readonly MemorySample[], limitBytes: number | null): string {
-  if (samples.length < 2) return '';
-  const step = Math.max(1, Math.ceil(samples.length / MAX_POINTS));
-  const picked = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
-  const rows = picked.map((s) => ({ t: s.timestampMs, v: componentsOf(s) }));
-  const lines = CHARTED.filter(({ c }) => rows.some((r) => (r.v[c] ?? 0) > 0));
-  const t0 = rows[0]!.t;
-  const t1 = Math.max(t0 + 1, rows[rows.length - 1]!.t);
-  let yMax = Math.max(1, ...rows.flatMap((r) => lines.map(({ c }) => r.v[c] ?? 0)));
-  if (limitBytes !== null && limitBytes < 4 * yMax) yMax = Math.max(yMax, limitBytes);
-  yMax *= 1.05;
-  const x = (t: number) => (PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right)).toFixed(1);
-  const y = (v: number) => (H - PAD.bottom - (v / yMax) * (H - PAD.top - PAD.bottom)).toFixed(1);
-  const polylines = lines
-    .map(({ c, color }) => {
-      const pts = rows.filter((r) => r.v[c] !== undefined).map((r) => `${x(r.t)},${y(r.v[c]!)}`);
-      return `<polyline data-component="${c}" fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>`;
+function card(fact: string, heading: string, big: string, sub: string): string {
+  return `<div class="card" data-fact="${fact}"><h2>${html(heading)}</h2><p class="big">${html(big)}</p><p class="sub">${html(sub)}</p></div>`;
+}
+
+/** The numbers to read first: the limit now beside the one to set, the time to the limit, the window. */
+function facts(result: AuditResult, samples: readonly MemorySample[]): string {
+  const r = result.recommendation;
+  const limit = result.limitBytes;
+  const last = [...samples].sort((a, b) => a.timestampMs - b.timestampMs).at(-1);
+  const nowSub = limit === null ? 'no limit set' : last ? `usage ${formatBytes(last.usageBytes)} (${Math.round((last.usageBytes / limit) * 100)} %) at the last sample` : '';
+  let recBig: string;
+  let recSub: string;
+  if (r.memoryLimitBytes === null) {
+    recBig = 'none';
+    recSub = result.verdict === 'Leak' ? 'fix the leak first: a limit only sets when it is killed' : 'not enough data yet';
+  } else {
+    recBig = formatBytes(r.memoryLimitBytes);
+    recSub =
+      result.verdict === 'Leak'
+        ? r.memoryLimitBytes === limit
+          ? 'kept: a higher limit only delays the OOM kill'
+          : 'fits what was seen; fix the leak first'
+        : `request ${formatBytes(r.memoryRequestBytes ?? 0)}${r.goMemLimit ? `, GOMEMLIMIT ${r.goMemLimit}` : ''}`;
+  }
+  const ttl = timeToLimit(result);
+  const w = result.window;
+  const run = analysedRun(result);
+  const windowSub = `${counted(w.samples, 'sample')}${w.samples ? ` from ${utcTime(w.startMs)}` : ''}${run ? `; analysed: the run from ${formatDuration(run.fromSeconds)} to ${formatDuration(run.toSeconds)}` : ''}`;
+  return `<section class="facts" aria-label="at a glance">
+${card('limit-now', 'limit now', limit === null ? 'none' : formatBytes(limit), nowSub)}
+${card('recommended', 'recommended limit', recBig, recSub)}
+${ttl ? card('time-to-limit', 'time to limit', ttl.value, ttl.detail) : ''}
+${card('window', 'window', formatDuration(w.durationSeconds), windowSub)}
+</section>`;
+}
+
+function chartSection(result: AuditResult, samples: readonly MemorySample[]): string {
+  if (samples.length < 2) return `<section><h2>Memory over the window</h2><p>${counted(samples.length, 'sample')}: nothing to draw.</p></section>`;
+  const items: string[] = chartedSeries(samples).map((s) => legendItem(s.c, COMPONENT_LABEL[s.c] + (s.c === 'usage' ? ' (wide grey)' : '')));
+  if (result.limitBytes !== null) items.push(legendItem('limit', 'limit now'));
+  if (result.recommendation.memoryLimitBytes !== null && result.recommendation.memoryLimitBytes !== result.limitBytes) items.push(legendItem('recommended', 'recommended limit'));
+  if (projection(result)) items.push(legendItem('projection', 'trend projected to the limit'));
+  const restarts = restartsText(result);
+  if (restarts) items.push(`<li><svg width="30" height="14" aria-hidden="true"><path d="M10,0 h10 l-5,7 z" fill="#5b2c6f"/><line x1="15" x2="15" y1="6" y2="14" stroke="#5b2c6f" stroke-width="1.5" stroke-dasharray="2 2"/></svg>${html(restarts)}</li>`);
+  if (analysedRun(result)) items.push(`<li><svg width="30" height="14" aria-hidden="true"><rect width="30" height="14" fill="#fdf2d0" stroke="#e5d3a1"/></svg>analysed run</li>`);
+  if (result.window.gaps?.length) items.push(`<li><svg width="30" height="14" aria-hidden="true"><rect width="30" height="14" fill="#eee" stroke="#c8c8c8" stroke-dasharray="3 2"/></svg>no samples (a gap: the lines break)</li>`);
+  return `<section class="chart-box">
+<h2>Memory over the window</h2>
+${renderChart(result, samples, WIDE)}
+${renderChart(result, samples, NARROW)}
+<ul class="legend">
+${items.join('\n')}
+</ul>
+</section>`;
+}
+
+function legendItem(what: string, text: string): string {
+  const s = swatchFor(what);
+  return `<li><svg width="30" height="14" aria-hidden="true"><line x1="1" x2="29" y1="7" y2="7" stroke="${s.color}" stroke-width="${Math.min(s.width, 5)}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} stroke-linecap="${s.cap}"/></svg>${html(text)}</li>`;
+}
+
+function growthTable(result: AuditResult): string {
+  const rows = COMPONENT_ORDER.filter((c) => result.growth[c]);
+  if (!rows.length) return '';
+  const cols = growthColumns(result);
+  const body = rows
+    .map((c) => {
+      const t = result.growth[c]!;
+      const change = t.lastBytes - t.firstBytes;
+      return `<tr><td>${html(COMPONENT_LABEL[c])}</td><td>${html(formatRate(t.slopeBytesPerHour))}</td><td>${change > 0 ? '+' : ''}${html(formatBytes(change))}</td><td>${html(formatBytes(t.firstBytes))}</td><td>${html(formatBytes(t.lastBytes))}</td><td class="r2">${t.r2.toFixed(2)}</td></tr>`;
     })
     .join('\n');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${PAD.left - 6}" y="${y(f * yMax)}" text-anchor="end" dominant-baseline="middle">${esc(formatBytes(f * yMax))}</text><line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(f * yMax)}" y2="${y(f * yMax)}" stroke="#eee"/>`).join('\n');
-  const limit = limitBytes !== null && limitBytes <= yMax ? `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(limitBytes)}" y2="${y(limitBytes)}" stroke="#c0392b" stroke-dasharray="6 4"/><text x="${W - PAD.right}" y="${Number(y(limitBytes)) - 4}" text-anchor="end">limit ${esc(formatBytes(limitBytes))}</text>` : '';
-  const axis = `<text x="${PAD.left}" y="${H - 8}">0</text><text x="${W - PAD.right}" y="${H - 8}" text-anchor="end">${esc(formatDuration((t1 - t0) / 1000))}</text>`;
-  const legend = lines.map(({ c, color }) => `<span><i style="background:${color}"></i>${esc(COMPONENT_LABEL[c])}</span>`).join('');
-  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="memory components over the window">
-${ticks}
-${limit}
-${polylines}
-${axis}
-</svg>
-<p class="legend">${legend}</p>`;
+  return `<section>
+<h2>Growth per component</h2>
+<p class="note">Over ${html(cols.span)}.</p>
+<div class="scroll"><table class="growth">
+<thead><tr><th>component</th><th>${html(cols.trend)}</th><th>first → last</th><th>first</th><th>last</th><th class="r2">R²</th></tr></thead>
+<tbody>
+${body}
+</tbody>
+</table></div>
+<p class="note">${html(growthNote(analysedRun(result) ? 'run' : 'window').replace(' -> ', ' → '))}</p>
+</section>`;
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+function functions(result: AuditResult): string {
+  if (!result.topGrowingFunctions.length) return '';
+  return `<section>
+<h2>Growing in the Go heap</h2>
+<p class="note">In-use bytes allocated by each function, first to last heap profile.</p>
+<ul>
+${result.topGrowingFunctions.map((f) => `<li><code>${html(f.function)}</code> +${html(formatBytes(f.growthBytes))} in use (${html(formatBytes(f.firstInuseBytes))} → ${html(formatBytes(f.lastInuseBytes))})</li>`).join('\n')}
+</ul>
+</section>`;
 }
+
+function limitsToSet(result: AuditResult): string {
+  const r = result.recommendation;
+  const settings: string[] = [];
+  if (r.kubernetes) settings.push(`<li>Kubernetes: <code>resources.limits.memory: ${html(r.kubernetes.limits?.memory ?? '')}</code> <code>resources.requests.memory: ${html(r.kubernetes.requests?.memory ?? '')}</code></li>`);
+  if (r.compose) settings.push(`<li>Compose: <code>mem_limit: ${html(r.compose.mem_limit)}</code> <code>mem_reservation: ${html(r.compose.mem_reservation)}</code></li>`);
+  if (r.dockerUpdate) settings.push(`<li>Docker: <code>${html(r.dockerUpdate)}</code></li>`);
+  if (r.goMemLimit) settings.push(`<li>Go: <code>GOMEMLIMIT=${html(r.goMemLimit)}</code></li>`);
+  const why = r.rationale.join(', ');
+  return `<section class="limits">
+<h2>Limits to set</h2>
+${r.warning ? `<p class="warning"><strong>Warning:</strong> ${html(r.warning)}</p>` : ''}
+<p>${r.memoryLimitBytes !== null ? `Recommended limit <strong>${html(formatBytes(r.memoryLimitBytes))}</strong>: ${html(why)}.` : `No limit recommended (${html(why || 'no data')}).`}</p>
+${settings.length ? `<ul>\n${settings.join('\n')}\n</ul>` : ''}
+</section>`;
+}
+
+const CSS = `*, *::before, *::after { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; max-width: 64rem; margin: 0 auto; padding: 1.5rem 1.25rem 2rem; color: #1d1f21; background: #fff; }
+h1 { font-size: 1.6rem; line-height: 1.3; margin: .2rem 0 .6rem; }
+h2 { font-size: 1.15rem; margin: 1.8rem 0 .5rem; }
+.kicker { margin: 0; color: #555; font-size: .95rem; overflow-wrap: anywhere; }
+.v { display: inline-block; padding: .05rem .5rem; border-radius: 5px; color: #fff; background: #666; }
+.verdict-Leak .v { background: #b03a2e; } .verdict-CacheGrowth .v, .verdict-Plateau .v { background: #1f618d; } .verdict-Stable .v { background: #1e8449; }
+.gloss { font-weight: 600; }
+.lead { font-size: 1.05rem; margin: .4rem 0 1rem; }
+.facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(10.5rem, 1fr)); gap: .6rem; }
+.card { border: 1px solid #d9dde1; border-radius: 8px; padding: .55rem .75rem; background: #fafbfc; }
+.card h2 { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: #555; margin: 0; }
+.card .big { font-size: 1.45rem; font-weight: 700; margin: .1rem 0; line-height: 1.25; }
+.card .sub { font-size: .88rem; color: #444; margin: 0; }
+.verdict-Leak ~ .facts [data-fact="time-to-limit"] .big { color: #a93226; }
+[data-fact="recommended"] { border-color: #117a65; background: #f0f8f5; }
+.chart { display: block; width: 100%; height: auto; margin: .25rem 0; }
+.chart.narrow { display: none; }
+@media (max-width: 760px) { .chart.wide { display: none; } .chart.narrow { display: block; } body { padding: 1rem .9rem 2rem; } h1 { font-size: 1.35rem; } .card .big { font-size: 1.2rem; } }
+.chart text { fill: #333; }
+.chart .grid { stroke: #e3e6e8; } .chart .axis { stroke: #777; }
+.chart .tick { fill: #444; } .chart .title { fill: #222; font-weight: 600; }
+.chart .note { fill: #6e5a1e; font-style: italic; } .chart .mark { fill: #5b2c6f; font-weight: 600; } .chart .oom { fill: #a93226; }
+.chart .note, .chart .mark, .chart .label, .chart .end-label text { paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }
+.chart .label, .chart .end-label text { font-weight: 600; }
+.legend { list-style: none; padding: 0; margin: .3rem 0 0; display: flex; flex-wrap: wrap; gap: .25rem 1.1rem; font-size: .92rem; }
+.legend li { display: flex; align-items: center; gap: .35rem; }
+.legend svg { flex: none; }
+.scroll { overflow-x: auto; }
+.growth td:first-child, .growth th:first-child { position: sticky; left: 0; background: #fff; }
+@media (max-width: 560px) { .growth { font-size: .88rem; } .growth td, .growth th { padding: .2rem .45rem; } .growth td:first-child, .growth th { white-space: normal; } .growth td:first-child { min-width: 6.5rem; } .growth .r2 { display: none; } }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+td, th { padding: .2rem .7rem; text-align: right; border-bottom: 1px solid #e1e4e6; white-space: nowrap; }
+td:first-child, th:first-child { text-align: left; padding-left: 0; }
+th { font-size: .9rem; }
+.note { color: #555; font-size: .9rem; }
+.evidence li { margin: .2rem 0; }
+code { background: #f1f3f4; padding: 0 .25rem; border-radius: 3px; overflow-wrap: anywhere; font-size: .92em; }
+.warning { border-left: 4px solid #b03a2e; background: #fdf0ee; padding: .4rem .7rem; }
+footer { margin-top: 2.5rem; padding-top: .8rem; border-top: 1px solid #d9dde1; color: #444; font-size: .9rem; }
+footer p { margin: .2rem 0; }
+li, p { overflow-wrap: anywhere; }`;

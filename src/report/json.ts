@@ -31,7 +31,11 @@ export function toJsonObject(result: AuditResult, target?: TargetRef): Record<st
       durationSeconds: result.window.durationSeconds,
       samples: result.window.samples,
       gaps: (result.window.gaps ?? []).map((g) => ({ start: new Date(g.startMs).toISOString(), seconds: g.seconds })),
+      analysed: result.window.analysed
+        ? { start: new Date(result.window.analysed.startMs).toISOString(), end: new Date(result.window.analysed.endMs).toISOString(), samples: result.window.analysed.samples }
+        : null,
     },
+    restarts: (result.restarts ?? []).map((r) => ({ at: new Date(r.atMs).toISOString(), cause: r.cause })),
     growth,
     reclaimableShare: result.reclaimableShare === null ? null : round(result.reclaimableShare, 3),
     limitBytes: result.limitBytes,

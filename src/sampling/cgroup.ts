@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, InputError } from '../errors.ts';
-import { parseBytes, parseLimit, parseMemoryStat, sampleFromSnapshot } from '../sources/cgroup.ts';
+import { parseBytes, parseLimit, parseMemoryEvents, parseMemoryStat, parsePressure, sampleFromSnapshot } from '../sources/cgroup.ts';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { data, gone } from './reader.ts';
 import type { MemoryReader, Read, Reading } from './reader.ts';
@@ -46,22 +46,23 @@ export async function readCgroupSnapshot(dir: string, version?: 1 | 2, now: () =
   const v = version ?? (await detectCgroupVersion(dir));
   const read = (f: string) => readFile(path.join(dir, f), 'utf8');
   const timestampMs = now();
+  // The reclaim counters are optional: memory.pressure needs PSI (CONFIG_PSI, psi=1), and a
+  // kernel or a delegation may hide any of them. Their absence is "unknown", never an error.
+  const optional = (f: string) => read(f).catch(() => undefined);
   if (v === 2) {
-    const [stat, current, max] = await Promise.all([read('memory.stat'), read('memory.current'), read('memory.max')]);
-    return {
+    const [stat, current, max, events, pressure] = await Promise.all([read('memory.stat'), read('memory.current'), read('memory.max'), optional('memory.events'), optional('memory.pressure')]);
+    const snap: CgroupSnapshot = {
       timestampMs,
       version: 2,
       stat: parseMemoryStat(stat, path.join(dir, 'memory.stat')),
       usageBytes: parseBytes(current, path.join(dir, 'memory.current')),
       limitBytes: parseLimit(max, path.join(dir, 'memory.max')),
     };
+    if (events !== undefined) snap.events = parseMemoryEvents(events, path.join(dir, 'memory.events'));
+    if (pressure !== undefined && pressure.trim() !== '') snap.pressure = parsePressure(pressure, path.join(dir, 'memory.pressure'));
+    return snap;
   }
-  const [stat, usage, limit, kmem] = await Promise.all([
-    read('memory.stat'),
-    read('memory.usage_in_bytes'),
-    read('memory.limit_in_bytes'),
-    read('memory.kmem.usage_in_bytes').catch(() => undefined),
-  ]);
+  const [stat, usage, limit, kmem, failcnt] = await Promise.all([read('memory.stat'), read('memory.usage_in_bytes'), read('memory.limit_in_bytes'), optional('memory.kmem.usage_in_bytes'), optional('memory.failcnt')]);
   const snap: CgroupSnapshot = {
     timestampMs,
     version: 1,
@@ -70,5 +71,6 @@ export async function readCgroupSnapshot(dir: string, version?: 1 | 2, now: () =
     limitBytes: parseLimit(limit, path.join(dir, 'memory.limit_in_bytes')),
   };
   if (kmem !== undefined) snap.kmemUsageBytes = parseBytes(kmem, path.join(dir, 'memory.kmem.usage_in_bytes'));
+  if (failcnt !== undefined) snap.failCount = parseBytes(failcnt, path.join(dir, 'memory.failcnt'));
   return snap;
 }

@@ -21,7 +21,13 @@ import { noData, type NoData } from '../model/no-data.ts';
  *   container_memory_total_inactive_file_bytes -> inactiveFileBytes (cAdvisor >= 0.47)
  *   container_memory_kernel_usage              -> kernelBytes
  *   container_spec_memory_limit_bytes          -> limitBytes (0 = no limit)
- * container_memory_swap is read but MemorySample has no swap field yet, so it is dropped.
+ * and the reclaim counters (docs/memory-model.md, "Reclaim evidence"):
+ *   container_memory_failcnt                                            -> failCount (cgroup v1)
+ *   container_memory_failures_total{failure_type="pgmajfault",scope="container"} -> majorFaultCount
+ *   container_pressure_memory_waiting_seconds_total (PSI "some", cAdvisor >= 0.50) -> pressureSomeMicros
+ *   container_pressure_memory_stalled_seconds_total (PSI "full")        -> pressureFullMicros
+ * cAdvisor exports no refault counter. container_memory_swap is read but MemorySample has no swap
+ * field yet, so it is dropped.
  */
 
 /** Identity of a Kubernetes container across kubelet sources (cAdvisor, summary API, Prometheus). */
@@ -51,7 +57,35 @@ export const CADVISOR_MEMORY_METRICS: Readonly<Record<string, keyof MemorySample
   container_spec_memory_limit_bytes: 'limitBytes',
 };
 
+/** What a cAdvisor series holds: bytes, the limit (0 or ~2^63 = none), a count, or seconds. */
+export type CadvisorValueKind = 'bytes' | 'limit' | 'count' | 'seconds';
+
+export interface CadvisorField {
+  field: keyof MemorySample;
+  kind: CadvisorValueKind;
+}
+
+const RECLAIM_METRICS: Readonly<Record<string, CadvisorField>> = {
+  container_memory_failcnt: { field: 'failCount', kind: 'count' },
+  container_pressure_memory_waiting_seconds_total: { field: 'pressureSomeMicros', kind: 'seconds' },
+  container_pressure_memory_stalled_seconds_total: { field: 'pressureFullMicros', kind: 'seconds' },
+};
+const FAILURES_METRIC = 'container_memory_failures_total';
 const SWAP_METRIC = 'container_memory_swap';
+
+/**
+ * The sample field a cAdvisor series fills: a CadvisorField, null for a memory series memaudit
+ * does not use (swap, minor faults, the hierarchy scope), undefined for any other metric.
+ */
+export function cadvisorField(name: string, labels: Readonly<Record<string, string>>): CadvisorField | null | undefined {
+  const memory = CADVISOR_MEMORY_METRICS[name];
+  if (memory !== undefined) return { field: memory, kind: memory === 'limitBytes' ? 'limit' : 'bytes' };
+  const reclaim = RECLAIM_METRICS[name];
+  if (reclaim !== undefined) return reclaim;
+  if (name === FAILURES_METRIC) return labels.failure_type === 'pgmajfault' && (labels.scope === undefined || labels.scope === 'container') ? { field: 'majorFaultCount', kind: 'count' } : null;
+  if (name === SWAP_METRIC) return null;
+  return undefined;
+}
 
 /**
  * cgroup v1 reports "no limit" as ~2^63; cAdvisor passes that through on some versions and 0 on
@@ -208,7 +242,7 @@ export interface CadvisorOptions {
   scrapeTimeMs: number;
 }
 
-const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), SWAP_METRIC]);
+const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), ...Object.keys(RECLAIM_METRICS), FAILURES_METRIC, SWAP_METRIC]);
 
 /**
  * Parses one `/metrics/cadvisor` scrape. A container whose cgroup was recreated (restart) can
@@ -224,8 +258,13 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
     let entry = perCgroup.get(id);
     if (!entry) perCgroup.set(id, (entry = { key, cgroupId: s.labels.id || undefined, fields: {} }));
     if (s.timestampMs !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, s.timestampMs);
-    const field = CADVISOR_MEMORY_METRICS[s.name];
-    if (!field) continue; // swap: no field in the model yet
+    const f = cadvisorField(s.name, s.labels);
+    if (!f) continue; // swap: no field in the model yet
+    const field = f.field;
+    if (f.kind === 'seconds') {
+      if (Number.isFinite(s.value) && s.value >= 0) entry.fields[field] = Math.round(s.value * 1e6);
+      continue;
+    }
     if (field === 'limitBytes') {
       const limit = limitBytesFromSpec(s.value);
       if (limit !== undefined) entry.fields.limitBytes = limit;

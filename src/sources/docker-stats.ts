@@ -1,10 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
 import type { NoData } from '../model/no-data.ts';
 import { noData } from '../model/no-data.ts';
-import { sampleFromSnapshot } from './cgroup.ts';
-import { parseJsonLines } from './json-lines.ts';
+import { EnvelopeSeries } from '../model/series.ts';
+import { byteCountProblem, counterProblem, sampleProblem } from './checks.ts';
+import { TimestampOrder, timestampProblem } from './clock.ts';
+import { cgroupFieldNames, memoryStatProblem, sampleFromSnapshot } from './cgroup.ts';
+import { forEachLineOfFile, forEachLineOfText } from './files.ts';
+import { JsonLines } from './json-lines.ts';
 
 /**
  * Docker Engine API `GET /containers/{id}/stats` objects (what dockerode's `container.stats()`
@@ -53,6 +56,8 @@ export interface DockerStatsOptions {
   line?: number;
   /** Total memory of the Docker host in bytes (GET /info MemTotal); lets v2 limits be verified. */
   hostMemoryBytes?: number;
+  /** "Now" for the plausibility of the `read` time; Date.now() by default. */
+  nowMs?: number;
 }
 
 export interface DockerStatsObject {
@@ -92,38 +97,57 @@ export function dockerMemoryLimit(memoryStats: Obj, cgroupVersion: 1 | 2, hostMe
 
 /**
  * One stats object -> sample. NoData for a container that is not running: the daemon then sends
- * `read` = "0001-01-01T00:00:00Z" and an empty `memory_stats`.
+ * `read` = "0001-01-01T00:00:00Z" and an empty `memory_stats`. Every value taken is checked
+ * (docs/formats.md, "Validation"): an impossible one is an InputError naming the field.
  */
 export function parseDockerStatsObject(value: unknown, options: DockerStatsOptions = {}): DockerStatsObject | NoData {
   const source = options.source ?? 'docker stats';
   const at = options.line !== undefined ? { line: options.line } : {};
-  if (!isObj(value)) throw new InputError(source, 'expected a Docker Engine API stats object (GET /containers/{id}/stats)', at);
+  const fail = (message: string): never => {
+    throw new InputError(source, message, at);
+  };
+  if (!isObj(value)) return fail('expected a Docker Engine API stats object (GET /containers/{id}/stats)');
   if ('MemUsage' in value || 'MemPerc' in value) {
-    throw new InputError(source, 'this is `docker stats --format json` output (rounded strings like "1.2MiB / 2GiB"); record the Engine API stream instead: curl --unix-socket /var/run/docker.sock http://localhost/containers/ID/stats', at);
+    fail('this is `docker stats --format json` output (rounded strings like "1.2MiB / 2GiB"); record the Engine API stream instead: curl --unix-socket /var/run/docker.sock http://localhost/containers/ID/stats');
   }
-  if (!isObj(value.memory_stats)) throw new InputError(source, 'no "memory_stats" object: expected a Docker Engine API stats object (GET /containers/{id}/stats)', at);
-  const ms = value.memory_stats;
+  if (value.memory_stats === undefined) fail('no "memory_stats" object: expected a Docker Engine API stats object (GET /containers/{id}/stats)');
+  if (!isObj(value.memory_stats)) fail(`field "memory_stats" must be an object, got ${brief(value.memory_stats)}`);
+  const ms = value.memory_stats as Obj;
   const read = value.read;
-  if (typeof read !== 'string') throw new InputError(source, 'field "read" (the sample time, RFC 3339) is missing', at);
+  if (typeof read !== 'string') return fail('field "read" (the sample time, RFC 3339) is missing');
+  if (value.id !== undefined && typeof value.id !== 'string') fail(`field "id" must be a string, got ${brief(value.id)}`);
+  if (value.name !== undefined && typeof value.name !== 'string') fail(`field "name" must be a string, got ${brief(value.name)}`);
   const timestampMs = Date.parse(read);
-  if (!Number.isFinite(timestampMs)) throw new InputError(source, `field "read" is not an RFC 3339 time: ${JSON.stringify(read.slice(0, 40))}`, at);
+  if (!Number.isFinite(timestampMs)) fail(`field "read" is not an RFC 3339 time: ${JSON.stringify(read.slice(0, 40))}`);
   if (read.startsWith('0001-01-01') || ms.usage === undefined) {
     if ('commitbytes' in ms || 'privateworkingset' in ms) return noData('Windows container: the stats carry no cgroup memory breakdown');
     return noData('the container is not running (zero "read" time / no memory usage)');
   }
-  if (typeof ms.usage !== 'number' || !Number.isSafeInteger(ms.usage) || ms.usage < 0) throw new InputError(source, `memory_stats.usage must be a byte count, got ${JSON.stringify(ms.usage)}`, at);
-
-  const rawStats = isObj(ms.stats) ? ms.stats : {};
-  const stat: Record<string, number> = {};
-  for (const [k, v] of Object.entries(rawStats)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(source, `memory_stats.stats.${k} must be a number, got ${JSON.stringify(v)}`, at);
-    stat[k] = v;
+  const late = timestampProblem(timestampMs, options.nowMs ?? Date.now());
+  if (late) fail(`field "read" ${JSON.stringify(read.slice(0, 40))}: ${late}`);
+  const usageProblem = byteCountProblem(ms.usage);
+  if (usageProblem) fail(`memory_stats.usage ${usageProblem}`);
+  if (ms.limit !== undefined && !(typeof ms.limit === 'number' && ms.limit >= V1_UNLIMITED_THRESHOLD)) {
+    const p = byteCountProblem(ms.limit);
+    if (p) fail(`memory_stats.limit ${p}`);
+  }
+  if (ms.stats !== undefined && ms.stats !== null && !isObj(ms.stats)) fail(`memory_stats.stats must be an object (memory.stat), got ${brief(ms.stats)}`);
+  const stat = { ...((isObj(ms.stats) ? ms.stats : {}) as Record<string, number>) };
+  const statProblem = memoryStatProblem(stat);
+  if (statProblem) fail(`memory_stats.stats.${statProblem.key} ${statProblem.problem}`);
+  let failCount: number | undefined;
+  if (ms.failcnt !== undefined) {
+    const p = counterProblem(ms.failcnt);
+    if (p) fail(`memory_stats.failcnt ${p}`);
+    failCount = ms.failcnt as number;
   }
   const cgroupVersion: 1 | 2 = 'anon' in stat || 'file' in stat ? 2 : 1;
   const limit = dockerMemoryLimit(ms, cgroupVersion, options.hostMemoryBytes);
   // hierarchical_memory_limit is already folded into `limit`; keep sampleFromSnapshot from re-deciding.
   const { hierarchical_memory_limit: _hier, ...statForSample } = stat;
-  const sample = sampleFromSnapshot({ timestampMs, version: cgroupVersion, stat: statForSample, usageBytes: ms.usage, limitBytes: limit.limitBytes });
+  const sample = sampleFromSnapshot({ timestampMs, version: cgroupVersion, stat: statForSample, usageBytes: ms.usage as number, limitBytes: limit.limitBytes, ...(failCount !== undefined ? { failCount } : {}) });
+  const relation = sampleProblem(sample, cgroupFieldNames(stat, cgroupVersion, 'memory_stats.stats.', 'memory_stats.usage', 'memory_stats.limit'));
+  if (relation) fail(`${relation.field}: ${relation.reason}`);
   const out: DockerStatsObject = { sample, cgroupVersion, limit };
   if (typeof value.id === 'string') out.containerId = value.id;
   if (typeof value.name === 'string') out.containerName = value.name.replace(/^\//, '');
@@ -145,41 +169,145 @@ export interface DockerStatsRecording {
   containerName?: string;
 }
 
-/**
- * A recorded stats stream: one JSON object per line (`curl --unix-socket ... /containers/ID/stats`,
- * or dockerode's stream written line by line). A line that is not JSON is an InputError naming the
- * file and line, except the last line when it is a JSON object cut short, which is what stopping a
- * recording leaves behind: it is skipped with a warning.
- */
-export function parseDockerStatsLines(text: string, source: string, options: Omit<DockerStatsOptions, 'source' | 'line'> = {}): DockerStatsRecording {
-  if (text.trim() === '') throw new InputError(source, 'no stats objects: the file is empty (expected one Docker Engine API stats JSON object per line)');
-  const { lines, warnings } = parseJsonLines(text, source, 'stats object');
-  const rec: DockerStatsRecording = { samples: [], warnings };
-  let stopped = 0;
-  let unverified: number | undefined;
-  for (const { line, value } of lines) {
-    const r = parseDockerStatsObject(value, { ...options, source, line });
-    if ('kind' in r) {
-      stopped++;
-      continue;
-    }
-    if (rec.cgroupVersion === undefined) {
-      rec.cgroupVersion = r.cgroupVersion;
-      if (r.containerId !== undefined) rec.containerId = r.containerId;
-      if (r.containerName !== undefined) rec.containerName = r.containerName;
-    }
-    if (r.limit.basis === 'unverified') unverified = r.limit.limitBytes ?? undefined;
-    rec.samples.push(r.sample);
-  }
-  if (stopped) rec.warnings.push(`${source}: ${stopped} object(s) from a stopped container (zero "read" time) skipped`);
-  if (unverified !== undefined) {
-    rec.warnings.push(`${source}: cgroup v2 stats report a limit of ${unverified} bytes, which may be the host's total memory (Docker's stand-in for "no limit"); pass the host memory (docker info MemTotal) to decide`);
-  }
-  if (rec.samples.length === 0) throw new InputError(source, 'no stats objects with memory data (only a cut-off line or a stopped container)');
-  return rec;
+export interface DockerStatsRecordingOptions {
+  /** Total memory of the Docker host in bytes (GET /info MemTotal); lets v2 limits be verified. */
+  hostMemoryBytes?: number;
+  /** "Now" for the plausibility of timestamps; Date.now() by default. */
+  nowMs?: number;
+  /** Buckets of the downsampled series (src/model/series.ts); its default when absent. */
+  maxBuckets?: number;
+  /**
+   * Which container to keep when the stream holds several (`analyze --container`): its name
+   * (with or without the leading "/") or its id or an id prefix of at least 4 characters.
+   */
+  container?: string;
 }
 
-/** Reads a recorded stream from a file. */
-export async function readDockerStatsFile(path: string, options: Omit<DockerStatsOptions, 'source' | 'line'> = {}): Promise<DockerStatsRecording> {
-  return parseDockerStatsLines(await readFile(path, 'utf8'), path, options);
+/** One container's part of a stream. */
+interface ContainerPart {
+  id: string | undefined;
+  name: string | undefined;
+  /** First line of the container in the file, for messages. */
+  firstLine: number;
+  objects: number;
+  selected: boolean;
+  cgroupVersion?: 1 | 2;
+  order: TimestampOrder;
+  series: EnvelopeSeries<MemorySample> | undefined;
+  stopped: number;
+  unverifiedLimit?: number | undefined;
+}
+
+const describeContainer = (c: { id: string | undefined; name: string | undefined }) =>
+  c.name !== undefined ? `${c.name}${c.id !== undefined ? ` (${c.id.slice(0, 12)})` : ''}` : c.id !== undefined ? c.id.slice(0, 12) : '(no id or name)';
+
+/**
+ * A recorded stats stream, fed one line at a time: one JSON object per line (`curl --unix-socket
+ * ... /containers/ID/stats`, or dockerode's stream written line by line). A line that is not JSON
+ * is an InputError naming the file and line, except the last line when it is a JSON object cut
+ * short, which is what stopping a recording leaves behind: it is skipped with a warning.
+ *
+ * Objects are told apart by container (`id`, else `name`): a file holding the streams of several
+ * containers is an InputError naming them, unless `container` picks one. Each container's samples
+ * are checked for a plausible order in time on their own.
+ */
+export class DockerStatsRecordingParser {
+  readonly #source: string;
+  readonly #options: DockerStatsRecordingOptions;
+  readonly #lines: JsonLines;
+  readonly #parts = new Map<string, ContainerPart>();
+
+  constructor(source: string, options: DockerStatsRecordingOptions = {}) {
+    this.#source = source;
+    this.#options = options;
+    this.#lines = new JsonLines(source, 'stats object');
+  }
+
+  line(line: number, text: string): void {
+    const value = this.#lines.parse(line, text);
+    if (value === undefined) return;
+    const o = isObj(value) ? value : undefined;
+    const id = typeof o?.id === 'string' ? o.id : undefined;
+    const name = typeof o?.name === 'string' ? o.name.replace(/^\//, '') : undefined;
+    const key = id ?? (name !== undefined ? `name:${name}` : '');
+    let part = this.#parts.get(key);
+    if (!part) {
+      const selected = this.#selects(id, name);
+      part = { id, name, firstLine: line, objects: 0, selected, order: new TimestampOrder(), series: selected ? this.#newSeries() : undefined, stopped: 0 };
+      this.#parts.set(key, part);
+    }
+    part.objects++;
+    if (!part.selected) return;
+    const r = parseDockerStatsObject(value, { source: this.#source, line, nowMs: this.#options.nowMs ?? Date.now(), ...(this.#options.hostMemoryBytes !== undefined ? { hostMemoryBytes: this.#options.hostMemoryBytes } : {}) });
+    if ('kind' in r) {
+      part.stopped++;
+      return;
+    }
+    const order = part.order.push(r.sample.timestampMs, line);
+    if (order) throw new InputError(this.#source, `field "read": ${order.reason}`, { line: order.line });
+    part.cgroupVersion ??= r.cgroupVersion;
+    if (r.limit.basis === 'unverified') part.unverifiedLimit = r.limit.limitBytes ?? undefined;
+    part.series!.add(r.sample);
+  }
+
+  end(): DockerStatsRecording {
+    const warnings = this.#lines.end();
+    if (this.#parts.size === 0) throw new InputError(this.#source, 'no stats objects: the file is empty (expected one Docker Engine API stats JSON object per line)');
+    const all = [...this.#parts.values()];
+    const list = (parts: ContainerPart[]) => parts.map((p) => `${describeContainer(p)}, ${p.objects} object(s) from line ${p.firstLine}`).join('; ');
+    if (this.#options.container !== undefined && !all.some((p) => p.selected)) {
+      throw new InputError(this.#source, `no container ${JSON.stringify(this.#options.container)} in the stream; it holds: ${list(all)}`);
+    }
+    // A container seen only stopped (zero-time objects) has nothing to analyse: it does not count.
+    const selected = all.filter((p) => p.selected);
+    const withData = selected.filter((p) => p.series!.added > 0);
+    if (withData.length > 1) {
+      const how = this.#options.container !== undefined ? `${JSON.stringify(this.#options.container)} matches ${withData.length} of them` : 'pick one with --container NAME|ID';
+      throw new InputError(this.#source, `the stream holds the stats of ${withData.length} containers (${list(withData)}); ${how}`);
+    }
+    const part = withData[0];
+    const stopped = selected.reduce((n, p) => n + p.stopped, 0);
+    if (part === undefined) throw new InputError(this.#source, 'no stats objects with memory data (only a cut-off line or a stopped container)');
+    const rec: DockerStatsRecording = { samples: part.series!.items(), warnings };
+    if (part.cgroupVersion !== undefined) rec.cgroupVersion = part.cgroupVersion;
+    if (part.id !== undefined) rec.containerId = part.id;
+    if (part.name !== undefined) rec.containerName = part.name;
+    if (stopped) warnings.push(`${this.#source}: ${stopped} object(s) from a stopped container (zero "read" time) skipped`);
+    if (part.unverifiedLimit !== undefined) {
+      warnings.push(`${this.#source}: cgroup v2 stats report a limit of ${part.unverifiedLimit} bytes, which may be the host's total memory (Docker's stand-in for "no limit"); pass the host memory (docker info MemTotal) to decide`);
+    }
+    return rec;
+  }
+
+  #selects(id: string | undefined, name: string | undefined): boolean {
+    const want = this.#options.container;
+    if (want === undefined) return true;
+    const w = want.replace(/^\//, '');
+    return w === name || w === id || (id !== undefined && w.length >= 4 && id.startsWith(w));
+  }
+
+  #newSeries(): EnvelopeSeries<MemorySample> {
+    return new EnvelopeSeries<MemorySample>({ time: (s) => s.timestampMs, value: (s) => s.usageBytes, ...(this.#options.maxBuckets !== undefined ? { maxBuckets: this.#options.maxBuckets } : {}) });
+  }
+}
+
+/** A recorded stream already in memory (tests, small inputs). */
+export function parseDockerStatsLines(text: string, source: string, options: DockerStatsRecordingOptions = {}): DockerStatsRecording {
+  const parser = new DockerStatsRecordingParser(source, options);
+  forEachLineOfText(text, (line, t) => parser.line(line, t));
+  return parser.end();
+}
+
+/** Reads a recorded stream from a file, as a stream. */
+export async function readDockerStatsFile(path: string, options: DockerStatsRecordingOptions = {}): Promise<DockerStatsRecording> {
+  const parser = new DockerStatsRecordingParser(path, options);
+  await forEachLineOfFile(path, 'a Docker stats recording', (line, t) => parser.line(line, t));
+  return parser.end();
+}
+
+function brief(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }

@@ -12,6 +12,7 @@
 // the same field names. Both reduce to GoRuntimeSample.
 import { InputError } from '../errors.ts';
 import type { GoRuntimeSample } from '../model/sample.ts';
+import { byteCountProblem, counterProblem } from './checks.ts';
 
 export type MemStatsRecord = Record<string, number>;
 
@@ -44,14 +45,18 @@ export function parseMemStatsText(text: string, source = 'heap?debug=1'): MemSta
   return record;
 }
 
-/** Maps MemStats field names to the sample's; requires HeapInuse. */
+/**
+ * Maps MemStats field names to the sample's; requires HeapInuse. Sizes must be plausible byte
+ * counts and NumGC a count (checks.ts); a number as a string of digits is accepted.
+ */
 export function goSampleFromMemStats(record: Record<string, unknown>, source = 'runtime.MemStats'): GoRuntimeSample {
   const num = (k: string): number | undefined => {
-    const v = record[k];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-    if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-    throw new InputError(source, `MemStats.${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+    const raw = record[k];
+    if (raw === undefined || raw === null) return undefined;
+    const v = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const problem = k === 'NumGC' ? counterProblem(v) : byteCountProblem(v);
+    if (problem) throw new InputError(source, `MemStats.${k} ${problem}`);
+    return v as number;
   };
   const heapInuse = num('HeapInuse');
   if (heapInuse === undefined) throw new InputError(source, 'MemStats.HeapInuse is missing');

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { InputError } from '../errors.ts';
 import type { HeapProfile } from '../model/sample.ts';
+import { timestampProblem } from './clock.ts';
+import { readCappedFile } from './files.ts';
 
 /**
  * Go heap profiles (`/debug/pprof/heap`, `pprof.WriteHeapProfile`): gzipped or raw pprof protobuf
@@ -23,6 +24,8 @@ const EXPECTED = 'expected a Go heap profile from /debug/pprof/heap (gzipped ppr
 
 /** Decompressed profiles larger than this are refused by default (a heap profile is rarely > 50 MiB). */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/** Profile files larger than this are refused before they are read (gzip shrinks them 3-10x). */
+export const MAX_PROFILE_FILE_BYTES = 256 * 1024 * 1024;
 
 export interface HeapProfileOptions {
   /** Name of the input for errors (file path or URL). */
@@ -31,6 +34,8 @@ export interface HeapProfileOptions {
   maxDecompressedBytes?: number;
   /** Time to use when the profile has no time_nanos (Go always writes one). */
   fallbackTimestampMs?: number;
+  /** "Now", to refuse an implausible time_nanos (before 2000, or in the future); unchecked when absent. */
+  nowMs?: number;
 }
 
 /** Decodes one heap profile (file contents or HTTP body). */
@@ -79,7 +84,8 @@ export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptio
   const onStack = new Set<string>();
   profile.sample.forEach((s, si) => {
     const v = s.value[inuse];
-    const bytes = v === undefined ? 0 : safe(v, `sample[${si}] inuse_space`, source);
+    const bytes = v === undefined ? 0 : safe(int64(v), `sample[${si}] inuse_space`, source);
+    if (bytes < 0) throw new InputError(source, `sample[${si}] inuse_space = ${bytes} is negative: a heap profile's in-use bytes cannot be (a diff of two profiles?); ${EXPECTED}`);
     if (alloc >= 0 && s.value[alloc] !== undefined) totalAlloc = add(totalAlloc, safe(s.value[alloc]!, `sample[${si}] alloc_space`, source), 'total alloc_space', source);
     if (bytes === 0) return;
     totalInuse = add(totalInuse, bytes, 'total inuse_space', source);
@@ -95,7 +101,11 @@ export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptio
 
   const timeNanos = BigInt(profile.timeNanos);
   let timestampMs: number;
-  if (timeNanos > 0n) timestampMs = safe(timeNanos / 1_000_000n, 'time_nanos / 1e6', source);
+  if (timeNanos > 0n) {
+    timestampMs = safe(timeNanos / 1_000_000n, 'time_nanos / 1e6', source);
+    const late = options.nowMs !== undefined ? timestampProblem(timestampMs, options.nowMs) : null;
+    if (late) throw new InputError(source, `time_nanos ${timeNanos}: ${late}`);
+  }
   else if (options.fallbackTimestampMs !== undefined) timestampMs = options.fallbackTimestampMs;
   else throw new InputError(source, 'the profile has no time_nanos and no fallback time was given');
 
@@ -103,6 +113,9 @@ export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptio
   if (alloc >= 0) out.totalAllocBytes = totalAlloc;
   return out;
 }
+
+/** A sample value is an int64 that pprof-format may hand back as its unsigned 64-bit pattern. */
+const int64 = (v: number | bigint): number | bigint => (typeof v === 'bigint' && v >= 2n ** 63n ? v - 2n ** 64n : v);
 
 /** A pprof varint as an exact JS number, or an InputError: never a rounded value. */
 function safe(v: number | bigint, what: string, source: string): number {
@@ -148,7 +161,10 @@ function rejectText(bytes: Uint8Array, source: string): Uint8Array {
   throw new InputError(source, `this is a text file (${JSON.stringify(start.slice(0, 40))}); ${EXPECTED}`);
 }
 
-/** Reads a heap profile file (as saved by `curl -o heap.pb.gz http://HOST/debug/pprof/heap`). */
+/**
+ * Reads a heap profile file (as saved by `curl -o heap.pb.gz http://HOST/debug/pprof/heap`): a
+ * regular file of at most MAX_PROFILE_FILE_BYTES (a FIFO or /dev/zero is refused, not read).
+ */
 export async function readHeapProfileFile(path: string, options: Omit<HeapProfileOptions, 'source'> = {}): Promise<HeapProfile> {
-  return decodeHeapProfile(await readFile(path), { ...options, source: path });
+  return decodeHeapProfile(await readCappedFile(path, MAX_PROFILE_FILE_BYTES, 'a heap profile'), { ...options, source: path });
 }

@@ -1,8 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
-import type { ContainerKey } from './cadvisor.ts';
-import { CADVISOR_MEMORY_METRICS, containerKeyFromLabels, containerKeyString, limitBytesFromSpec } from './cadvisor.ts';
+import { EnvelopeSeries } from '../model/series.ts';
+import type { CadvisorField, ContainerKey } from './cadvisor.ts';
+import { cadvisorField, containerKeyFromLabels, containerKeyString, limitBytesFromSpec } from './cadvisor.ts';
+import type { FieldNames } from './checks.ts';
+import { byteCountProblem, counterProblem, sampleProblem } from './checks.ts';
+import { timestampProblem } from './clock.ts';
+import { readCappedFile } from './files.ts';
 
 /**
  * Prometheus `GET /api/v1/query_range` responses (resultType "matrix") for the cAdvisor memory
@@ -21,7 +25,28 @@ import { CADVISOR_MEMORY_METRICS, containerKeyFromLabels, containerKeyString, li
  *
  * Series need their `__name__`: query the raw metric, not an expression that drops it
  * (`sum by (...)`, `rate(...)`).
+ *
+ * Every point is checked (docs/formats.md, "Validation"): its time is unix seconds of a plausible
+ * instant; its value is a decimal float string as the Prometheus API writes them (strconv 'f':
+ * "123", "1.5e+09"), never "" or a Go-only spelling like "0x10"; a memory size is a whole,
+ * non-negative, plausible number of bytes. "NaN" and "±Inf" are valid Prometheus values but no
+ * memory size: they are refused, except "+Inf" for container_spec_memory_limit_bytes (no limit).
+ * A response is one JSON document, read whole: files are capped at MAX_RESPONSE_BYTES.
  */
+
+/**
+ * The largest response file read. Prometheus answers at most 11,000 points per series
+ * (query.max-samples and the range/step check), so even hundreds of containers stay far below;
+ * reading a file whole takes a few times its size in memory, hence a cap rather than no limit.
+ */
+export const MAX_RESPONSE_BYTES = 256 * 2 ** 20;
+
+export interface PrometheusOptions {
+  /** "Now" for the plausibility of timestamps; Date.now() by default. */
+  nowMs?: number;
+  /** Buckets of each container's downsampled series (src/model/series.ts). */
+  maxBuckets?: number;
+}
 
 export interface ContainerSeries {
   key: ContainerKey;
@@ -44,7 +69,7 @@ interface Entry {
 }
 
 /** Splits a file into responses: one JSON value (a response or an array of them), or JSON lines. */
-export function parsePrometheusResponsesText(text: string, source: string): PrometheusSeriesResult {
+export function parsePrometheusResponsesText(text: string, source: string, options: PrometheusOptions = {}): PrometheusSeriesResult {
   if (text.trim() === '') throw new InputError(source, 'empty file: expected Prometheus /api/v1/query_range JSON responses');
   let entries: Entry[];
   try {
@@ -61,15 +86,44 @@ export function parsePrometheusResponsesText(text: string, source: string): Prom
       }
     });
   }
-  return join(entries, source);
+  return join(entries, source, options);
 }
 
 /** Joins already-decoded responses (e.g. from fetch) into per-container sample series. */
-export function samplesFromPrometheusResponses(responses: readonly unknown[], source: string): PrometheusSeriesResult {
+export function samplesFromPrometheusResponses(responses: readonly unknown[], source: string, options: PrometheusOptions = {}): PrometheusSeriesResult {
   return join(
     responses.map((value) => ({ value })),
     source,
+    options,
   );
+}
+
+/** A sample value as the Prometheus API writes it: strconv.FormatFloat(v, 'f', -1, 64), or NaN/±Inf. */
+const PROM_FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The number a point holds for its field, or the reason it cannot be one. */
+function pointValue(text: string, f: CadvisorField): { value: number | undefined } | { problem: string } {
+  if (f.kind === 'limit' && (text === '+Inf' || text === 'Inf')) return { value: undefined };
+  if (text === 'NaN' || text === '+Inf' || text === '-Inf' || text === 'Inf') return { problem: `${JSON.stringify(text)} is a valid Prometheus value but not a usable ${f.kind === 'seconds' ? 'time' : f.kind === 'count' ? 'count' : 'memory size'}` };
+  if (!PROM_FLOAT.test(text)) return { problem: `${JSON.stringify(text.slice(0, 40))} is not a decimal number as the Prometheus API writes sample values` };
+  const v = Number(text);
+  switch (f.kind) {
+    case 'limit': {
+      if (v === 0 || v >= 2 ** 62) return { value: limitBytesFromSpec(v) };
+      const p = byteCountProblem(v);
+      return p ? { problem: p } : { value: v };
+    }
+    case 'bytes': {
+      const p = byteCountProblem(v);
+      return p ? { problem: p } : { value: v };
+    }
+    case 'count': {
+      const p = counterProblem(v);
+      return p ? { problem: p } : { value: v };
+    }
+    case 'seconds':
+      return Number.isFinite(v) && v >= 0 ? { value: Math.round(v * 1e6) } : { problem: `must be non-negative seconds, got ${text}` };
+  }
 }
 
 type Point = Partial<Record<keyof MemorySample, number>>;
@@ -97,8 +151,9 @@ export function seriesName(k: ContainerKey): string {
 /** A key from a cgroup id or from nothing: a container with no name. */
 const unnamedKey = (k: ContainerKey) => k.namespace === '' && k.pod === '' && (k.container === '' || k.container.startsWith('/'));
 
-function join(entries: readonly Entry[], source: string): PrometheusSeriesResult {
-  const perContainer = new Map<string, { key: ContainerKey; points: Map<number, Point>; instances: Map<number, string> }>();
+function join(entries: readonly Entry[], source: string, options: PrometheusOptions): PrometheusSeriesResult {
+  const nowMs = options.nowMs ?? Date.now();
+  const perContainer = new Map<string, { key: ContainerKey; points: Map<number, Point>; instances: Map<number, string>; names: FieldNames }>();
   const ignoredMetrics = new Set<string>();
   let conflicts = 0;
 
@@ -119,38 +174,47 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
     resp.data.result.forEach((series: unknown, si: number) => {
       const sw = `${where}.data.result[${si}]`;
       if (!isObj(series) || !isObj(series.metric)) throw new InputError(source, `${sw}: expected {"metric": {...}, "values": [...]}`, at);
-      const labels = series.metric as Record<string, string>;
+      const labels = series.metric as Record<string, unknown>;
+      const bad = Object.entries(labels).find(([, v]) => typeof v !== 'string');
+      if (bad) throw new InputError(source, `${sw}.metric.${bad[0]} must be a string label value, got ${JSON.stringify(bad[1]).slice(0, 40)}`, at);
       const name = labels.__name__;
       if (typeof name !== 'string') {
         throw new InputError(source, `${sw}: the series has no __name__ label; query the raw metric (e.g. container_memory_usage_bytes{namespace="..."}) rather than an expression that drops the name`, at);
       }
-      const field = CADVISOR_MEMORY_METRICS[name];
-      if (!field) {
+      const f = cadvisorField(name, labels as Record<string, string>);
+      if (f === undefined) {
         ignoredMetrics.add(name);
         return;
       }
-      const key = seriesKey(labels);
+      if (f === null) return; // a memory series memaudit does not use (swap, minor faults)
+      const field = f.field;
+      const key = seriesKey(labels as Record<string, string>);
       if (!key) return; // pod-level cgroup or the pause container
       const values = series.values ?? [];
-      if (!Array.isArray(values)) throw new InputError(source, `${sw}.values must be an array of [time, "value"] pairs`, at);
+      if (!Array.isArray(values)) throw new InputError(source, `${sw} (${name}).values must be an array of [time, "value"] pairs`, at);
       const ks = containerKeyString(key);
       let c = perContainer.get(ks);
-      if (!c) perContainer.set(ks, (c = { key, points: new Map(), instances: new Map() }));
+      if (!c) perContainer.set(ks, (c = { key, points: new Map(), instances: new Map(), names: {} }));
+      c.names[field] ??= name;
       const points = c.points;
       values.forEach((pair: unknown, pi: number) => {
+        const pw = `${sw} (${name}${seriesName(key) !== '(unnamed)' ? ` of ${seriesName(key)}` : ''}).values[${pi}]`;
         if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'number' || typeof pair[1] !== 'string') {
-          throw new InputError(source, `${sw}.values[${pi}]: expected [unix seconds, "value"], got ${JSON.stringify(pair).slice(0, 60)}`, at);
+          throw new InputError(source, `${pw}: expected [unix seconds, "value"], got ${JSON.stringify(pair).slice(0, 60)}`, at);
         }
         const tsMs = Math.round(pair[0] * 1000);
-        const v = Number(pair[1]);
-        const value = field === 'limitBytes' ? limitBytesFromSpec(v) : Number.isFinite(v) ? v : undefined;
-        if (value === undefined) return; // NaN, or an unlimited limit: unknown / absent, not 0
+        const late = timestampProblem(tsMs, nowMs, { value: pair[0], unit: 's' });
+        if (late) throw new InputError(source, `${pw}: time ${late}; query_range times are unix seconds`, at);
+        const parsed = pointValue(pair[1], f);
+        if ('problem' in parsed) throw new InputError(source, `${pw}: value ${parsed.problem}`, at);
+        const value = parsed.value;
+        if (value === undefined) return; // an unlimited limit: absent, not 0
         let p = points.get(tsMs);
         if (!p) points.set(tsMs, (p = {}));
         if (p[field] === undefined) p[field] = value;
         else if (p[field] !== value) conflicts++;
         // The cgroup path names the container's incarnation (a restart gets a new one).
-        if (field === 'usageBytes' && labels.id && !c!.instances.has(tsMs)) c!.instances.set(tsMs, labels.id);
+        if (field === 'usageBytes' && typeof labels.id === 'string' && labels.id && !c!.instances.has(tsMs)) c!.instances.set(tsMs, labels.id);
       });
     });
   });
@@ -158,16 +222,19 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
   const containers: ContainerSeries[] = [];
   let dropped = 0;
   for (const c of perContainer.values()) {
-    const samples: MemorySample[] = [];
+    const series = new EnvelopeSeries<MemorySample>({ time: (s) => s.timestampMs, value: (s) => s.usageBytes, ...(options.maxBuckets !== undefined ? { maxBuckets: options.maxBuckets } : {}) });
     for (const [timestampMs, p] of [...c.points.entries()].sort((a, b) => a[0] - b[0])) {
       if (p.usageBytes === undefined) {
         dropped++;
         continue;
       }
       const instance = c.instances.get(timestampMs);
-      samples.push({ timestampMs, ...p, ...(instance !== undefined ? { instance } : {}) } as MemorySample);
+      const sample = { timestampMs, ...p, ...(instance !== undefined ? { instance } : {}) } as MemorySample;
+      const problem = sampleProblem(sample, c.names);
+      if (problem) throw new InputError(source, `${seriesName(c.key)} at ${new Date(timestampMs).toISOString()}: ${problem.field}: ${problem.reason}`);
+      series.add(sample);
     }
-    if (samples.length) containers.push({ key: c.key, samples });
+    if (series.added) containers.push({ key: c.key, samples: series.items() });
   }
   if (containers.some((c) => !unnamedKey(c.key))) {
     // Standalone cAdvisor also exports "/", "/docker", "/system.slice/...": not containers.
@@ -181,7 +248,8 @@ function join(entries: readonly Entry[], source: string): PrometheusSeriesResult
   return { containers, warnings };
 }
 
-/** Reads a saved response file (one JSON document, an array, or JSON lines). */
-export async function readPrometheusResponsesFile(path: string): Promise<PrometheusSeriesResult> {
-  return parsePrometheusResponsesText(await readFile(path, 'utf8'), path);
+/** Reads a saved response file (one JSON document, an array, or JSON lines), at most MAX_RESPONSE_BYTES. */
+export async function readPrometheusResponsesFile(path: string, options: PrometheusOptions = {}): Promise<PrometheusSeriesResult> {
+  const bytes = await readCappedFile(path, MAX_RESPONSE_BYTES, 'a Prometheus response file');
+  return parsePrometheusResponsesText(bytes.toString('utf8'), path, options);
 }

@@ -57,7 +57,8 @@ export function labelledCases(): LabelledCase[] {
     }),
   );
   const dockerDir = path.join(FIXTURES, 'docker-stats');
-  const docker = (JSON.parse(readFileSync(path.join(dockerDir, 'labels.json'), 'utf8')) as (Label & { file: string })[]).map(
+  // `profiles`: a directory of heap profiles taken beside the stream (no MemStats in the stream).
+  const docker = (JSON.parse(readFileSync(path.join(dockerDir, 'labels.json'), 'utf8')) as (Label & { file: string; profiles?: string })[]).map(
     (l): LabelledCase => ({
       name: `docker/${l.file.replace(/\.jsonl$/, '')}`,
       kind: 'docker',
@@ -67,7 +68,7 @@ export function labelledCases(): LabelledCase[] {
       isLeak: l.verdict === 'Leak',
       load: async () => {
         const f = path.join(dockerDir, l.file);
-        return { samples: parseDockerStatsLines(readFileSync(f, 'utf8'), f).samples, profiles: [] };
+        return { samples: parseDockerStatsLines(readFileSync(f, 'utf8'), f).samples, profiles: l.profiles ? await profilesIn(path.join(dockerDir, l.profiles)) : [] };
       },
     }),
   );

@@ -4,8 +4,10 @@
 //
 //	filesaver -dir /tmp/msgs -selfload 200 -size 8192 -pprof 127.0.0.1:6060
 //
-// POST /msg appends the body (plus a newline) to DIR/messages.log. -selfload N makes the
-// program post N messages a second of -size bytes to itself, so no load generator is needed.
+// POST /msg appends the body (plus a newline) to DIR/messages.log, or with -files saves each
+// message in a file of its own (DIR/msg-N), the small-file writer whose dentries and inodes grow
+// beside its page cache. -selfload N makes the program post N messages a second of -size bytes to
+// itself, so no load generator is needed.
 package main
 
 import (
@@ -26,7 +28,9 @@ import (
 
 type saver struct {
 	mu   sync.Mutex
-	file *os.File
+	file *os.File // nil with -files
+	dir  string
+	seq  int
 }
 
 func (s *saver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +44,12 @@ func (s *saver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	_, err = s.file.Write(append(body, '\n'))
+	if s.file != nil {
+		_, err = s.file.Write(append(body, '\n'))
+	} else {
+		s.seq++
+		err = os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("msg-%d", s.seq)), body, 0o644)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -72,6 +81,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address of the message listener (port 0 picks one)")
 	perSecond := flag.Int("selfload", 0, "messages per second the program posts to itself (0 = none)")
 	size := flag.Int("size", 4096, "bytes per self-posted message")
+	perFile := flag.Bool("files", false, "save each message in a file of its own instead of appending to messages.log")
 	pprofAddr := target.PprofFlag()
 	flag.Parse()
 	target.StartPprof("filesaver", *pprofAddr)
@@ -80,16 +90,21 @@ func main() {
 		log.Fatalf("filesaver: %v", err)
 	}
 	path := filepath.Join(*dir, "messages.log")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		log.Fatalf("filesaver: %v", err)
+	var f *os.File
+	if *perFile {
+		path = filepath.Join(*dir, "msg-N")
+	} else {
+		var err error
+		if f, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+			log.Fatalf("filesaver: %v", err)
+		}
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatalf("filesaver: listen %s: %v", *listen, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/msg", &saver{file: f})
+	mux.Handle("/msg", &saver{file: f, dir: *dir})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { log.Fatal(srv.Serve(ln)) }()
 	if *perSecond > 0 {
@@ -97,5 +112,7 @@ func main() {
 	}
 	target.Ready("filesaver", "listening on %s file %s selfload %d/s x %d B", ln.Addr(), path, *perSecond, *size)
 	<-target.StopOnSignal()
-	f.Close()
+	if f != nil {
+		f.Close()
+	}
 }

@@ -81,7 +81,7 @@ describe('memaudit docker: the container and the run', () => {
     expect(`${rep.verdict}/${rep.leakSource}`).toBe('Leak/anon');
     expect((await c.inspect()).RestartCount).toBeGreaterThanOrEqual(2);
     // Each restart is a new incarnation of the container: the stats stream went through a stopped spell.
-    expect((rep.evidence as string[])[0]).toMatch(/^\d+ restart\(s\) \((new container or process|at the limit: OOM kill)[^)]*\) at /);
+    expect((rep.evidence as string[])[0]).toMatch(/^\d+ restarts? \((new container or process|at the limit: OOM kill)[^)]*\) at /);
     expect(rep.explanation).toMatch(/It already hit the 40\.0 MiB limit|At this rate the 40\.0 MiB limit is reached/);
     expect(rep.recommendation).toMatchObject({ memoryLimitBytes: 40 * MiB });
   }, 120_000);

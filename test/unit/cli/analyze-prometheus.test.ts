@@ -17,5 +17,5 @@ it.each([
   const code = await main(['analyze', '--prometheus', path.join(DIR, file), '-o', 'json'], io);
   expect(err).toBe('');
   expect(code).toBe(0);
-  expect(JSON.parse(out)).toMatchObject({ target: { kind: 'file', name }, verdict, leakSource, limitBytes });
+  expect(JSON.parse(out)).toMatchObject({ target: { kind: 'container', name }, verdict, leakSource, limitBytes });
 });

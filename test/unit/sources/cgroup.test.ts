@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { sampleFromSnapshot, snapshotFromJson, snapshotToJson } from '../../../src/sources/cgroup.ts';
+import { parsePressure, sampleFromSnapshot, snapshotFromJson, snapshotToJson } from '../../../src/sources/cgroup.ts';
 import { readCgroupSnapshot } from '../../../src/sampling/cgroup.ts';
+import { parseCgroupRecording, readCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
 
 // Copied from real cgroup v1 memory cgroups on kernel 6.18 while filesaver ran in them
 // (test/fixtures/traces/README.md): memaudit-fixture under a 64 MiB limit, with usage at the
@@ -53,6 +54,9 @@ describe('readCgroupSnapshot on a real v1 cgroup at its 64 MiB limit', () => {
       mappedFileBytes: stat.get('total_mapped_file'),
       dirtyBytes: stat.get('total_dirty'),
       writebackBytes: stat.get('total_writeback'),
+      refaultFilePages: stat.get('total_workingset_refault_file'),
+      refaultAnonPages: stat.get('total_workingset_refault_anon'),
+      majorFaultCount: stat.get('total_pgmajfault'),
       kernelBytes: 2_154_496,
     });
     expect(sample.anonBytes).toBe(7_090_176);
@@ -135,5 +139,81 @@ describe('readCgroupSnapshot on a directory that is not a memory cgroup', () => 
     const err = await readCgroupSnapshot(ROOT).catch((e: unknown) => e);
     expect(isInputError(err)).toBe(true);
     expect(String(err)).toContain(ROOT);
+  });
+});
+
+// A real capture made for these counters (kernel 6.18, cgroup v1): a child of the test shell's own
+// memory cgroup with memory.limit_in_bytes 32 MiB, in which `dd` wrote 96 MiB of random data to a
+// file and `cat` read it back three times; the files were copied after the processes ended (the
+// cache stays charged). The limit was hit 807 times and 75032 file pages were read again after
+// being reclaimed (3 passes x 24576 pages of a file 3x the limit, plus the write-back of dd's).
+const RECLAIM = path.join(ROOT, 'memaudit-fixture-reclaim');
+// Hand-written cgroup v2 files mirroring the kernel's format (its README says what they show).
+const V2 = path.join(import.meta.dirname, '../../fixtures/sys/fs/cgroup/memaudit-v2-fixture');
+
+describe('reclaim evidence from the cgroup files', () => {
+  it('v1: memory.failcnt, workingset_refault_file/anon and pgmajfault (total_* forms) of a real capture', async () => {
+    const snap = await readCgroupSnapshot(RECLAIM, undefined, () => FIXED_NOW);
+    expect(snap.failCount).toBe(bytesFile(RECLAIM, 'memory.failcnt'));
+    expect(snap.failCount).toBe(807);
+    const stat = statFile(RECLAIM);
+    const sample = sampleFromSnapshot(snap);
+    expect(sample).toMatchObject({ failCount: 807, refaultFilePages: stat.get('total_workingset_refault_file'), refaultAnonPages: 0, majorFaultCount: stat.get('total_pgmajfault') });
+    expect(sample.refaultFilePages).toBe(75_032);
+    expect(sample.memoryEvents).toBeUndefined(); // v1 has no memory.events
+    // The JSON line carries failcnt and reads back to the same snapshot.
+    const line = JSON.parse(JSON.stringify(snapshotToJson(snap))) as Record<string, unknown>;
+    expect(line.failcnt).toBe(807);
+    expect(snapshotFromJson(line, 'r.jsonl', 1)).toEqual(snap);
+  });
+
+  it('v1: an older kernel\'s single workingset_refault counts file pages', () => {
+    const s = sampleFromSnapshot({ timestampMs: FIXED_NOW, version: 1, stat: { total_rss: 1, total_cache: 2, total_workingset_refault: 40 }, usageBytes: 10, limitBytes: null });
+    expect(s.refaultFilePages).toBe(40);
+    expect(s.refaultAnonPages).toBeUndefined();
+  });
+
+  it('v2: memory.events, memory.pressure and memory.stat counters, carried in the JSON line as events and pressure', async () => {
+    const snap = await readCgroupSnapshot(V2, undefined, () => FIXED_NOW);
+    expect(snap.version).toBe(2);
+    expect(snap.events).toEqual({ low: 0, high: 0, max: 1873, oom: 0, oomKill: 0 });
+    expect(snap.pressure).toEqual({ someMicros: 4_127_734, fullMicros: 2_650_311 });
+    const sample = sampleFromSnapshot(snap);
+    expect(sample).toMatchObject({
+      usageBytes: 268_013_568,
+      limitBytes: 268_435_456,
+      refaultFilePages: 48_213,
+      refaultAnonPages: 0,
+      majorFaultCount: 1187,
+      memoryEvents: { max: 1873, oomKill: 0 },
+      pressureSomeMicros: 4_127_734,
+      pressureFullMicros: 2_650_311,
+    });
+    expect(sample.failCount).toBeUndefined(); // v2 has no failcnt
+    const line = JSON.parse(JSON.stringify(snapshotToJson(snap))) as Record<string, unknown>;
+    expect(line.events).toEqual({ low: 0, high: 0, max: 1873, oom: 0, oom_kill: 0 });
+    expect(line.pressure).toEqual({ some_total: 4_127_734, full_total: 2_650_311 });
+    expect(snapshotFromJson(line, 'v2.jsonl', 1)).toEqual(snap);
+  });
+
+  it('v2: a shell-loop line may carry memory.events and memory.pressure as the files\' text', () => {
+    const events = readFileSync(path.join(V2, 'memory.events'), 'utf8');
+    const pressure = readFileSync(path.join(V2, 'memory.pressure'), 'utf8');
+    const snap = snapshotFromJson({ timestamp: FIXED_NOW / 1000, 'memory.current': '268013568\n', 'memory.max': 'max\n', 'memory.stat': 'anon 1\nfile 2\n', 'memory.events': events, 'memory.pressure': pressure }, 'loop.jsonl', 3);
+    expect(snap.events?.max).toBe(1873);
+    expect(snap.pressure).toEqual({ someMicros: 4_127_734, fullMicros: 2_650_311 });
+  });
+
+  it('refuses a malformed memory.pressure line, naming it', () => {
+    expect(() => parsePressure('some avg10=0.00 total=12\nfull avg10=x\n', 'p')).toThrow(/^p:2: expected "some\|full avg10=\.\.\. total=N"/);
+  });
+});
+
+describe('readCgroupRecording', () => {
+  it('streams a recording file to the same samples as parsing its text', async () => {
+    const file = path.join(import.meta.dirname, '../../fixtures/traces/heap-leak/trace.jsonl');
+    const streamed = await readCgroupRecording(file);
+    expect(streamed).toEqual(parseCgroupRecording(readFileSync(file, 'utf8'), file));
+    expect(streamed.samples.length).toBe(readFileSync(file, 'utf8').trim().split('\n').length);
   });
 });

@@ -33,6 +33,8 @@ describe('cgroup v2 stats object (real capture)', () => {
       kernelStackBytes: 720896,
       sockBytes: 0,
       kernelBytes: 4972568 + 720896, // slab + kernel_stack (+ pagetables, percpu, sock: absent or 0)
+      majorFaultCount: 7, // pgmajfault
+      refaultFilePages: 0, // workingset_refault: a kernel before 5.9, whose one refault counter counts file pages
     });
   });
 
@@ -202,6 +204,6 @@ describe('parseDockerStatsLines input errors', () => {
 
   it('names the field of a malformed object', () => {
     const bad = { ...v2Object(), memory_stats: { usage: 'lots', stats: {} } };
-    expect(() => parseDockerStatsObject(bad, { source: 'b.json', line: 7 })).toThrow('b.json:7: memory_stats.usage must be a byte count, got "lots"');
+    expect(() => parseDockerStatsObject(bad, { source: 'b.json', line: 7 })).toThrow('b.json:7: memory_stats.usage must be a byte count (a number), got "lots"');
   });
 });

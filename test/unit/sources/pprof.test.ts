@@ -112,3 +112,15 @@ describe('a LARGE real profile (test/fixtures/pprof/gen/make-large.sh)', () => {
     expect(p.totalInuseBytes).toBeGreaterThanOrEqual(p.flatInuseBytes.get('main.step')!);
   }, 180_000);
 });
+
+describe('impossible heap profiles', () => {
+  it('refuses negative in-use bytes (a diff of two profiles, not a heap profile)', () => {
+    expectInputError(() => decodeHeapProfile(encodeHeap([-4096]), { source: 'neg.pb.gz' }), /^neg\.pb\.gz: sample\[0\] inuse_space = -4096 is negative/);
+  });
+
+  it('refuses a time_nanos that is not a plausible time, when told what now is', () => {
+    // encodeHeap writes 2023-11-14 (1.7e18 ns); "now" in 2020 puts it years in the future.
+    expectInputError(() => decodeHeapProfile(encodeHeap([1]), { source: 'f.pb.gz', nowMs: Date.UTC(2020, 0, 1) }), /^f\.pb\.gz: time_nanos 1700000000123456789: 2023-11-14T22:13:20\.123Z: a sample time must be after 2000-01-01 and at most a day after now/);
+    expect(decodeHeapProfile(encodeHeap([1]), { source: 'ok', nowMs: Date.UTC(2026, 0, 1) }).timestampMs).toBe(1_700_000_000_123);
+  });
+});
