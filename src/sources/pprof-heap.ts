@@ -64,6 +64,19 @@ export function reduceHeapProfile(raw: Uint8Array, options: ReduceOptions): Heap
   }
 }
 
+/** What the walk keeps of a Profile: decoded where cheap, located (byte ranges) where not yet needed. */
+interface Walked {
+  /** String-table index of each sample_type's type. */
+  sampleTypes: number[];
+  samples: Ranges;
+  strings: Ranges;
+  locations: Locations;
+  functionIndex: IdIndex;
+  /** String-table index of each function's name, by the function's index. */
+  functionNameIndex: number[];
+  timeNanos: bigint | null;
+}
+
 function reduce(raw: Uint8Array, options: ReduceOptions): HeapProfile {
   const { source } = options;
   const r = new WireReader(raw);
@@ -72,10 +85,37 @@ function reduce(raw: Uint8Array, options: ReduceOptions): HeapProfile {
     if (v !== v) throw new InputError(source, `${what} = ${r.big} is beyond 2^53 - 1 (Number.MAX_SAFE_INTEGER) and cannot be represented exactly; refusing the profile rather than rounding`);
     return v;
   };
+  const walked = walk(r, exact);
+  const { strings, sampleTypes } = walked;
+
+  // Only the strings the result reaches are decoded, each once.
+  const decoder = new TextDecoder();
+  const decoded = new Map<number, string>();
+  const str = (i: number, what: string): string => {
+    let s = decoded.get(i);
+    if (s === undefined) {
+      if (!(i >= 0 && i < strings.length)) throw new InputError(source, `${what} points past the string table: ${EXPECTED_HEAP_PROFILE}`);
+      s = decoder.decode(raw.subarray(strings.start(i), strings.end(i)));
+      decoded.set(i, s);
+    }
+    return s;
+  };
+
+  const typeNames = sampleTypes.map((t, i) => str(t, `sample_type[${i}].type`));
+  const inuse = typeNames.indexOf('inuse_space');
+  if (inuse < 0) throw new InputError(source, `no inuse_space sample type (found: ${typeNames.join(', ') || 'none'}): ${EXPECTED_HEAP_PROFILE}`);
+  const alloc = typeNames.indexOf('alloc_space');
+  const sums = sumSamples(r, walked, { inuse, alloc }, str, source);
+  const out: HeapProfile = { timestampMs: timestampOf(walked.timeNanos, options), totalInuseBytes: sums.totalInuse, flatInuseBytes: sums.slots.flatMap(), cumInuseBytes: sums.slots.cumMap() };
+  if (alloc >= 0) out.totalAllocBytes = sums.totalAlloc;
+  return out;
+}
+
+/** The one walk over the Profile's top-level fields. */
+function walk(r: WireReader, exact: (v: number, what: string) => number): Walked {
   const wire = (field: number, wireType: number, expected: number, what: string) => {
     if (wireType !== expected) throw new WireFormatError(`${what} (field ${field}) at byte ${r.pos} has wire type ${wireType}, not ${expected}`);
   };
-
   const sampleTypes: number[] = [];
   const samples = new Ranges();
   const strings = new Ranges();
@@ -83,9 +123,7 @@ function reduce(raw: Uint8Array, options: ReduceOptions): HeapProfile {
   const functionIndex = new IdIndex();
   const functionNameIndex: number[] = [];
   let timeNanos: bigint | null = null;
-
-  // The one walk over the top-level fields.
-  while (r.pos < raw.length) {
+  while (r.pos < r.buf.length) {
     const tag = r.tag();
     const field = tag >>> 3;
     const wt = tag & 7;
@@ -148,26 +186,16 @@ function reduce(raw: Uint8Array, options: ReduceOptions): HeapProfile {
         r.skip(wt);
     }
   }
+  return { sampleTypes, samples, strings, locations, functionIndex, functionNameIndex, timeNanos };
+}
 
-  // Only the strings the result reaches are decoded, each once.
-  const decoder = new TextDecoder();
-  const decoded = new Map<number, string>();
-  const str = (i: number, what: string): string => {
-    let s = decoded.get(i);
-    if (s === undefined) {
-      if (!(i >= 0 && i < strings.length)) throw new InputError(source, `${what} points past the string table: ${EXPECTED_HEAP_PROFILE}`);
-      s = decoder.decode(raw.subarray(strings.start(i), strings.end(i)));
-      decoded.set(i, s);
-    }
-    return s;
-  };
-
-  const typeNames = sampleTypes.map((t, i) => str(t, `sample_type[${i}].type`));
-  const inuse = typeNames.indexOf('inuse_space');
-  if (inuse < 0) throw new InputError(source, `no inuse_space sample type (found: ${typeNames.join(', ') || 'none'}): ${EXPECTED_HEAP_PROFILE}`);
-  const alloc = typeNames.indexOf('alloc_space');
-
-  // Function names as sums are keyed: one slot per distinct name (two function ids may share one).
+/**
+ * Reads each noted sample once and adds its in-use bytes to its functions, in sample order (the
+ * Maps keep the order names were first met). Samples holding no in-use bytes are not followed.
+ */
+function sumSamples(r: WireReader, { samples, locations, functionIndex, functionNameIndex }: Walked, columns: { inuse: number; alloc: number }, str: (i: number, what: string) => string, source: string) {
+  const { inuse, alloc } = columns;
+  // Sums are kept per distinct function name (two function ids may share one).
   const slots = new NameSlots();
   const functionNames: (string | undefined)[] = [];
   const functionName = (fi: number): string => (functionNames[fi] ??= str(functionNameIndex[fi]!, 'function.name'));
@@ -264,20 +292,22 @@ function reduce(raw: Uint8Array, options: ReduceOptions): HeapProfile {
     }
   }
 
-  let timestampMs: number;
+  return { totalInuse, totalAlloc, slots };
+}
+
+/** time_nanos in milliseconds, divided in bigint arithmetic (1.7e18 is beyond 2^53), and checked. */
+function timestampOf(timeNanos: bigint | null, options: ReduceOptions): number {
+  const { source } = options;
   if (timeNanos !== null && timeNanos < 0n) throw new InputError(source, `time_nanos ${timeNanos} is negative: not a time; ${EXPECTED_HEAP_PROFILE}`);
   if (timeNanos !== null && timeNanos > 0n) {
     const ms = timeNanos / 1_000_000n;
     if (ms > BigInt(MAX)) throw unsafe(source, 'time_nanos / 1e6', ms);
-    timestampMs = Number(ms);
-    const late = options.nowMs !== undefined ? timestampProblem(timestampMs, options.nowMs) : null;
+    const late = options.nowMs !== undefined ? timestampProblem(Number(ms), options.nowMs) : null;
     if (late) throw new InputError(source, `time_nanos ${timeNanos}: ${late}`);
-  } else if (options.fallbackTimestampMs !== undefined) timestampMs = options.fallbackTimestampMs;
-  else throw new InputError(source, 'the profile has no time_nanos and no fallback time was given');
-
-  const out: HeapProfile = { timestampMs, totalInuseBytes: totalInuse, flatInuseBytes: slots.flatMap(), cumInuseBytes: slots.cumMap() };
-  if (alloc >= 0) out.totalAllocBytes = totalAlloc;
-  return out;
+    return Number(ms);
+  }
+  if (options.fallbackTimestampMs !== undefined) return options.fallbackTimestampMs;
+  throw new InputError(source, 'the profile has no time_nanos and no fallback time was given');
 }
 
 function readLocation(r: WireReader, end: number, locations: Locations, exact: (v: number, what: string) => number): void {

@@ -119,7 +119,7 @@ export class WireReader {
     const start = this.pos;
     let p = start;
     while (p < buf.length && buf[p]! >= 0x80) p++;
-    if (p >= buf.length) throw this.truncated(p);
+    if (p >= buf.length) throw this.#truncated(p);
     if (p - start >= 10) throw new WireFormatError(`a varint at byte ${start} is longer than 10 bytes`);
     this.pos = p + 1;
   }
@@ -150,11 +150,11 @@ export class WireReader {
   }
 
   #advance(n: number): void {
-    if (this.pos + n > this.buf.length) throw this.truncated(this.buf.length);
+    if (this.pos + n > this.buf.length) throw this.#truncated(this.buf.length);
     this.pos += n;
   }
 
-  truncated(at: number): WireFormatError {
+  #truncated(at: number): WireFormatError {
     return new WireFormatError(`the data ends inside a field at byte ${at}: truncated or corrupt`);
   }
 
@@ -165,7 +165,7 @@ export class WireReader {
     let value = 0n;
     for (let i = 0; i < 10; i++) {
       const p = start + i;
-      if (p >= buf.length) throw this.truncated(p);
+      if (p >= buf.length) throw this.#truncated(p);
       const c = buf[p]!;
       value |= BigInt(c & 0x7f) << BigInt(7 * i);
       if (c < 0x80) {
