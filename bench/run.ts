@@ -132,7 +132,7 @@ if (sections.has('controller')) {
   const f = figuresFor20k(measured, evidence);
   report.set('controller', f);
   report.text(
-    `Measured in-process, not against a real API server: ${f.method}. Scenario: ${scenario.nodes} nodes of ${scenario.podsPerNode} one-container pods, an audit per ${scenario.podsPerAudit} pods, ${scenario.goShare * 100} % of audits on Go services with a pprof port; interval 30 s, window 24 h, minDuration 30 m (a heap profile every 6 min), --state-sync-period 30 s (the defaults).`,
+    `Not from a real API server: ${f.method}. Scenario: ${scenario.nodes} nodes of ${scenario.podsPerNode} one-container pods, an audit per ${scenario.podsPerAudit} pods, ${scenario.goShare * 100} % of audits on Go services with a pprof port; interval 30 s, window 24 h, minDuration 30 m (a heap profile every 6 min), --state-sync-period 30 s (the defaults).`,
     '',
   );
   report.table(
@@ -156,9 +156,30 @@ if (sections.has('engine')) {
 report.section('Not in `npm run bench`');
 report.text('- `npm run bench:robustness`: the labelled traces decimated 3x and 6x and cut to their first 60 % and last 50 %: does the verdict hold?', '- `npm run bench:memory`: peak RSS of `memaudit analyze --docker-stats` on a generated 1 GiB recording (minutes to generate).');
 
+/** The issue's figures first, from what the sections set (placed after the machine line). */
+function summary(f: Record<string, unknown>): string[] {
+  const get = (p: string): unknown => p.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], f);
+  const out: string[] = ['', '**Summary**', ''];
+  const heap = get('heapProfile') as { speedupVsGoToolPprofRaw: number; speedupVsGoToolPprofRawInProcess: number; speedupVsGoToolPprofDiffBase: number | null; profiles: { gzipBytes: number }[] } | undefined;
+  if (heap) out.push(`- \`heapProfile.speedupVsGoToolPprofRaw\`: **${heap.speedupVsGoToolPprofRaw}x** (decode + diff of ${heap.profiles.map((p) => mib(p.gzipBytes)).join(' + ')} heap profiles, a memaudit process against a \`go tool pprof -raw\` process per profile; in-process ${heap.speedupVsGoToolPprofRawInProcess}x; against \`go tool pprof -top -diff_base\` ${heap.speedupVsGoToolPprofDiffBase ?? '-'}x)`);
+  const fl = get('diagnosis.falseLeakOnCache') as Record<string, number> | undefined;
+  if (fl) out.push(`- \`diagnosis.falseLeakOnCache\` (CacheGrowth traces called a leak, labelled + held-out, of ${fl.cacheTraces}): memaudit **${fl.memaudit}**, ${DETECTORS.map((d) => `${d.title} ${fl[d.key]}`).join(', ')}`);
+  const ml = get('diagnosis.minutesToLeakVerdict') as { median: number | null; max: number | null; neverReached: number; perTrace: object } | undefined;
+  if (ml) out.push(`- \`diagnosis.minutesToLeakVerdict\` (labelled leaks, data replayed every 30 s): median **${ml.median ?? '-'} min**, at most ${ml.max ?? '-'} min, never on ${ml.neverReached} of ${Object.keys(ml.perTrace).length}`);
+  const h5 = get('diagnosis.heapLeak1MiBps5s') as { minutesToLeak: number | null } | undefined;
+  if (h5) out.push(`- a 1 MiB/s heap leak sampled every 5 s: **Leak after ${h5.minutesToLeak ?? '-'} min**${h5.minutesToLeak !== null && h5.minutesToLeak <= 5 ? ' (within 5 minutes)' : ' (NOT within 5 minutes)'}`);
+  const c = get('controller') as { bytesPerContainer: number; ownBytesPerContainer: number; cpuSecondsPerRound20k: number; apiRequestsPerRound: number } | undefined;
+  if (c) out.push(`- controller, in-process (section 4): \`controller.bytesPerContainer\` **${mib(c.bytesPerContainer)}** (the samples alone ${mib(c.ownBytesPerContainer)}), \`controller.cpuSecondsPerRound20k\` **${c.cpuSecondsPerRound20k} s** per 30 s round, \`controller.apiRequestsPerRound\` **${c.apiRequestsPerRound}**`);
+  return out.length > 3 ? out : [];
+}
+
 function fmtMin(x: number | null): string {
   return x === null ? '-' : x.toFixed(1);
 }
+
+const head = summary(report.figures);
+report.lines.splice(1, 0, ...head);
+for (const l of head) console.log(l);
 
 if (jsonFile) {
   mkdirSync(path.dirname(path.resolve(jsonFile)), { recursive: true });
