@@ -16,7 +16,7 @@ import { figuresFor20k, measureEvidenceBytesApart, measureRounds, requestLines }
 import { DETECTORS, heldoutSets, labelledRows, limitSummary, limitTable, tally, verdictTable, type TraceRow } from './diagnosis.ts';
 import { heapProfileBench, profilePair } from './heap-profile.ts';
 import { loadLabelledTraces } from './labelled.ts';
-import { machine, mib, Report } from './measure.ts';
+import { formatTiming, machine, mib, Report } from './measure.ts';
 import { throughput } from './throughput.ts';
 import { heapLeakAt5s, timesToVerdict } from './verdict-time.ts';
 
@@ -128,7 +128,7 @@ if (sections.has('controller')) {
   report.section('4. Controller figures (in-process)');
   const scenario = quick ? { nodes: 2, podsPerNode: 100, podsPerAudit: 50, goShare: 0.5 } : { nodes: 10, podsPerNode: 100, podsPerAudit: 50, goShare: 0.5 };
   const evidence = measureEvidenceBytesApart(4);
-  const measured = await measureRounds(scenario);
+  const measured = await measureRounds(scenario, quick ? 2 : 3);
   const f = figuresFor20k(measured, evidence);
   report.set('controller', f);
   report.text(
@@ -141,7 +141,7 @@ if (sections.has('controller')) {
       ['controller.bytesPerContainer', `${mib(f.bytesPerContainer)} (${f.bytesPerContainer} B)`, `heap held for one container's evidence after 24 h at 30 s (${f.samplesKeptPerContainer} samples kept of ${evidence.rounds}), through the real kubelet parser: each sample's \`instance\` string is a slice of its round's whole scrape, which it keeps alive`],
       ['  samples alone', `${mib(f.ownBytesPerContainer)} (${f.ownBytesPerContainer} B)`, 'the same with those strings copied out'],
       ['  saved in the ConfigMap', `${f.persistedBytesPerContainer} B`, 'gzipped JSON of the same evidence'],
-      ['controller.cpuSecondsPerRound20k', `${f.cpuSecondsPerRound20k} s`, `CPU of one steady round (${measured.cpuSecondsSteadyRound.toFixed(2)} s for ${measured.containers} containers, ${measured.wallSecondsSteadyRound.toFixed(2)} s wall; ${measured.cpuSecondsProfileRound.toFixed(2)} s when heap profiles are due) x ${(20_000 / measured.containers).toFixed(0)}`],
+      ['controller.cpuSecondsPerRound20k', `${f.cpuSecondsPerRound20k} s`, `CPU of a steady round (${formatTiming(measured.cpuSecondsSteadyRounds, 's', 2)} for ${measured.containers} containers, ${measured.wallSecondsSteadyRound.toFixed(2)} s wall; ${measured.cpuSecondsProfileRound.toFixed(2)} s when heap profiles are due) x ${(20_000 / measured.containers).toFixed(0)}`],
       ['controller.apiRequestsPerRound', String(f.apiRequestsPerRound), `for 20,000 containers, heap profiles amortised over ${measured.profileEveryRounds} rounds; measured: ${requestLines(measured.requestsSteadyRound)} (+ heap profiles ${measured.requestsProfileRound['heap profile'] ?? 0} every ${measured.profileEveryRounds} rounds)`],
     ],
   );
