@@ -1,26 +1,17 @@
 import { gunzipSync } from 'node:zlib';
-import { Profile } from 'pprof-format';
 import { InputError } from '../errors.ts';
 import type { HeapProfile } from '../model/sample.ts';
-import { timestampProblem } from './clock.ts';
 import { readCappedFile } from './files.ts';
+import { EXPECTED_HEAP_PROFILE as EXPECTED, reduceHeapProfile } from './pprof-heap.ts';
 
 /**
  * Go heap profiles (`/debug/pprof/heap`, `pprof.WriteHeapProfile`): gzipped or raw pprof protobuf
- * -> HeapProfile, reduced to in-use bytes per function.
+ * -> HeapProfile, reduced to in-use bytes per function (pprof-heap.ts walks the protobuf).
  *
- * Flat attribution follows `go tool pprof`: a sample's bytes belong to the first line of its first
- * location (the innermost inlined frame). Cumulative: to every distinct function on the stack,
- * once per sample even when it recurses. The values are taken as written: Go scales sampled
- * allocations itself before writing the proto.
- *
- * pprof-format decodes varints larger than 2^53 as bigint. Sizes here become JS numbers, so every
- * value and every sum must stay a safe integer (<= 2^53 - 1): beyond that a number would be
- * silently rounded, and this source throws an InputError instead. time_nanos (~1.7e18) is divided
- * down to milliseconds in bigint arithmetic first.
+ * Sizes become JS numbers, so every value and every sum must stay a safe integer (<= 2^53 - 1):
+ * beyond that a number would be silently rounded, and this source throws an InputError instead.
+ * time_nanos (~1.7e18) is divided down to milliseconds in bigint arithmetic first.
  */
-
-const EXPECTED = 'expected a Go heap profile from /debug/pprof/heap (gzipped pprof protobuf)';
 
 /** Decompressed profiles larger than this are refused by default (a heap profile is rarely > 50 MiB). */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
@@ -43,96 +34,7 @@ export function decodeHeapProfile(bytes: Uint8Array, options: HeapProfileOptions
   const { source } = options;
   if (bytes.length === 0) throw new InputError(source, `empty file: ${EXPECTED}`);
   const raw = isGzip(bytes) ? gunzip(bytes, options) : rejectText(bytes, source);
-
-  let profile: Profile;
-  try {
-    profile = Profile.decode(raw);
-  } catch (cause) {
-    throw new InputError(source, `not a pprof protobuf (${(cause as Error).message}): ${EXPECTED}`, { cause });
-  }
-  return heapProfileFromPprof(profile, options);
-}
-
-/** Reduces a decoded pprof Profile to a HeapProfile. */
-export function heapProfileFromPprof(profile: Profile, options: HeapProfileOptions): HeapProfile {
-  const { source } = options;
-  const strings = profile.stringTable.strings;
-  const str = (i: number | bigint, what: string): string => {
-    const s = strings[safe(i, what, source)];
-    if (s === undefined) throw new InputError(source, `${what} points past the string table: ${EXPECTED}`);
-    return s;
-  };
-  const typeNames = profile.sampleType.map((t, i) => str(t.type, `sample_type[${i}].type`));
-  const inuse = typeNames.indexOf('inuse_space');
-  if (inuse < 0) throw new InputError(source, `no inuse_space sample type (found: ${typeNames.join(', ') || 'none'}): ${EXPECTED}`);
-  const alloc = typeNames.indexOf('alloc_space');
-
-  const functionNames = new Map<number, string>();
-  for (const f of profile.function) functionNames.set(safe(f.id, 'function.id', source), str(f.name, 'function.name'));
-  /** Location id -> function names, innermost inlined frame first (pprof's Line order). */
-  const locations = new Map<number, string[]>();
-  for (const loc of profile.location) {
-    const id = safe(loc.id, 'location.id', source);
-    const names = loc.line.map((l) => functionNames.get(safe(l.functionId, 'line.function_id', source)) ?? `0x${BigInt(loc.address).toString(16)}`);
-    locations.set(id, names.length ? names : [`0x${BigInt(loc.address).toString(16)}`]);
-  }
-
-  const flat = new Map<string, number>();
-  const cum = new Map<string, number>();
-  let totalInuse = 0;
-  let totalAlloc = 0;
-  const onStack = new Set<string>();
-  profile.sample.forEach((s, si) => {
-    const v = s.value[inuse];
-    const bytes = v === undefined ? 0 : safe(int64(v), `sample[${si}] inuse_space`, source);
-    if (bytes < 0) throw new InputError(source, `sample[${si}] inuse_space = ${bytes} is negative: a heap profile's in-use bytes cannot be (a diff of two profiles?); ${EXPECTED}`);
-    if (alloc >= 0 && s.value[alloc] !== undefined) totalAlloc = add(totalAlloc, safe(s.value[alloc]!, `sample[${si}] alloc_space`, source), 'total alloc_space', source);
-    if (bytes === 0) return;
-    totalInuse = add(totalInuse, bytes, 'total inuse_space', source);
-    onStack.clear();
-    s.locationId.forEach((lid, li) => {
-      const names = locations.get(safe(lid, `sample[${si}].location_id`, source));
-      if (!names) throw new InputError(source, `sample ${si} refers to location ${lid}, which the profile does not define: ${EXPECTED}`);
-      if (li === 0) flat.set(names[0]!, add(flat.get(names[0]!) ?? 0, bytes, `flat in-use bytes of ${names[0]}`, source));
-      for (const n of names) onStack.add(n);
-    });
-    for (const n of onStack) cum.set(n, add(cum.get(n) ?? 0, bytes, `cumulative in-use bytes of ${n}`, source));
-  });
-
-  const timeNanos = BigInt(profile.timeNanos);
-  let timestampMs: number;
-  if (timeNanos > 0n) {
-    timestampMs = safe(timeNanos / 1_000_000n, 'time_nanos / 1e6', source);
-    const late = options.nowMs !== undefined ? timestampProblem(timestampMs, options.nowMs) : null;
-    if (late) throw new InputError(source, `time_nanos ${timeNanos}: ${late}`);
-  }
-  else if (options.fallbackTimestampMs !== undefined) timestampMs = options.fallbackTimestampMs;
-  else throw new InputError(source, 'the profile has no time_nanos and no fallback time was given');
-
-  const out: HeapProfile = { timestampMs, totalInuseBytes: totalInuse, flatInuseBytes: flat, cumInuseBytes: cum };
-  if (alloc >= 0) out.totalAllocBytes = totalAlloc;
-  return out;
-}
-
-/** A sample value is an int64 that pprof-format may hand back as its unsigned 64-bit pattern. */
-const int64 = (v: number | bigint): number | bigint => (typeof v === 'bigint' && v >= 2n ** 63n ? v - 2n ** 64n : v);
-
-/** A pprof varint as an exact JS number, or an InputError: never a rounded value. */
-function safe(v: number | bigint, what: string, source: string): number {
-  if (typeof v === 'bigint') {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new InputError(source, `${what} = ${v} is beyond 2^53 - 1 (Number.MAX_SAFE_INTEGER) and cannot be represented exactly; refusing the profile rather than rounding`);
-    }
-    return Number(v);
-  }
-  if (!Number.isSafeInteger(v)) throw new InputError(source, `${what} = ${v} is not a safe integer (beyond 2^53 - 1); refusing the profile rather than rounding`);
-  return v;
-}
-
-function add(a: number, b: number, what: string, source: string): number {
-  const r = a + b;
-  if (!Number.isSafeInteger(r)) throw new InputError(source, `${what} exceeds 2^53 - 1 bytes and cannot be summed exactly; refusing the profile rather than rounding`);
-  return r;
+  return reduceHeapProfile(raw, options);
 }
 
 const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;

@@ -1,15 +1,34 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Function as PFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { heapDiff } from '../../../src/analysis/heap-diff.ts';
 import { expectInputError } from '../../helpers/errors.ts';
+import { referenceDecode } from '../../helpers/pprof-reference.ts';
+import { lfield, packed, pb, varint, vfield } from '../../helpers/proto-writer.ts';
 import { decodeHeapProfile, readHeapProfileFile } from '../../../src/sources/pprof.ts';
 
-const DIR = path.join(import.meta.dirname, '../../fixtures/pprof');
+const FIXTURES = path.join(import.meta.dirname, '../../fixtures');
+const DIR = path.join(FIXTURES, 'pprof');
 const fixture = (name: string) => path.join(DIR, name);
+
+/** Every heap profile under test/fixtures: pprof/, traces/, the held-out sets (read for equality only: nothing is tuned on them). */
+function fixtureProfiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name.endsWith('.pb.gz')) out.push(path.join(dir, e.name));
+    }
+  };
+  walk(FIXTURES);
+  return out.sort();
+}
+
+/** The whole HeapProfile, the Maps' order included (the controller's reduceProfile keeps ties in it). */
+const comparable = (p: ReturnType<typeof decodeHeapProfile>) => ({ ...p, flatInuseBytes: [...p.flatInuseBytes], cumInuseBytes: [...p.cumInuseBytes] });
 
 /** A minimal heap-shaped profile built with pprof-format's encoder. */
 function encodeHeap(values: (number | bigint)[], types = ['alloc_space', 'inuse_space']): Uint8Array {
@@ -46,6 +65,79 @@ describe('real heap profiles of test/apps/heapleak (captured over HTTP)', () => 
   });
 });
 
+describe('the one-walk decoder gives what pprof-format + the old reduction gave (test/helpers/pprof-reference.ts)', () => {
+  const files = fixtureProfiles();
+  it('finds the fixtures: pprof/, traces/ and the held-out sets', () => {
+    expect(files.length).toBeGreaterThanOrEqual(100);
+    expect(files.some((f) => f.includes('/heldout/'))).toBe(true);
+    expect(files.some((f) => f.includes('/traces/'))).toBe(true);
+  });
+  it.each(files.map((f) => [path.relative(FIXTURES, f), f]))('%s', (_name, file) => {
+    const bytes = readFileSync(file);
+    expect(comparable(decodeHeapProfile(bytes, { source: file }))).toEqual(comparable(referenceDecode(bytes, { source: file })));
+  });
+});
+
+describe('profile layouts Go and other writers use', () => {
+  // Strings: 0 "", 1 alloc_space, 2 inuse_space, 3 bytes, 4 main.a, 5 main.b, 6 main.c
+  const strings = ['', 'alloc_space', 'inuse_space', 'bytes', 'main.a', 'main.b', 'main.c'].flatMap((s) => pb.string(s));
+  const types = [...pb.sampleType(1, 3), ...pb.sampleType(2, 3)];
+  const functions = [...pb.function(1, 4), ...pb.function(2, 5), ...pb.function(3, 6)];
+  const gz = (parts: number[][]) => gzipSync(Uint8Array.from(parts.flat()));
+  const T = pb.timeNanos(1_700_000_000_000_000_000n);
+
+  it('reads samples written before the locations, functions and sample types they refer to (any field order)', () => {
+    const p = decodeHeapProfile(gz([pb.sample([1, 2], [10, 4]), strings, pb.location(1, [1]), pb.location(2, [2]), functions, types, T]), { source: 'x' });
+    expect([...p.flatInuseBytes]).toEqual([['main.a', 4]]);
+    expect([...p.cumInuseBytes]).toEqual([
+      ['main.a', 4],
+      ['main.b', 4],
+    ]);
+    expect(p.totalAllocBytes).toBe(10);
+  });
+
+  it('reads unpacked location ids and values (Go packs only lists longer than two)', () => {
+    const body = [types, pb.sampleUnpacked([1], [7, 5]), pb.sample([2, 1], [3, 3]), pb.location(1, [1]), pb.location(2, [2]), functions, strings, T];
+    const p = decodeHeapProfile(gz(body), { source: 'x' });
+    expect(Object.fromEntries(p.flatInuseBytes)).toEqual({ 'main.a': 5, 'main.b': 3 });
+    expect(Object.fromEntries(p.cumInuseBytes)).toEqual({ 'main.a': 8, 'main.b': 3 });
+    expect(comparable(p)).toEqual(comparable(referenceDecode(gz(body), { source: 'x' })));
+  });
+
+  it('counts a recursive function once per sample, and inlined frames: flat to the innermost, cumulative to each', () => {
+    // location 1 holds main.a inlined into main.b; location 2 is main.a again (recursion)
+    const p = decodeHeapProfile(gz([types, pb.sample([1, 2, 3], [9, 9]), pb.location(1, [1, 2]), pb.location(2, [1]), pb.location(3, [3]), functions, strings, T]), { source: 'x' });
+    expect([...p.flatInuseBytes]).toEqual([['main.a', 9]]);
+    expect(Object.fromEntries(p.cumInuseBytes)).toEqual({ 'main.a': 9, 'main.b': 9, 'main.c': 9 });
+  });
+
+  it('names a location without lines, or with an unknown function, by its address', () => {
+    const p = decodeHeapProfile(gz([types, pb.sample([1, 2], [8, 8]), pb.location(1, [], 0x4a2f10), pb.location(2, [99], 0xffffffffff600000), functions, strings, T]), { source: 'x' });
+    expect([...p.flatInuseBytes]).toEqual([['0x4a2f10', 8]]);
+    expect([...p.cumInuseBytes.keys()]).toEqual(['0x4a2f10', '0xffffffffff600000']);
+  });
+
+  it('sums two function ids with the same name under that name', () => {
+    const p = decodeHeapProfile(gz([types, pb.sample([1], [2, 2]), pb.sample([2], [3, 3]), pb.location(1, [1]), pb.location(2, [7]), functions, pb.function(7, 4), strings, T]), { source: 'x' });
+    expect([...p.flatInuseBytes]).toEqual([['main.a', 5]]);
+  });
+
+  it('skips what a heap diff does not need: labels, mappings, comments, fixed-width fields of other writers', () => {
+    const label = lfield(3, [...vfield(1, 1), ...vfield(2, 2)]); // Sample.label {key, str}
+    const sample = lfield(2, [...packed(1, [1]), ...packed(2, [4, 4]), ...label]);
+    const mapping = lfield(3, [...vfield(1, 1), ...vfield(2, 0)]);
+    const fixed = [...varint(20 * 8 + 1), 1, 2, 3, 4, 5, 6, 7, 8, ...varint(21 * 8 + 5), 1, 2, 3, 4];
+    const p = decodeHeapProfile(gz([types, sample, mapping, fixed, pb.location(1, [1]), functions, strings, T, [13 * 8 + 0, 3]]), { source: 'x' });
+    expect([...p.flatInuseBytes]).toEqual([['main.a', 4]]);
+  });
+
+  it('does not look at samples that hold no in-use bytes (an alloc-only stack may name an undefined location)', () => {
+    const p = decodeHeapProfile(gz([types, pb.sample([42], [100, 0]), pb.sample([1], [1, 1]), pb.location(1, [1]), functions, strings, T]), { source: 'x' });
+    expect(p.totalAllocBytes).toBe(101);
+    expect(p.totalInuseBytes).toBe(1);
+  });
+});
+
 describe('inputs that are not a Go heap profile', () => {
   it('rejects a truncated gzip, naming the file and what was expected', () => {
     const whole = readFileSync(fixture('heapleak-2.pb.gz'));
@@ -63,6 +155,23 @@ describe('inputs that are not a Go heap profile', () => {
     expectInputError(() => decodeHeapProfile(new Uint8Array(0), { source: 'empty.pb.gz' }), /^empty\.pb\.gz: empty file: expected a Go heap profile/);
   });
 
+  it('rejects a truncated or corrupt protobuf inside a good gzip, naming the byte', () => {
+    const raw = gunzipSync(readFileSync(fixture('heapleak-2.pb.gz')));
+    expectInputError(() => decodeHeapProfile(gzipSync(raw.subarray(0, raw.length - 3)), { source: 'cut.pb.gz' }), /^cut\.pb\.gz: not a pprof protobuf \(.*(truncated or corrupt|runs past).*\): expected a Go heap profile/);
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2])), { source: 'g' }), /^g: not a pprof protobuf \(/);
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from([2 * 8 + 0, 5])), { source: 'w' }), /^w: not a pprof protobuf \(sample \(field 2\) at byte 1 has wire type 0, not 2\)/);
+  });
+
+  it('refuses a sample that refers to a location the profile does not define', () => {
+    const body = [pb.sampleType(1, 2), pb.sample([5], [64]), pb.string(''), pb.string('inuse_space'), pb.string('bytes'), pb.timeNanos(1)];
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from(body.flat())), { source: 'l' }), /^l: sample 0 refers to location 5, which the profile does not define/);
+  });
+
+  it('refuses a string index past the string table', () => {
+    const body = [pb.sampleType(9, 2), pb.string(''), pb.string('inuse_space'), pb.string('bytes')];
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from(body.flat())), { source: 's' }), /^s: sample_type\[0\]\.type points past the string table/);
+  });
+
   it('rejects a CPU profile: no inuse_space sample type', () => {
     expectInputError(() => decodeHeapProfile(encodeHeap([1], ['samples', 'cpu']), { source: 'cpu.pb.gz' }), /^cpu\.pb\.gz: no inuse_space sample type \(found: samples, cpu\)/);
   });
@@ -76,6 +185,11 @@ describe('inputs that are not a Go heap profile', () => {
 describe('values beyond 2^53', () => {
   it('refuses a sample value beyond Number.MAX_SAFE_INTEGER instead of rounding it', () => {
     expectInputError(() => decodeHeapProfile(encodeHeap([2n ** 60n + 1n]), { source: 'huge.pb.gz' }), /^huge\.pb\.gz: sample\[0\] (alloc|inuse)_space = 1152921504606846977 is beyond 2\^53 - 1/);
+  });
+
+  it('refuses ids beyond Number.MAX_SAFE_INTEGER', () => {
+    const body = [pb.sampleType(1, 2), pb.location(2n ** 60n, []), pb.string(''), pb.string('inuse_space'), pb.string('bytes')];
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from(body.flat())), { source: 'id' }), /^id: location\.id = 1152921504606846976 is beyond 2\^53 - 1/);
   });
 
   it('refuses sums that would leave the exact range, and keeps exact values below it', () => {
@@ -111,11 +225,22 @@ describe('a LARGE real profile (test/fixtures/pprof/gen/make-large.sh)', () => {
     expect(p.cumInuseBytes.get('main.step')).toBe(p.flatInuseBytes.get('main.step'));
     expect(p.totalInuseBytes).toBeGreaterThanOrEqual(p.flatInuseBytes.get('main.step')!);
   }, 180_000);
+  it('gives the same HeapProfile as pprof-format + the old reduction', () => {
+    const bytes = readFileSync(large);
+    expect(comparable(decodeHeapProfile(bytes, { source: large }))).toEqual(comparable(referenceDecode(bytes, { source: large })));
+  }, 180_000);
 });
 
 describe('impossible heap profiles', () => {
   it('refuses negative in-use bytes (a diff of two profiles, not a heap profile)', () => {
     expectInputError(() => decodeHeapProfile(encodeHeap([-4096]), { source: 'neg.pb.gz' }), /^neg\.pb\.gz: sample\[0\] inuse_space = -4096 is negative/);
+  });
+
+  it('refuses negative allocated bytes and a negative time_nanos', () => {
+    const body = [pb.sampleType(1, 3), pb.sampleType(2, 3), pb.sample([], [-1, 0]), pb.string(''), pb.string('alloc_space'), pb.string('inuse_space'), pb.string('bytes'), pb.timeNanos(1)];
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from(body.flat())), { source: 'a' }), /^a: sample\[0\] alloc_space = -1 is negative/);
+    const late = [pb.sampleType(1, 2), pb.string(''), pb.string('inuse_space'), pb.string('bytes'), pb.timeNanos(-5)];
+    expectInputError(() => decodeHeapProfile(gzipSync(Uint8Array.from(late.flat())), { source: 't' }), /^t: time_nanos -5 is negative/);
   });
 
   it('refuses a time_nanos that is not a plausible time, when told what now is', () => {
