@@ -242,10 +242,13 @@ describe('charts/memaudit on a real API server', () => {
     expect(await canI('list', 'memoryaudits.memaudit.io', all)).toBe(true);
     expect(await canI('watch', 'pods', all)).toBe(true);
     expect(await canI('patch', 'memoryaudits.memaudit.io', all, 'status')).toBe(true);
-    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'metrics')).toBe(true);
     expect(await canI('patch', 'deployments.apps', ['-n', 'shop'])).toBe(true);
     expect(await canI('create', 'leases.coordination.k8s.io', ['-n', NS])).toBe(true);
-    // Not granted: writing audits' specs, touching pods, Leases outside the release namespace, Secrets.
+    // Not granted: the kubelet's and pods' API server proxies (nodes/proxy reaches /exec and /run),
+    // writing audits' specs, touching pods, Leases outside the release namespace, Secrets.
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(false);
+    expect(await canI('get', 'pods', all, 'proxy')).toBe(false);
     expect(await canI('update', 'memoryaudits.memaudit.io', all)).toBe(false);
     expect(await canI('delete', 'pods', all)).toBe(false);
     expect(await canI('create', 'leases.coordination.k8s.io', ['-n', 'default'])).toBe(false);
@@ -285,12 +288,13 @@ describe('charts/memaudit on a real API server', () => {
     const role = await getJson<KubeObject & { rules: PolicyRule[] }>(['role', 'memaudit-controller', '-n', 'shop']);
     expect(role.rules.flatMap((r) => r.resources)).toContain('memoryaudits');
     const nodes = await getJson<KubeObject & { rules: PolicyRule[] }>(['clusterrole', 'memaudit-controller-nodes']);
-    expect(nodes.rules.flatMap((r) => r.resources).sort()).toEqual(['nodes', 'nodes/metrics', 'nodes/proxy']);
+    expect(nodes.rules.flatMap((r) => r.resources).sort()).toEqual(['nodes', 'nodes/metrics']);
     const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
     expect(dep.spec.template.spec.containers[0]!.args).toContain('--namespace=shop');
     expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'shop'])).toBe(true);
     expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'default'])).toBe(false);
-    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'metrics')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(false);
   });
 
   it('helm upgrade to watchNamespaces: [shop, payments]: a Role in each, and the controller serves both with those rights alone', async () => {

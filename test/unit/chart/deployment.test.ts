@@ -78,8 +78,11 @@ describe('chart Deployment', () => {
     defaults = await render({ namespace: 'ops' });
   });
 
-  it("passes arguments whose parsed config is the controller's own defaults", () => {
-    const none = controllerConfigFromArgs([], DOWNWARD_API);
+  it("passes arguments whose parsed config is the controller's own defaults, but for reading kubelets directly with the cluster CA", () => {
+    // The chart reads kubelets directly (nodes/metrics), never through the API server's node
+    // proxy unless asked (nodes/proxy reaches /exec and /run), and verifies them with the cluster
+    // CA every pod gets with its service account.
+    const none = controllerConfigFromArgs(['--kubelet-access=direct', '--kubelet-ca-file=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'], DOWNWARD_API);
     if (none.help) throw new Error('unreachable');
     const { identity: _identity, ...leaderElection } = none.config.leaderElection;
     expect(parsed(defaults)).toEqual({ ...none.config, leaderElection });
