@@ -28,6 +28,11 @@ export interface AuditOptions {
   containerName?: string;
   /** How many growing functions to report. Default 5. */
   topFunctions?: number;
+  /**
+   * Incarnations (`MemorySample.instance`) the orchestrator reports OOM-killed: their restart is
+   * an OOM kill at the limit (Kubernetes: the pod status' lastState.terminated.reason).
+   */
+  oomKilledInstances?: ReadonlySet<string>;
 }
 
 /** Components the kernel cannot reclaim: their growth floor follows the non-reclaimable footprint. */
@@ -97,6 +102,9 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
       return { value: r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0, usageBytes: s.usageBytes, limitBytes: limitOf(s), instance: s.instance };
     }),
     Math.max(floorBytes, 4 * MiB),
+    undefined,
+    undefined,
+    options.oomKilledInstances,
   );
   const [runStart, runEnd] = runToAnalyse(n, restarts, Math.max(minSamples, Math.ceil(0.25 * n)));
   const run = sorted.slice(runStart, runEnd);

@@ -9,6 +9,9 @@
  * every such fall would analyse one ramp of the saw and call it growth. So a fall counts only with
  * evidence of a restart:
  * - the source says so: the sample's `instance` changed (then it counts even without a fall);
+ *   when the orchestrator also reports that incarnation OOM-killed (`oomKilled`: Kubernetes'
+ *   lastState.terminated.reason), it is an OOM kill whatever the last sample before it showed (a
+ *   kubelet samples every 10-15 s, so the last sample is often well below the limit);
  * - or it is an OOM kill: usage before the fall was at the limit (>= `atLimitShare` of it).
  * Other falls are "releases": reported, and left to the lower envelope, which follows the floor
  * the program comes back to.
@@ -40,7 +43,7 @@ export interface RestartScan {
   releases: Fall[];
 }
 
-export function findRestarts(rows: readonly RestartInput[], minDropBytes: number, keepShare = 0.5, atLimitShare = 0.9): RestartScan {
+export function findRestarts(rows: readonly RestartInput[], minDropBytes: number, keepShare = 0.5, atLimitShare = 0.9, oomKilled: ReadonlySet<string> = new Set()): RestartScan {
   const restarts: Restart[] = [];
   const releases: Fall[] = [];
   for (let i = 1; i < rows.length; i++) {
@@ -49,7 +52,7 @@ export function findRestarts(rows: readonly RestartInput[], minDropBytes: number
     const fall: Fall = { index: i, beforeBytes: prev.value, afterBytes: cur.value };
     const fell = cur.value < keepShare * prev.value && prev.value - cur.value >= minDropBytes;
     if (prev.instance !== undefined && cur.instance !== undefined && prev.instance !== cur.instance) {
-      restarts.push({ ...fall, cause: 'newInstance' });
+      restarts.push({ ...fall, cause: oomKilled.has(prev.instance) ? 'atLimit' : 'newInstance' });
     } else if (fell && prev.limitBytes !== null && prev.usageBytes >= atLimitShare * prev.limitBytes) {
       restarts.push({ ...fall, cause: 'atLimit' });
     } else if (fell) {

@@ -31,6 +31,8 @@ export class TargetEvidence {
   consecutiveFailures = 0;
   /** The last result computed while the pod existed (shown for Gone targets). */
   lastStatus: TargetStatus | undefined;
+  /** Container IDs the kubelet reported OOM-killed (oom-kills.ts); in memory only. */
+  readonly oomKilledContainers = new Set<string>();
 
   constructor(pod: string, container: string) {
     this.pod = pod;

@@ -14,6 +14,7 @@ import { isNotFound } from './kube/errors.ts';
 import { selectorMatches } from './kube/selector.ts';
 import type { Pod } from './kube/types.ts';
 import type { ControllerMetrics } from './metrics.ts';
+import { oomKilledContainerId, oomKilledInstances, rememberOomKill } from './oom-kills.ts';
 import { applyPatch, decidePatch, findWorkload, readContainerResources } from './patch.ts';
 import type { Workload } from './patch.ts';
 import type { ReconcileResult } from './queue.ts';
@@ -148,6 +149,7 @@ export class Reconciler {
           isGo: spec.pprof !== null,
           recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit },
           containerName: t.container,
+          oomKilledInstances: oomKilledInstances(t.samples, t.oomKilledContainers),
         });
       } catch (e) {
         log.error({ target: tk, err: message(e) }, 'Analysis failed');
@@ -277,6 +279,8 @@ export class Reconciler {
       const te = ev.target(podName, t.container);
       te.node = t.pod.spec!.nodeName;
       te.podUid = t.pod.metadata.uid;
+      const oomKilled = oomKilledContainerId(t.pod, t.container);
+      if (oomKilled) rememberOomKill(te.oomKilledContainers, oomKilled);
       const scrape = byNode.get(te.node!)!;
       if (!scrape.ok) {
         te.lastError = scrape.error;

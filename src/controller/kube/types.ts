@@ -48,7 +48,13 @@ export interface Pod extends KubeObject {
   status?: {
     phase?: string;
     podIP?: string;
-    containerStatuses?: { name: string; ready?: boolean; restartCount?: number; containerID?: string }[];
+    containerStatuses?: {
+      name: string;
+      ready?: boolean;
+      restartCount?: number;
+      containerID?: string;
+      lastState?: { terminated?: { reason?: string; exitCode?: number; containerID?: string; startedAt?: string; finishedAt?: string } };
+    }[];
   };
 }
 

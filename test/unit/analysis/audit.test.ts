@@ -213,6 +213,30 @@ describe('restarts and releases', () => {
     expect(r.growth.anon!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(55);
   });
 
+  it('a new instance the orchestrator reports OOM-killed is an OOM kill, even when the last sample before it is well below the limit', () => {
+    // A kubelet's cAdvisor refreshes every 10-15 s: a leak that reaches its 64 MiB limit in 2 min is
+    // last seen at 50 MiB (78 %) before each kill. Three runs of 11 samples 12 s apart, each from 3 MiB
+    // to 50 MiB (+4.7 MiB a sample: +23.5 MiB/min), each a new container (cAdvisor's cgroup id).
+    const samples: MemorySample[] = [];
+    for (let run = 0; run < 3; run++) {
+      for (let k = 0; k < 11; k++) {
+        const t = run * 140 + k * 12;
+        const anon = (3 + 4.7 * k) * MiB;
+        samples.push({ timestampMs: t0 + t * 1000, usageBytes: anon + MiB, anonBytes: anon, fileBytes: 0, activeFileBytes: 0, inactiveFileBytes: 0, limitBytes: 64 * MiB, instance: `/kubepods/burstable/pod1/c${run}` });
+      }
+    }
+    const plain = audit(samples, [], { minDurationSeconds: 120 });
+    expect(`${plain.verdict}/${plain.leakSource}`).toBe('Leak/anon');
+    expect(plain.evidence[0]).toMatch(/^2 restart\(s\) \(new container or process\) at /);
+    expect(plain.explanation).not.toMatch(/It already hit/);
+    // Kubernetes says so in the pod status (lastState.terminated.reason: OOMKilled) for c0 and c1.
+    const told = audit(samples, [], { minDurationSeconds: 120, oomKilledInstances: new Set(['/kubepods/burstable/pod1/c0', '/kubepods/burstable/pod1/c1']) });
+    expect(`${told.verdict}/${told.leakSource}`).toBe('Leak/anon');
+    expect(told.evidence[0]).toMatch(/^2 restart\(s\) \(at the limit: OOM kill\) at 2m /);
+    // Runs start every 140 s: the second kill came 140 s after the first.
+    expect(told.explanation).toMatch(/It already hit the 64\.0 MiB limit: 2 restart\(s\) at the limit \(OOM kills\) in this window, each run reaching it in about 2m\./);
+  });
+
   it('a new instance is a restart even below the limit and without a fall', () => {
     const base = series((_i, t) => ({ anonBytes: (20 + t / 30) * MiB }));
     const marked = base.map((s, i) => ({ ...s, instance: i < 200 ? 'c1' : 'c2' }));

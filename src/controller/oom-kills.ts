@@ -1,0 +1,43 @@
+import type { MemorySample } from '../model/sample.ts';
+import type { Pod } from './kube/types.ts';
+
+/**
+ * OOM kills as the kubelet reports them: a container restarted after one carries
+ * `lastState.terminated {reason: OOMKilled, containerID}` in the pod status. The controller keeps
+ * the IDs it has seen per target (the pod status only shows the last termination, and the
+ * controller looks every round), and tells the engine which sampled incarnations ended that way.
+ * An incarnation is cAdvisor's cgroup `id`: it ends in the container ID with the cgroupfs driver
+ * (`.../pod<uid>/<id>`) and holds it as `cri-containerd-<id>.scope` with the systemd driver.
+ */
+
+/** How many OOM-killed container IDs a target remembers (older ones have left any window). */
+export const MAX_OOM_KILLED_IDS = 50;
+
+/** The ID (without the `containerd://` prefix) of the container's previous incarnation when the kubelet reports it OOM-killed. */
+export function oomKilledContainerId(pod: Pod, container: string): string | undefined {
+  const terminated = pod.status?.containerStatuses?.find((c) => c.name === container)?.lastState?.terminated;
+  if (terminated?.reason !== 'OOMKilled' || !terminated.containerID) return undefined;
+  return terminated.containerID.replace(/^[a-z0-9.+-]+:\/\//, '');
+}
+
+/** Remembers an OOM-killed container ID, the oldest dropped past MAX_OOM_KILLED_IDS. */
+export function rememberOomKill(ids: Set<string>, id: string): void {
+  ids.delete(id);
+  ids.add(id);
+  for (const old of ids) {
+    if (ids.size <= MAX_OOM_KILLED_IDS) break;
+    ids.delete(old);
+  }
+}
+
+/** The samples' instances that belong to one of the OOM-killed containers. */
+export function oomKilledInstances(samples: readonly MemorySample[], containerIds: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  if (containerIds.size === 0) return out;
+  const ids = [...containerIds].filter((id) => id.length >= 12);
+  for (const s of samples) {
+    if (s.instance === undefined || out.has(s.instance)) continue;
+    if (ids.some((id) => s.instance!.includes(id))) out.add(s.instance);
+  }
+  return out;
+}
