@@ -319,7 +319,7 @@ describe('charts/memaudit on a real API server', () => {
   it('helm uninstall removes every object of the release but the CRD, which Helm never deletes', async () => {
     await kubeHelm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout=60s']);
     const selector = `app.kubernetes.io/instance=${RELEASE}`;
-    for (const kinds of ['deployments,services,serviceaccounts,roles,rolebindings', 'clusterroles,clusterrolebindings']) {
+    for (const kinds of ['deployments,services,serviceaccounts,roles,rolebindings,leases', 'clusterroles,clusterrolebindings']) {
       const left = await cp.kubectlOk(['get', kinds, '-A', '-l', selector, '-o', 'name']);
       expect([kinds, left.trim()]).toEqual([kinds, '']);
     }
@@ -327,6 +327,8 @@ describe('charts/memaudit on a real API server', () => {
     expect(await exists(['role', 'memaudit-controller', '-n', 'shop'])).toBe(false);
     expect(await exists(['role', 'memaudit-controller', '-n', 'payments'])).toBe(false);
     expect(await exists(['clusterrole', 'memaudit-controller-nodes'])).toBe(false);
+    // The Lease is the release's (templates/lease.yaml), not left behind by the controller that held it.
+    expect(await exists(['lease', 'memaudit-controller', '-n', NS])).toBe(false);
     expect(await exists(['crd', 'memoryaudits.memaudit.io'])).toBe(true);
     expect((await kubeHelm(['list', '-n', NS, '-q'])).trim()).toBe('');
   });

@@ -118,6 +118,15 @@ describe('chart Deployment', () => {
     expect(two.stderr).toMatch(/replicas > 1 needs leaderElection.enabled/);
   });
 
+  it('owns the Lease the controller elects its leader with (so helm uninstall removes it), leaving its spec to the controller', async () => {
+    const lease = only(defaults, 'Lease');
+    expect(lease.metadata).toMatchObject({ name: parsed(defaults).leaderElection.leaseName, namespace: 'ops' });
+    expect(lease.spec).toBeUndefined();
+    const named = await render({ values: { leaderElection: { leaseName: 'audits' } } });
+    expect(only(named, 'Lease').metadata.name).toBe('audits');
+    expect(find(await render({ values: { replicas: 1, leaderElection: { enabled: false } } }), 'Lease')).toEqual([]);
+  });
+
   it('covers every flag of `memaudit controller` (a new flag needs a value or a reason here)', async () => {
     const rendered = new Set([...flagNames(defaults), ...flagNames(await render({ values: EVERYTHING })), ...flagNames(await render({ values: { replicas: 1, leaderElection: { enabled: false } } }))]);
     const known = Object.keys(CONTROLLER_FLAGS);
