@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../e2e/harness/tools.ts';
 import { CHART_DIR } from '../unit/chart/helm.ts';
 import { RealCluster } from './harness/cluster.ts';
 import { CACHE, CONTROLLER_IMAGE } from './harness/images.ts';
-import { cadvisorValues, containerCgroupDir, getJson, helmCli, kubectl, kubeletRequest, pods, rolledOut } from './harness/kube.ts';
+import { cadvisorValues, containerCgroupDir, getJson, helmCli, kubectl, kubeletRequest, pods, rolledOut, withPortForward } from './harness/kube.ts';
 import type { PodJson } from './harness/kube.ts';
 
 // The user's path on a real single-node cluster (test/cluster/harness): the image built here
@@ -48,6 +48,12 @@ async function waitForAudit(name: string, what: string, predicate: (a: MemoryAud
 }
 
 const hasVerdict = (a: MemoryAudit) => a.status?.verdict !== undefined && a.status.verdict !== 'InsufficientData';
+
+/** The pod holding the controller's Lease. */
+async function leaderPod(): Promise<string> {
+  const lease = await getJson<{ spec: { holderIdentity?: string } }>(c, ['lease', 'memaudit-controller', '-n', NS]);
+  return (lease.spec.holderIdentity ?? '').replace(/_[0-9a-f]+$/, '');
+}
 
 beforeAll(async () => {
   const started = Date.now();
@@ -242,8 +248,7 @@ describe('kubectl apply -f examples/kubernetes/', () => {
 describe('the controller while auditing', () => {
   it('uses memory and CPU, as the kubelet reports them, inside the chart\'s limit', async () => {
     const token = (await kubectl(c, ['create', 'token', 'memaudit-controller', '-n', NS, '--duration=10m'])).trim();
-    const lease = await getJson<{ spec: { holderIdentity: string } }>(c, ['lease', 'memaudit-controller', '-n', NS]);
-    const leader = lease.spec.holderIdentity.replace(/_[0-9a-f]+$/, '');
+    const leader = await leaderPod();
     const read = async () => {
       const text = (await kubeletRequest(c, '/metrics/cadvisor', token)).body;
       return { workingSet: cadvisorValues(text, 'container_memory_working_set_bytes', NS, 'controller'), cpu: cadvisorValues(text, 'container_cpu_usage_seconds_total', NS, 'controller'), atMs: Date.now() };
@@ -260,25 +265,68 @@ describe('the controller while auditing', () => {
     expect(cores).toBeGreaterThan(0);
     report.controller = { auditsServed: 4, leaderWorkingSetMiB: +(ws / MiB).toFixed(1), leaderCpuMillicores: Math.round(cores * 1000), standbyWorkingSetMiB: standby ? +(standby[1] / MiB).toFixed(1) : null };
   });
+
+  it('exports the verdicts on /metrics and shares one kubelet scrape among the audits of a round', async () => {
+    const leader = await leaderPod();
+    const m = await withPortForward(c, NS, leader, 8080, async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(m).toMatch(/^memaudit_leader 1$/m);
+    expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="heapleak",pod="heapleak-[a-z0-9-]+",container="app",verdict="Leak"\} 1$/m);
+    expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="filesaver",pod="filesaver-[a-z0-9-]+",container="app",verdict="CacheGrowth"\} 1$/m);
+    // Every round, three audits read their pods' runtime stats and all four need the node's
+    // cAdvisor numbers: one scrape per node serves the audits of a round (four without sharing).
+    const count = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
+    const kubelet = count(/^memaudit_sampling_total\{source="kubelet",result="ok"\} (\d+)$/m);
+    const pprof = count(/^memaudit_sampling_total\{source="pprof",result="ok"\} (\d+)$/m);
+    expect(kubelet).toBeGreaterThan(0);
+    expect(kubelet).toBeLessThan(pprof);
+    // Status is written when a round changed it (about once a round per audit), never in a loop of
+    // its own update events.
+    const writes = count(/^memaudit_status_writes_total\{result="ok"\} (\d+)$/m);
+    expect(writes).toBeLessThanOrEqual((4 / 3) * pprof + 20);
+    report.controllerMetrics = { kubeletScrapes: kubelet, runtimeStatsReads: pprof, statusWrites: writes };
+  });
+
+  it('hands over to the standby when the leader pod is deleted, keeping every sample', async () => {
+    const leader = await leaderPod();
+    const before = (await audit('heapleak')).status!.targets![0]!.samples!;
+    await kubectl(c, ['delete', 'pod', leader, '-n', NS, '--wait=false']);
+    // On SIGTERM the leader saves the evidence and releases the Lease; the standby resumes from it.
+    let fewest = before;
+    const next = await waitFor('a new leader sampling', async () => {
+      const holder = await leaderPod();
+      const samples = (await audit('heapleak')).status?.targets?.[0]?.samples ?? 0;
+      fewest = Math.min(fewest, samples);
+      return holder !== leader && samples > before + 2 ? holder : undefined;
+    }, 180_000, 1000);
+    expect(next).not.toBe(leader);
+    expect(fewest).toBeGreaterThanOrEqual(before);
+    await rolledOut(c, NS, 'memaudit-controller', 180_000);
+  });
 });
 
 describe('helm upgrade and helm uninstall', () => {
-  it('helm upgrade rolls out new values; a new pod leads and the audits go on', async () => {
+  it('helm upgrade to kubelet.access=proxy grants nodes/proxy, and the new pods read the real kubelet through the API server', async () => {
     const before = (await pods(c, NS, `app.kubernetes.io/instance=${RELEASE}`)).map((p) => p.metadata.name);
-    const out = await helmCli(c, ['upgrade', RELEASE, CHART_DIR, '-n', NS, '--reuse-values', '--set', 'logLevel=debug', '--wait', '--timeout=5m']);
+    const out = await helmCli(c, ['upgrade', RELEASE, CHART_DIR, '-n', NS, '--reuse-values', '--set', 'kubelet.access=proxy', '--wait', '--timeout=5m']);
     expect(out).toMatch(/REVISION: 2/);
+    const canI = await c.cp.kubectl(['auth', 'can-i', 'get', 'nodes', '--subresource=proxy', `--as=system:serviceaccount:${NS}:memaudit-controller`]);
+    expect(canI.stdout.trim()).toBe('yes');
     await rolledOut(c, NS, 'memaudit-controller', 180_000);
     const after = await waitFor('only new controller pods', async () => {
       const ps = await pods(c, NS, `app.kubernetes.io/instance=${RELEASE}`);
       return ps.length === 2 && ps.every((p) => !before.includes(p.metadata.name)) ? ps : undefined;
     }, 180_000, 1000);
     for (const p of after) expect(p.spec.containers[0]!.image).toBe(CONTROLLER_IMAGE);
+    const args = (await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(c, ['deployment', 'memaudit-controller', '-n', NS])).spec.template.spec.containers[0]!.args;
+    expect(args).toContain('--kubelet-access=proxy');
     await waitFor('the Lease held by a new pod', async () => {
       const lease = await getJson<{ spec: { holderIdentity?: string } }>(c, ['lease', 'memaudit-controller', '-n', NS]);
       return after.some((p) => lease.spec.holderIdentity?.startsWith(`${p.metadata.name}_`));
     }, 120_000, 1000);
-    const sampled = (await audit('filesaver')).status!.lastSampleTime!;
-    await waitForAudit('filesaver', 'a sampling round by the new leader', (a) => (a.status?.lastSampleTime ?? '') > sampled, 120_000);
+    // Samples keep coming, now through /api/v1/nodes/<node>/proxy/metrics/cadvisor.
+    const samples = (await audit('filesaver')).status!.targets![0]!.samples!;
+    const a = await waitForAudit('filesaver', 'new samples taken by the new leader', (x) => (x.status?.targets?.[0]?.samples ?? 0) > samples + 2, 120_000);
+    expect(a.status!.conditions!.find((x) => x.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Sampling' });
   });
 
   it('helm uninstall leaves nothing of the release behind but the CRD (and the audits it serves)', async () => {

@@ -16,6 +16,12 @@ import { ownMemoryCgroup } from '../../e2e/harness/cgroup.ts';
  */
 const CGROUP_FS = '/sys/fs/cgroup';
 
+export interface CgroupRootRecord {
+  path: string;
+  created: string[];
+  hierarchies: string[];
+}
+
 export class CgroupRoot {
   /** The path the kubelet is given (the same in every v1 hierarchy). */
   readonly path: string;
@@ -27,6 +33,15 @@ export class CgroupRoot {
     this.path = p;
     this.created = created;
     this.hierarchies = hierarchies;
+  }
+
+  /** What remove() needs, for a later run to clean up after one that was killed (stale.ts). */
+  record(): CgroupRootRecord {
+    return { path: this.path, created: [...this.created], hierarchies: [...this.hierarchies] };
+  }
+
+  static fromRecord(r: CgroupRootRecord): CgroupRoot {
+    return new CgroupRoot(r.path, r.created, r.hierarchies);
   }
 
   static async create(name = `memaudit-cluster-${process.pid}`): Promise<CgroupRoot> {

@@ -10,13 +10,15 @@ import { CgroupRoot } from './cgroup-root.ts';
 import { buildImages } from './images.ts';
 import type { ClusterImage } from './images.ts';
 import { ClusterNode, POD_CIDR } from './node.ts';
+import { RUN_DIR_PREFIX, exeOf, ownerOfThisProcess, reapStaleRuns, writeRecord } from './stale.ts';
+import type { RunRecord } from './stale.ts';
 
 /**
  * A real single-node cluster: etcd and kube-apiserver (the e2e ControlPlane, serving on the host
  * end of the node's veth), kube-controller-manager and kube-scheduler on the host, and one
  * ClusterNode (containerd, runc, kubelet, kube-proxy) in network and mount namespaces of its own,
  * its pod cgroups under this process's memory cgroup. Everything lives in one temp dir, is
- * stopped by pid and removed by stop().
+ * stopped by pid and removed by stop(); what a killed run left is reaped by the next (stale.ts).
  */
 export class RealCluster {
   readonly dir: string;
@@ -38,19 +40,29 @@ export class RealCluster {
   }
 
   static async start(): Promise<RealCluster> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'memaudit-cluster-'));
+    const reaped = await reapStaleRuns();
+    if (reaped.length > 0) console.warn(`test/cluster: reaped what killed runs left: ${reaped.join(', ')}`);
+    const dir = await mkdtemp(path.join(os.tmpdir(), RUN_DIR_PREFIX));
+    const record: RunRecord = { owner: await ownerOfThisProcess(), dirs: [dir], procs: [] };
+    await writeRecord(dir, record);
     let netns: NetNs | undefined;
     let cgroupRoot: CgroupRoot | undefined;
     let cluster: RealCluster | undefined;
     try {
       netns = await NetNs.create();
+      record.netns = { name: netns.name, hostIf: netns.hostIf };
+      await writeRecord(dir, record);
       cgroupRoot = await CgroupRoot.create();
+      record.cgroupRoot = cgroupRoot.record();
+      await writeRecord(dir, record);
       cluster = new RealCluster(dir, netns, cgroupRoot);
       const c = cluster;
       // The images build while the control plane starts (both take tens of seconds).
       const [images] = await Promise.all([c.step('images', () => buildImages()), c.step('control plane', () => c.startControlPlane())]);
+      await c.record(record);
       c.images = images;
-      c.node = await c.step('node', () => ClusterNode.start({ cp: c.cp, netns: netns!, cgroupRoot: cgroupRoot!, dir: path.join(dir, 'node') }, images));
+      c.node = await c.step('node', () => ClusterNode.start({ cp: c.cp, netns: netns!, cgroupRoot: cgroupRoot!, dir: path.join(dir, 'node'), onStarted: (n) => { c.node = n; return c.record(record); } }, images));
+      await c.record(record);
       await c.step('default service account', () => waitFor('the default ServiceAccount', async () => (await c.cp.get('/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000, 500));
     } catch (e) {
       if (cluster) await cluster.stop();
@@ -62,6 +74,16 @@ export class RealCluster {
       throw e;
     }
     return cluster;
+  }
+
+  /** Writes what runs now to run.json, for the reaper of a later run should this one be killed. */
+  private async record(record: RunRecord): Promise<void> {
+    record.dirs = [this.dir, ...(this.cp.dir ? [this.cp.dir] : [])];
+    const procs = [this.cp.etcd, this.cp.apiserver, this.controllerManager, this.scheduler, this.node?.containerd, this.node?.kubelet, this.node?.kubeProxy];
+    record.procs = [];
+    for (const p of procs) if (p?.pid !== undefined && p.running) record.procs.push({ name: p.name, pid: p.pid, exe: await exeOf(p.pid) });
+    if (this.node?.mountNamespace) record.mountNs = this.node.mountNamespace;
+    await writeRecord(this.dir, record);
   }
 
   private async step<T>(name: string, fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { waitFor } from '../../e2e/harness/process.ts';
+import { Proc, waitFor } from '../../e2e/harness/process.ts';
+import { tool } from '../../e2e/harness/tools.ts';
 import { helm } from '../../unit/chart/helm.ts';
 import type { RealCluster } from './cluster.ts';
 
@@ -81,4 +82,23 @@ export async function rolledOut(c: RealCluster, namespace: string, name: string,
     const s = d.status;
     return s.observedGeneration === d.metadata.generation && s.updatedReplicas === d.spec.replicas && s.availableReplicas === d.spec.replicas && s.replicas === d.spec.replicas;
   }, timeoutMs, 1000);
+}
+
+/**
+ * `kubectl port-forward` to a pod (the kubelet and containerd carry the bytes into the pod's
+ * network namespace), for `fn`'s duration: the test reaches pod ports the host has no route to.
+ */
+export async function withPortForward<T>(c: RealCluster, namespace: string, pod: string, port: number, fn: (localPort: number) => Promise<T>): Promise<T> {
+  const proc = new Proc(`port-forward-${pod}`, tool('kubectl'), [`--kubeconfig=${c.cp.kubeconfigPath}`, 'port-forward', '-n', namespace, `pod/${pod}`, `:${port}`], path.join(c.dir, `port-forward-${pod}.log`));
+  try {
+    const local = await waitFor(`port-forward to ${namespace}/${pod}:${port}`, async () => {
+      const log = await proc.log();
+      if (!proc.running) throw new Error(`kubectl port-forward exited: ${log}`);
+      const m = /Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(log);
+      return m ? Number(m[1]) : undefined;
+    }, 30_000, 200);
+    return await fn(local);
+  } finally {
+    await proc.stop(5000);
+  }
 }

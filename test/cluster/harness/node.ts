@@ -60,6 +60,8 @@ export interface NodeOptions {
   netns: NetNs;
   cgroupRoot: CgroupRoot;
   dir: string;
+  /** Called after each process starts (the cluster records it for stale.ts). */
+  onStarted?: (node: ClusterNode) => Promise<void>;
 }
 
 export class ClusterNode {
@@ -82,6 +84,11 @@ export class ClusterNode {
     this.cgroupRoot = o.cgroupRoot;
   }
 
+  /** The node's mount namespace ("mnt:[inode]"), once containerd runs. */
+  get mountNamespace(): string {
+    return this.mountNs;
+  }
+
   /** containerd's socket as the host reaches it: through the process's view of its mount namespace. */
   get containerdAddress(): string {
     return `/proc/${this.containerd!.pid}/root${CONTAINERD_SOCKET}`;
@@ -93,10 +100,13 @@ export class ClusterNode {
 
   static async start(o: NodeOptions, images: ClusterImage[]): Promise<ClusterNode> {
     const node = new ClusterNode(o);
+    const started = o.onStarted ?? (async () => undefined);
     try {
       await node.startContainerd();
+      await started(node);
       await node.importImages(images);
       await node.startKubelet(o.cp);
+      await started(node);
       await node.startKubeProxy(o.cp);
     } catch (e) {
       await node.stop();
@@ -175,14 +185,7 @@ export class ClusterNode {
 
   /** Processes in the node's mount namespace: containerd, the kubelet, kube-proxy, the shims. */
   async namespacePids(): Promise<number[]> {
-    if (!this.mountNs) return [];
-    const out: number[] = [];
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const ns = await readlink(`/proc/${entry}/ns/mnt`).catch(() => '');
-      if (ns === this.mountNs) out.push(Number(entry));
-    }
-    return out;
+    return mountNamespacePids(this.mountNs);
   }
 
   /**
@@ -212,6 +215,18 @@ export class ClusterNode {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** The pids whose mount namespace is `mountNs` ("mnt:[inode]"). */
+export async function mountNamespacePids(mountNs: string): Promise<number[]> {
+  if (!mountNs) return [];
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ns = await readlink(`/proc/${entry}/ns/mnt`).catch(() => '');
+    if (ns === mountNs) out.push(Number(entry));
+  }
+  return out;
 }
 
 /** containerd and the CRI plugin name images by their normalized reference. */
