@@ -11,7 +11,7 @@ import { heapDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
 import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
-import { findRestarts, runToAnalyse, type Fall } from './restarts.ts';
+import { findRestarts, MIN_TREND_POINTS, oomLoopRuns, runToAnalyse, type Fall } from './restarts.ts';
 import { MiB } from '../model/units.ts';
 
 export interface AuditOptions {
@@ -107,26 +107,35 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     options.oomKilledInstances,
   );
   const [runStart, runEnd] = runToAnalyse(n, restarts, Math.max(minSamples, Math.ceil(0.25 * n)));
-  const run = sorted.slice(runStart, runEnd);
-  const componentRows = allRows.slice(runStart, runEnd);
+  // An OOM loop whose runs are all too short for a trend: its runs pooled (restarts.ts, oomLoopRuns).
+  const loop = runEnd - runStart < MIN_TREND_POINTS ? oomLoopRuns(n, restarts) : [];
+  const pooled = loop.reduce((a, [s, e]) => a + e - s, 0) >= MIN_TREND_POINTS ? loop : null;
+  const segments: [number, number][] = pooled ?? [[runStart, runEnd]];
+  const run = segments.flatMap(([s, e]) => sorted.slice(s, e));
+  const componentRows = segments.flatMap(([s, e]) => allRows.slice(s, e));
   // The newest sample of the analysed run: "now" for the verdict, the explanation and the time to limit.
   const runLast = run[run.length - 1]!;
 
-  // One series of points per component, on a clock in seconds from the window start.
+  // One series of points per component, on a clock in seconds from the window start (pooled runs:
+  // from each run's first sample).
   const series = new Map<Component, Point[]>();
-  for (let i = 0; i < run.length; i++) {
-    const t = (run[i]!.timestampMs - startMs) / 1000;
-    const row = componentRows[i]!;
-    for (const c of ANALYSED) {
-      const v = row[c];
-      if (v === undefined) continue;
-      let pts = series.get(c);
-      if (!pts) series.set(c, (pts = []));
-      pts.push({ t, v });
+  for (const [s, e] of segments) {
+    const clockStartMs = pooled ? sorted[s]!.timestampMs : startMs;
+    for (let i = s; i < e; i++) {
+      const t = (sorted[i]!.timestampMs - clockStartMs) / 1000;
+      const row = allRows[i]!;
+      for (const c of ANALYSED) {
+        const v = row[c];
+        if (v === undefined) continue;
+        let pts = series.get(c);
+        if (!pts) series.set(c, (pts = []));
+        pts.push({ t, v });
+      }
     }
   }
+  if (pooled) for (const pts of series.values()) pts.sort((a, b) => a.t - b.t);
   // Without runtime.MemStats, heap profiles' in-use totals stand in for the Go heap series.
-  if (!series.has('goHeap') && sortedProfiles.length >= 3) {
+  if (!pooled && !series.has('goHeap') && sortedProfiles.length >= 3) {
     series.set(
       'goHeap',
       sortedProfiles.map((p) => ({ t: (p.timestampMs - startMs) / 1000, v: p.totalInuseBytes })),
@@ -198,9 +207,10 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const restartEvidence: string[] = [];
   if (restarts.length) {
     const causes = [...new Set(restarts.map((r) => (r.cause === 'atLimit' ? 'at the limit: OOM kill' : 'new container or process')))].join('; ');
-    restartEvidence.push(
-      `${restarts.length} restart(s) (${causes}) at ${falls(restarts)}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`,
-    );
+    const from = pooled
+      ? `the ${pooled.length} runs that started at an OOM kill, on the time since each start (no run alone is long enough for a trend)`
+      : `the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`;
+    restartEvidence.push(`${restarts.length} restart(s) (${causes}) at ${falls(restarts)}; trends are from ${from}`);
   }
   if (releases.length) {
     restartEvidence.push(`${releases.length} sudden fall(s) of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);
@@ -212,8 +222,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     if (restarts[i]!.cause !== 'atLimit' || i === 0) continue; // the first run started before the window
     runSeconds.push((sorted[restarts[i]!.index]!.timestampMs - sorted[restarts[i - 1]!.index]!.timestampMs) / 1000);
   }
-  // The analysed run itself ended at the limit: the limit is reached, not ahead.
-  if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
+  // The analysed run itself ended at the limit (or every pooled run of the loop does): the limit is reached, not ahead.
+  if (ttl !== null && (pooled !== null || (runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')))) ttl = 0;
   const text = explain({
     oomKills: { count: oomRestarts.length, typicalRunSeconds: runSeconds.length ? median(runSeconds) : null },
     classification: cls,

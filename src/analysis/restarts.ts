@@ -72,3 +72,21 @@ export function runToAnalyse(n: number, restarts: readonly Fall[], minRunSamples
   if (last[1] - last[0] >= minRunSamples) return last;
   return runs.reduce((a, b) => (b[1] - b[0] > a[1] - a[0] ? b : a));
 }
+
+/** Fewest points a run needs for a slope with a finite 95 % interval (Theil-Sen with Sen's interval: 6). */
+export const MIN_TREND_POINTS = 6;
+
+/**
+ * The runs of an OOM loop: every run that began at an OOM kill, [start, end), when there are at
+ * least two (else none). A loop faster than the sampling leaves each run too short for a trend of
+ * its own (a kubelet's cAdvisor refreshes every 10-15 s; a leak can reach its limit within a
+ * minute, four or five samples); each of these runs is the same climb from a fresh start, so
+ * pooled on the time since their start they show it.
+ */
+export function oomLoopRuns(n: number, restarts: readonly Restart[]): [number, number][] {
+  const runs: [number, number][] = [];
+  restarts.forEach((r, i) => {
+    if (r.cause === 'atLimit') runs.push([r.index, restarts[i + 1]?.index ?? n]);
+  });
+  return runs.length >= 2 ? runs : [];
+}

@@ -237,6 +237,26 @@ describe('restarts and releases', () => {
     expect(told.explanation).toMatch(/It already hit the 64\.0 MiB limit: 2 restart\(s\) at the limit \(OOM kills\) in this window, each run reaching it in about 2m\./);
   });
 
+  it('an OOM loop faster than the kubelet samples: its runs pooled on the time since each start say Leak/heap and that the limit was hit (real kubelet trace)', () => {
+    // test/fixtures/kubelet/oomloop-1.35: heapleak at 1 MiB/s under a 64 MiB limit on a real
+    // kubelet; cAdvisor refreshed every 12-19 s, so each of the four runs has 3-5 samples, and the
+    // last one before each OOM kill was at 52-55 MiB. No run alone has the six points a trend needs.
+    const file = path.resolve(import.meta.dirname, '../../fixtures/kubelet/oomloop-1.35/evidence.json');
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { samples: MemorySample[]; oomKilledContainerIds: string[] };
+    const oomKilled = new Set(f.samples.map((x) => x.instance!).filter((i) => f.oomKilledContainerIds.some((id) => i.endsWith(`/${id}`))));
+    expect(oomKilled.size).toBe(3);
+    const r = audit(f.samples, [], { minDurationSeconds: 120, isGo: true, oomKilledInstances: oomKilled });
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+    expect(r.evidence[0]).toMatch(/^3 restart\(s\) \(at the limit: OOM kill\) at 60s .*; trends are from the 3 runs that started at an OOM kill, on the time since each start/);
+    expect(r.explanation).toMatch(/It already hit the 64\.0 MiB limit: 3 restart\(s\) at the limit \(OOM kills\) in this window, each run reaching it in about 77s\./);
+    expect(r.timeToLimitSeconds).toBe(0);
+    // Each run climbs about 1 MiB/s (60 MiB/min) from its start; a kill and a restart every 77 s or so
+    // (the run, then the kubelet's back-off).
+    expect(r.growth.goHeap!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(45);
+    // A Leak's limit is never raised.
+    expect(r.recommendation.memoryLimitBytes).toBeLessThanOrEqual(64 * MiB);
+  });
+
   it('a new instance is a restart even below the limit and without a fall', () => {
     const base = series((_i, t) => ({ anonBytes: (20 + t / 30) * MiB }));
     const marked = base.map((s, i) => ({ ...s, instance: i < 200 ? 'c1' : 'c2' }));
