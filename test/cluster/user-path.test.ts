@@ -146,13 +146,13 @@ describe('kubectl apply -f examples/kubernetes/', () => {
     await kubectl(c, ['apply', '-n', SHOP, '-f', path.join(REPO_ROOT, 'examples/kubernetes')]);
     // The examples sample every 30 s to 1 min and decide after 30 min to 2 h: e2e-sized here.
     for (const name of ['filesaver', 'heapleak', 'web']) await kubectl(c, ['patch', 'memoryaudit', name, '-n', SHOP, '--type=merge', '-p', JSON.stringify({ spec: SHORT })]);
-    await kubectl(c, ['apply', '-n', SHOP, '-f', path.join(REPO_ROOT, 'test/cluster/manifests/oomloop.yaml')]);
-    for (const d of ['filesaver', 'heapleak', 'web', 'oomloop']) await rolledOut(c, SHOP, d, 120_000);
+    for (const m of ['oomloop.yaml', 'oomfast.yaml']) await kubectl(c, ['apply', '-n', SHOP, '-f', path.join(REPO_ROOT, 'test/cluster/manifests', m)]);
+    for (const d of ['filesaver', 'heapleak', 'web', 'oomloop', 'oomfast']) await rolledOut(c, SHOP, d, 120_000);
   }, 5 * 60_000);
 
   it('applies the audits and the workloads they select', async () => {
     const applied = (await kubectl(c, ['get', 'deployments,memoryaudits', '-n', SHOP, '-o', 'name'])).trim().split('\n').sort();
-    expect(applied).toEqual(['deployment.apps/filesaver', 'deployment.apps/heapleak', 'deployment.apps/oomloop', 'deployment.apps/web', 'memoryaudit.memaudit.io/filesaver', 'memoryaudit.memaudit.io/heapleak', 'memoryaudit.memaudit.io/oomloop', 'memoryaudit.memaudit.io/web']);
+    expect(applied).toEqual(['deployment.apps/filesaver', 'deployment.apps/heapleak', 'deployment.apps/oomfast', 'deployment.apps/oomloop', 'deployment.apps/web', 'memoryaudit.memaudit.io/filesaver', 'memoryaudit.memaudit.io/heapleak', 'memoryaudit.memaudit.io/oomfast', 'memoryaudit.memaudit.io/oomloop', 'memoryaudit.memaudit.io/web']);
     for (const f of ['memoryaudit-filesaver.yaml', 'memoryaudit-heapleak.yaml', 'memoryaudit-patch.yaml']) {
       const doc = parse(await readFile(path.join(REPO_ROOT, 'examples/kubernetes', f), 'utf8')) as { spec: { selector: { matchLabels?: Record<string, string>; matchExpressions?: { values: string[] }[] } } };
       const app = doc.spec.selector.matchLabels?.app ?? doc.spec.selector.matchExpressions![0]!.values[0]!;
@@ -225,14 +225,15 @@ describe('kubectl apply -f examples/kubernetes/', () => {
     report.patch = { limit: patched.limit, request: patched.request, cgroupLimitBytes: limitBytes, cgroup: path.relative(c.cgroupRoot.memoryDir(), cgroup) };
   });
 
-  it('follows a container the kernel OOM-kills and the kubelet restarts, and says the limit was hit', async () => {
-    // The audit counts the OOM kills among its samples; the pod status counts the restarts.
+  /** Waits until the audit counts the OOM kills as the pod status counts restarts (at least two). */
+  async function followedOomLoop(name: string, limit: string) {
     let last: unknown;
-    const seen = await waitFor('two OOM kills, counted by the audit as the pod status counts restarts', async () => {
-      const [a, p] = await Promise.all([audit('oomloop'), pods(c, SHOP, 'app=oomloop')]);
+    const hit = new RegExp(`It already hit the ${limit.replace('.', '\\.')} limit: (\\d+) restart\\(s\\) at the limit \\(OOM kills\\)`);
+    const seen = await waitFor(`two OOM kills of ${name}, counted by the audit as the pod status counts restarts`, async () => {
+      const [a, p] = await Promise.all([audit(name), pods(c, SHOP, `app=${name}`)]);
       const status = p[0]?.status.containerStatuses?.[0];
       last = { explanation: a.status?.targets?.[0]?.explanation, status };
-      const m = /It already hit the 64\.0 MiB limit: (\d+) restart\(s\) at the limit \(OOM kills\)/.exec(a.status?.targets?.[0]?.explanation ?? '');
+      const m = hit.exec(a.status?.targets?.[0]?.explanation ?? '');
       return m && Number(m[1]) >= 2 && Number(m[1]) === status?.restartCount ? { a, status } : undefined;
     }, 12 * 60_000, 2000).catch((e: Error) => {
       throw new Error(`${e.message}\nlast seen: ${JSON.stringify(last)}`);
@@ -240,8 +241,20 @@ describe('kubectl apply -f examples/kubernetes/', () => {
     expect(seen.status.lastState?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     const t = seen.a.status!.targets![0]!;
     expect(`${t.verdict}/${t.leakSource}`).toBe('Leak/heap');
-    expect(t.limit).toBe('64Mi');
-    report.oomloop = { restartCount: seen.status.restartCount, explanation: t.explanation, samples: t.samples };
+    return { restartCount: seen.status.restartCount, explanation: t.explanation, samples: t.samples, limit: t.limit };
+  }
+
+  it('follows a container the kernel OOM-kills and the kubelet restarts, and says the limit was hit', async () => {
+    // Two minutes a run: about ten of the kubelet's samples each.
+    const r = await followedOomLoop('oomloop', '64.0 MiB');
+    expect(r.limit).toBe('64Mi');
+    report.oomloop = r;
+  });
+
+  it('says the same of an OOM loop faster than the kubelet samples (runs of about 45 s, pooled)', async () => {
+    const r = await followedOomLoop('oomfast', '48.0 MiB');
+    expect(r.limit).toBe('48Mi');
+    report.oomfast = r;
   });
 });
 
@@ -263,7 +276,7 @@ describe('the controller while auditing', () => {
     expect(ws).toBeGreaterThan(10 * MiB);
     expect(ws).toBeLessThan(256 * MiB);
     expect(cores).toBeGreaterThan(0);
-    report.controller = { auditsServed: 4, leaderWorkingSetMiB: +(ws / MiB).toFixed(1), leaderCpuMillicores: Math.round(cores * 1000), standbyWorkingSetMiB: standby ? +(standby[1] / MiB).toFixed(1) : null };
+    report.controller = { auditsServed: 5, leaderWorkingSetMiB: +(ws / MiB).toFixed(1), leaderCpuMillicores: Math.round(cores * 1000), standbyWorkingSetMiB: standby ? +(standby[1] / MiB).toFixed(1) : null };
   });
 
   it('exports the verdicts on /metrics and shares one kubelet scrape among the audits of a round', async () => {
@@ -272,17 +285,17 @@ describe('the controller while auditing', () => {
     expect(m).toMatch(/^memaudit_leader 1$/m);
     expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="heapleak",pod="heapleak-[a-z0-9-]+",container="app",verdict="Leak"\} 1$/m);
     expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="filesaver",pod="filesaver-[a-z0-9-]+",container="app",verdict="CacheGrowth"\} 1$/m);
-    // Every round, three audits read their pods' runtime stats and all four need the node's
-    // cAdvisor numbers: one scrape per node serves the audits of a round (four without sharing).
+    // Every round, four audits read their pods' runtime stats and all five need the node's
+    // cAdvisor numbers: one scrape per node serves the audits of a round (five without sharing).
     const count = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
     const kubelet = count(/^memaudit_sampling_total\{source="kubelet",result="ok"\} (\d+)$/m);
     const pprof = count(/^memaudit_sampling_total\{source="pprof",result="ok"\} (\d+)$/m);
     expect(kubelet).toBeGreaterThan(0);
     expect(kubelet).toBeLessThan(pprof);
-    // Status is written when a round changed it (about once a round per audit: 4 x pprof / 3),
+    // Status is written when a round changed it (about once a round per audit: 5 x pprof / 4),
     // never in a loop of its own update events.
     const writes = count(/^memaudit_status_writes_total\{result="ok"\} (\d+)$/m);
-    expect(writes).toBeLessThanOrEqual(2 * (4 / 3) * pprof);
+    expect(writes).toBeLessThanOrEqual(2 * (5 / 4) * pprof);
     report.controllerMetrics = { kubeletScrapes: kubelet, runtimeStatsReads: pprof, statusWrites: writes };
   });
 
@@ -338,7 +351,7 @@ describe('helm upgrade and helm uninstall', () => {
     const cluster = (await kubectl(c, ['get', 'clusterroles,clusterrolebindings', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name'])).trim();
     expect(cluster).toBe('');
     expect((await kubectl(c, ['get', 'crd', 'memoryaudits.memaudit.io', '-o', 'name'])).trim()).toBe('customresourcedefinition.apiextensions.k8s.io/memoryaudits.memaudit.io');
-    expect((await kubectl(c, ['get', 'memoryaudits', '-n', SHOP, '-o', 'name'])).trim().split('\n')).toHaveLength(4);
+    expect((await kubectl(c, ['get', 'memoryaudits', '-n', SHOP, '-o', 'name'])).trim().split('\n')).toHaveLength(5);
     expect((await helmCli(c, ['list', '-n', NS, '-q'])).trim()).toBe('');
   });
 });
