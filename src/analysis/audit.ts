@@ -7,7 +7,7 @@ import { componentsOf } from './components.ts';
 import type { Point } from './envelope.ts';
 import { explain } from './explain.ts';
 import { analyzeGrowth } from './growth.ts';
-import { heapDiff } from './heap-diff.ts';
+import { heapDiff, profilesToDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
 import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
@@ -65,7 +65,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const limitOf = (s: MemorySample | undefined): number | null => (options.limitBytes !== undefined ? options.limitBytes : (s?.limitBytes ?? null));
   const limitBytes = limitOf(last);
   const sortedProfiles = [...profiles].sort((a, b) => a.timestampMs - b.timestampMs);
-  const topGrowingFunctions = sortedProfiles.length >= 2 ? heapDiff(sortedProfiles[0]!, sortedProfiles[sortedProfiles.length - 1]!, options.topFunctions ?? 5) : [];
+  const diffPair = profilesToDiff(sortedProfiles);
+  const topGrowingFunctions = diffPair ? heapDiff(diffPair[0], diffPair[1], options.topFunctions ?? 5) : [];
   const isGo = options.isGo === true || sorted.some((s) => s.go !== undefined) || profiles.length > 0;
   const headroomPercent = options.recommend?.headroomPercent ?? 20;
   const goMemLimit = options.recommend?.goMemLimit ?? true;

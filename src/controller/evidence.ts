@@ -118,5 +118,6 @@ export function reduceProfile(p: HeapProfile, maxFunctions: number): HeapProfile
   const top = (m: Map<string, number>) => new Map([...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, maxFunctions));
   const out: HeapProfile = { timestampMs: p.timestampMs, totalInuseBytes: p.totalInuseBytes, flatInuseBytes: top(p.flatInuseBytes), cumInuseBytes: top(p.cumInuseBytes) };
   if (p.totalAllocBytes !== undefined) out.totalAllocBytes = p.totalAllocBytes;
+  if (p.instance !== undefined) out.instance = p.instance;
   return out;
 }

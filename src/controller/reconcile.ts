@@ -300,7 +300,9 @@ export class Reconciler {
       if (go && go.container === t.container) {
         te.pprofError = go.error;
         if (go.runtime) sample.go = go.runtime;
-        if (go.profile) te.addProfile(go.profile, limits);
+        // Fetched in the round of this scrape, from the same incarnation: heap diffs stay within one
+        // process (heap-diff.ts, profilesToDiff).
+        if (go.profile) te.addProfile(found.sample.instance !== undefined ? { ...go.profile, instance: found.sample.instance } : go.profile, limits);
       }
       te.addSample(sample, limits);
     }
