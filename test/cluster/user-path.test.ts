@@ -241,6 +241,8 @@ describe('kubectl apply -f examples/kubernetes/', () => {
     expect(seen.status.lastState?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     const t = seen.a.status!.targets![0]!;
     expect(`${t.verdict}/${t.leakSource}`).toBe('Leak/heap');
+    // Heap profiles are diffed within one incarnation: across a restart the new heap starts over.
+    expect(t.topGrowingFunctions![0]!.function).toBe('main.retainRequest');
     return { restartCount: seen.status.restartCount, explanation: t.explanation, samples: t.samples, limit: t.limit };
   }
 

@@ -20,11 +20,11 @@ import type { KubeObject, PolicyRule } from '../unit/chart/helm.ts';
 // what the chart's service account may do, asked of the API server's RBAC authorizer; and
 // `memaudit controller` started from the image's file tree with the installed Deployment's
 // arguments and a token of the installed service account, leading and writing status.
-// Not tested, because this cluster has only etcd and kube-apiserver: pods (no scheduler, no
-// kubelet, no image: the Deployment's pods are never created, nor probed), in-cluster config
-// (the controller gets a kubeconfig with the service account's token instead), the real
-// ServiceMonitor schema (a stand-in CRD that accepts any spec), and the Dockerfile's own build
-// (no registry here: test/unit/chart/dockerfile.test.ts reads it instead).
+// Not tested here, because this cluster has only etcd and kube-apiserver: pods (no scheduler, no
+// kubelet, no image: the Deployment's pods are never created, nor probed) and in-cluster config
+// (the controller gets a kubeconfig with the service account's token instead). test/cluster/
+// installs the chart on a real node, with the image `npm run image` builds, and runs its pods.
+// Not tested at all: the real ServiceMonitor schema (a stand-in CRD that accepts any spec).
 jest.setTimeout(240_000);
 
 const execFileAsync = promisify(execFile);
