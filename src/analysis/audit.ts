@@ -157,7 +157,9 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     const pts = series.get(c);
     // A component seen in under half the samples (a source that dropped a field) is not trusted.
     if (!pts || pts.length < Math.max(3, (c === 'goHeap' || c === 'goStack' ? 0.2 : 0.5) * run.length)) continue;
-    growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes });
+    // Pooled runs are sampled at about the same offsets from their starts: bucket minima would fold
+    // them into as few points as one run has. Each point is fitted instead.
+    growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes }, pooled ? { minBuckets: pts.length } : undefined);
   }
 
   const lastRow = componentRows[componentRows.length - 1]!;

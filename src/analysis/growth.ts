@@ -1,4 +1,4 @@
-import type { Point } from './envelope.ts';
+import type { EnvelopeOptions, Point } from './envelope.ts';
 import { findChangepoint } from './plateau.ts';
 import { robustSd } from './stats/quantile.ts';
 import { theilSen } from './stats/theil-sen.ts';
@@ -41,8 +41,9 @@ const MIN_CHANGEPOINT_IMPROVEMENT = 0.5;
 /** The late segment must keep growing at this fraction of the early pace to count as still growing. */
 const STOPPED_PACE_RATIO = 0.25;
 
-export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
-  const fit = fitTrend(points);
+/** `envelope`: how the lower envelope buckets the points (envelope.ts); the default suits one run sampled evenly. */
+export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds, envelope?: EnvelopeOptions): ComponentGrowth {
+  const fit = fitTrend(points, envelope);
   const k = thresholds.noiseMultiple ?? 3;
   const total = fit.durationSeconds;
   const [ciLowHour, ciHighHour] = fit.slopeCiBytesPerHour;

@@ -1,5 +1,5 @@
 import { audit } from '../../../src/analysis/audit.ts';
-import type { MemorySample } from '../../../src/model/sample.ts';
+import type { HeapProfile, MemorySample } from '../../../src/model/sample.ts';
 import { formatBytes, MiB } from '../../../src/model/units.ts';
 import { parseCgroupRecording } from '../../../src/sources/cgroup-recording.ts';
 import { readHeapProfileFile } from '../../../src/sources/pprof.ts';
@@ -255,6 +255,31 @@ describe('restarts and releases', () => {
     expect(r.growth.goHeap!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(45);
     // A Leak's limit is never raised.
     expect(r.recommendation.memoryLimitBytes).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it('an OOM loop sampled three times a run, at the same offsets from each start: Leak/heap, and it stays Leak as samples come (real kubelet trace)', () => {
+    // test/fixtures/kubelet/oomfast-1.35: heapleak at 1 MiB/s under 48 MiB; cAdvisor refreshed every
+    // ~16 s, so each run has three samples at about 0, 16 and 32 s from its start. Bucket minima of
+    // the pooled runs would fold them into three points (no trend); every point is fitted.
+    const file = path.resolve(import.meta.dirname, '../../fixtures/kubelet/oomfast-1.35/evidence.json');
+    type Prof = Omit<HeapProfile, 'flatInuseBytes' | 'cumInuseBytes'> & { flatInuseBytes: Record<string, number>; cumInuseBytes: Record<string, number> };
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { samples: MemorySample[]; profiles: Prof[]; oomKilledContainerIds: string[]; restartCount: number };
+    const profiles: HeapProfile[] = f.profiles.map((p) => ({ ...p, flatInuseBytes: new Map(Object.entries(p.flatInuseBytes)), cumInuseBytes: new Map(Object.entries(p.cumInuseBytes)) }));
+    const oomKilled = new Set(f.samples.map((x) => x.instance!).filter((i) => f.oomKilledContainerIds.some((id) => i.endsWith(`/${id}`))));
+    const options = { minDurationSeconds: 90, isGo: true, oomKilledInstances: oomKilled };
+    const r = audit(f.samples, profiles, options);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+    expect(r.explanation).toMatch(new RegExp(`It already hit the 48\\.0 MiB limit: ${f.restartCount} restart\\(s\\) at the limit \\(OOM kills\\)`));
+    // The profiles of the newest incarnation with two: main.retainRequest, not what a diff across a restart ranks.
+    expect(r.topGrowingFunctions[0]!.function).toBe('main.retainRequest');
+    // From the first verdict on (ten samples), it holds: the fold made it flap to Stable live.
+    const verdicts = new Set<string>();
+    for (let k = 10; k <= f.samples.length; k++) {
+      const prefix = f.samples.slice(0, k);
+      const at = audit(prefix, profiles.filter((p) => p.timestampMs <= prefix[k - 1]!.timestampMs), options);
+      verdicts.add(`${at.verdict}/${at.leakSource}`);
+    }
+    expect([...verdicts]).toEqual(['Leak/heap']);
   });
 
   it('a new instance is a restart even below the limit and without a fall', () => {
