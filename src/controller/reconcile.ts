@@ -14,7 +14,7 @@ import { isNotFound } from './kube/errors.ts';
 import { selectorMatches } from './kube/selector.ts';
 import type { Pod } from './kube/types.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { oomKilledContainerId, oomKilledInstances, rememberOomKill } from './oom-kills.ts';
+import { metricsExpected, oomKilledContainerId, oomKilledInstances, rememberOomKill } from './container-status.ts';
 import { applyPatch, decidePatch, findWorkload, readContainerResources } from './patch.ts';
 import type { Workload } from './patch.ts';
 import type { ReconcileResult } from './queue.ts';
@@ -289,8 +289,15 @@ export class Reconciler {
       }
       const found = scrape.containers.find((c) => c.key.namespace === ns && c.key.pod === podName && c.key.container === t.container);
       if (!found) {
+        // No series while the container waits to restart or has just started (container-status.ts);
+        // and a dead container's series are gone a moment before the pod status says it died, so
+        // one round without them is not a failure yet.
+        if (!metricsExpected(t.pod, t.container, now)) {
+          te.consecutiveFailures = 0;
+          continue;
+        }
+        if (++te.consecutiveFailures < 2) continue;
         te.lastError = `kubelet on node ${te.node} has no memory metrics for container ${t.container} of pod ${podName} (not started yet?)`;
-        te.consecutiveFailures++;
         continue;
       }
       te.lastError = undefined;

@@ -53,6 +53,7 @@ export interface Pod extends KubeObject {
       ready?: boolean;
       restartCount?: number;
       containerID?: string;
+      state?: { running?: { startedAt?: string }; waiting?: { reason?: string }; terminated?: { reason?: string; exitCode?: number } };
       lastState?: { terminated?: { reason?: string; exitCode?: number; containerID?: string; startedAt?: string; finishedAt?: string } };
     }[];
   };

@@ -2,7 +2,9 @@ import type { MemorySample } from '../model/sample.ts';
 import type { Pod } from './kube/types.ts';
 
 /**
- * OOM kills as the kubelet reports them: a container restarted after one carries
+ * What the pod status says about a container that the kubelet's metrics cannot.
+ *
+ * OOM kills: a container restarted after one carries
  * `lastState.terminated {reason: OOMKilled, containerID}` in the pod status. The controller keeps
  * the IDs it has seen per target (the pod status only shows the last termination, and the
  * controller looks every round), and tells the engine which sampled incarnations ended that way.
@@ -40,4 +42,22 @@ export function oomKilledInstances(samples: readonly MemorySample[], containerId
     if (ids.some((id) => s.instance!.includes(id))) out.add(s.instance);
   }
   return out;
+}
+
+/** How long cAdvisor may take to serve a new container's series (a housekeeping round is 10-15 s). */
+export const NEW_CONTAINER_GRACE_MS = 30_000;
+
+/**
+ * Whether the kubelet should be serving the container's metrics now. Not while it waits to
+ * restart (CrashLoopBackOff after an OOM kill: its old cgroup is gone, there is no new one), nor
+ * within NEW_CONTAINER_GRACE_MS of its start (cAdvisor has not found it yet): missing metrics then
+ * are not a sampling failure. Without a status for the container, they are (as before).
+ */
+export function metricsExpected(pod: Pod, container: string, nowMs: number): boolean {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+  if (!status) return true;
+  const startedAt = status.state?.running?.startedAt;
+  if (startedAt === undefined) return false;
+  const startedMs = Date.parse(startedAt);
+  return !Number.isFinite(startedMs) || nowMs - startedMs >= NEW_CONTAINER_GRACE_MS;
 }

@@ -1,4 +1,4 @@
-import { MAX_OOM_KILLED_IDS, oomKilledContainerId, oomKilledInstances, rememberOomKill } from '../../../src/controller/oom-kills.ts';
+import { MAX_OOM_KILLED_IDS, NEW_CONTAINER_GRACE_MS, metricsExpected, oomKilledContainerId, oomKilledInstances, rememberOomKill } from '../../../src/controller/container-status.ts';
 import type { Pod } from '../../../src/controller/kube/types.ts';
 import type { MemorySample } from '../../../src/model/sample.ts';
 
@@ -42,5 +42,26 @@ describe('OOM kills from the pod status', () => {
     expect(ids.size).toBe(MAX_OOM_KILLED_IDS);
     expect(ids.has('id-4')).toBe(false);
     expect([...ids].at(-1)).toBe('id-10');
+  });
+});
+
+describe('whether the kubelet should serve a container\'s metrics', () => {
+  const at = Date.parse('2026-11-30T16:14:50Z');
+  const withState = (state: NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number]['state']): Pod => ({
+    metadata: { name: 'oomfast-54547659c5-rdr6f', namespace: 'shop' },
+    status: { phase: 'Running', containerStatuses: [{ name: 'app', restartCount: 4, ...(state ? { state } : {}) }] },
+  });
+
+  it('not while the container waits to restart after an OOM kill, nor right after it started', () => {
+    // As the real kubelet wrote them: back-off after the fourth kill, then the fifth start.
+    expect(metricsExpected(withState({ waiting: { reason: 'CrashLoopBackOff' } }), 'app', at)).toBe(false);
+    expect(metricsExpected(withState({ terminated: { reason: 'OOMKilled', exitCode: 137 } }), 'app', at)).toBe(false);
+    expect(metricsExpected(withState({ running: { startedAt: '2026-11-30T16:14:42Z' } }), 'app', at)).toBe(false);
+  });
+
+  it(`once it has run ${NEW_CONTAINER_GRACE_MS / 1000} s, and whenever the pod status says nothing of it`, () => {
+    expect(metricsExpected(withState({ running: { startedAt: '2026-11-30T16:14:20Z' } }), 'app', at)).toBe(true);
+    expect(metricsExpected(withState(undefined), 'other', at)).toBe(true);
+    expect(metricsExpected({ metadata: { name: 'p' }, status: { phase: 'Running' } }, 'app', at)).toBe(true);
   });
 });
