@@ -243,6 +243,11 @@ describe('kubectl apply -f examples/kubernetes/', () => {
     expect(`${t.verdict}/${t.leakSource}`).toBe('Leak/heap');
     // Heap profiles are diffed within one incarnation: across a restart the new heap starts over.
     expect(t.topGrowingFunctions![0]!.function).toBe('main.retainRequest');
+    // The kubelet has no series for the container while it waits to restart and just after: that
+    // is the pod status' to say, not a sampling failure.
+    const events = (await getJson<{ items: { reason: string; involvedObject: { kind: string; name: string } }[] }>(c, ['events', '-n', SHOP])).items;
+    expect(events.filter((e) => e.involvedObject.kind === 'MemoryAudit' && e.involvedObject.name === name && e.reason === 'SamplingFailed')).toEqual([]);
+    expect(t.state).toBe('Sampling');
     return { restartCount: seen.status.restartCount, explanation: t.explanation, samples: t.samples, limit: t.limit };
   }
 
