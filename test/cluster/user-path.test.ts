@@ -228,7 +228,7 @@ describe('kubectl apply -f examples/kubernetes/', () => {
   /** Waits until the audit counts the OOM kills as the pod status counts restarts (at least two). */
   async function followedOomLoop(name: string, limit: string) {
     let last: unknown;
-    const hit = new RegExp(`It already hit the ${limit.replace('.', '\\.')} limit: (\\d+) restart\\(s\\) at the limit \\(OOM kills\\)`);
+    const hit = new RegExp(`It already hit the ${limit.replace('.', '\\.')} limit: (\\d+) restarts? at the limit \\(OOM kills\\)`);
     const seen = await waitFor(`two OOM kills of ${name}, counted by the audit as the pod status counts restarts`, async () => {
       const [a, p] = await Promise.all([audit(name), pods(c, SHOP, `app=${name}`)]);
       const status = p[0]?.status.containerStatuses?.[0];
