@@ -25,6 +25,10 @@ export class TargetEvidence {
   lastError: string | undefined;
   /** The last heap profile error (cgroup sampling may still work). */
   pprofError: string | undefined;
+  /** Rounds in a row whose node metrics held no series for the container (reconcile/sample-round.ts). */
+  missedRounds = 0;
+  /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
+  readonly oomKilledContainers = new Set<string>();
 
   constructor(pod: string, container: string) {
     this.pod = pod;
@@ -110,5 +114,6 @@ export function reduceProfile(p: HeapProfile, maxFunctions: number): HeapProfile
   const top = (m: Map<string, number>) => new Map([...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, maxFunctions));
   const out: HeapProfile = { timestampMs: p.timestampMs, totalInuseBytes: p.totalInuseBytes, flatInuseBytes: top(p.flatInuseBytes), cumInuseBytes: top(p.cumInuseBytes) };
   if (p.totalAllocBytes !== undefined) out.totalAllocBytes = p.totalAllocBytes;
+  if (p.instance !== undefined) out.instance = p.instance;
   return out;
 }

@@ -11,7 +11,7 @@ import { isNoData } from '../model/no-data.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { findContainerSample, parseCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { hostPort, httpGet } from './http-get.ts';
-import { data, gone, retry, type Read } from './reader.ts';
+import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
 /** The API server as the readers use it; the controller's KubeClient is one. */
 export interface ApiServer {
@@ -33,6 +33,8 @@ export interface KubeletReaderOptions {
   now?: () => number;
 }
 
+export type NotInMetrics = Retry & { notInMetrics: true };
+
 type NodeAddresses = { status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
 
 /** A node's addresses are read again after this long. */
@@ -49,12 +51,16 @@ export class KubeletReader {
     this.#o = options;
   }
 
-  /** One container's memory, from its node's metrics no older than maxAgeMs. */
-  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample>> {
+  /**
+   * One container's memory, from its node's metrics no older than maxAgeMs. A retry marked
+   * `notInMetrics` says the node answered without the container's series (not started, waiting
+   * to restart, just died) rather than that the node could not be read.
+   */
+  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample> | NotInMetrics> {
     const scrape = await this.#scrape(nodeName, maxAgeMs);
     if (scrape.kind !== 'data') return scrape;
     const found = findContainerSample(scrape.value, key);
-    if (isNoData(found)) return retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`);
+    if (isNoData(found)) return { ...retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`), notInMetrics: true };
     return data({ ...found });
   }
 

@@ -5,6 +5,7 @@
 import type { GoRuntimeSample, HeapProfile } from '../../model/sample.ts';
 import type { KubeletReader } from '../../sampling/kubelet.ts';
 import type { PodPprofReader } from '../../sampling/pod-pprof.ts';
+import { metricsExpected, oomKilledContainerId, rememberOomKill } from '../container-status.ts';
 import type { EvidenceLimits } from '../evidence.ts';
 import type { Pod } from '../runtime/kube/types.ts';
 import type { ResolvedSpec } from '../spec.ts';
@@ -37,16 +38,36 @@ export async function sampleRound(readers: Readers, limits: EvidenceLimits, roun
     const te = ev.target(t.pod.metadata.name, t.container);
     te.node = t.pod.spec!.nodeName;
     te.podUid = t.pod.metadata.uid;
+    const oomKilled = oomKilledContainerId(t.pod, t.container);
+    if (oomKilled) rememberOomKill(te.oomKilledContainers, oomKilled);
     const read = reads[i]!;
-    te.lastError = read.kind === 'data' ? undefined : read.reason;
-    if (read.kind !== 'data') return;
+    if (read.kind !== 'data') {
+      if ('notInMetrics' in read) {
+        // No series while the container waits to restart or has just started (container-status.ts);
+        // and a dead container's series are gone a moment before the pod status says it died, so
+        // one round without them is not a failure yet.
+        if (!metricsExpected(t.pod, t.container, nowMs)) {
+          te.missedRounds = 0;
+          te.lastError = undefined;
+          return;
+        }
+        if (++te.missedRounds < 2) return;
+      }
+      te.lastError = read.reason;
+      return;
+    }
+    te.lastError = undefined;
+    te.missedRounds = 0;
+    const sample = read.value;
     const go = goByPod.get(t.pod.metadata.name);
     if (go?.container === t.container) {
       te.pprofError = go.error;
-      if (go.runtime) read.value.go = go.runtime;
-      if (go.profile) te.addProfile(go.profile, limits);
+      if (go.runtime) sample.go = go.runtime;
+      // Fetched in the round of this scrape, from the same incarnation: heap diffs stay within one
+      // process (heap-diff.ts, profilesToDiff).
+      if (go.profile) te.addProfile(sample.instance !== undefined ? { ...go.profile, instance: sample.instance } : go.profile, limits);
     }
-    te.addSample(read.value, limits);
+    te.addSample(sample, limits);
   });
   ev.lastRoundMs = nowMs;
   ev.dirty = true;
