@@ -4,7 +4,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { parseDocument } from 'yaml';
 import { NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL } from '../../../src/docker/compose.ts';
-import { unifiedDiff } from '../../../src/docker/line-diff.ts';
+import { composeFileDiff } from '../../../src/docker/write-limit.ts';
 import { bytesFromSize } from '../../../src/model/units.ts';
 import { REPO } from '../local/helpers.ts';
 import { dockerClient, IMAGE, memaudit, removeTestContainers, report, RUN_ID, startDockerd, TEST_LABEL, waitForLog } from './helpers.ts';
@@ -107,7 +107,7 @@ describe('memaudit docker --compose-file --write-limit', () => {
     const reservation = Math.max(...recs.map((m) => Number(m[2])));
     const goMemLimit = Math.floor((limit * MiB * 0.9) / MiB);
     const now = readFileSync(file, 'utf8');
-    const changed = unifiedDiff(original, now, 'a', 'b')
+    const changed = composeFileDiff(original, now, 'a', 'b')
       .split('\n')
       .filter((l) => /^[-+] /.test(l));
     expect(changed).toEqual([

@@ -1,8 +1,7 @@
 import { composeProjectName, composeServiceFromText, normalizeProjectName } from '../../../src/docker/compose.ts';
 import { dockerEndpoint } from '../../../src/docker/endpoint.ts';
-import { unifiedDiff } from '../../../src/docker/line-diff.ts';
 import { recordFileFor } from '../../../src/docker/containers.ts';
-import { composeLimitsFrom } from '../../../src/docker/write-limit.ts';
+import { composeFileDiff, composeLimitsFrom } from '../../../src/docker/write-limit.ts';
 import { isUsageError } from '../../../src/errors.ts';
 import type { AuditResult, Recommendation } from '../../../src/model/verdict.ts';
 
@@ -68,14 +67,18 @@ describe('recordFileFor', () => {
   });
 });
 
-describe('unifiedDiff', () => {
-  it('prints diff -u hunks with three lines of context', () => {
+describe('composeFileDiff', () => {
+  it('prints diff -u hunks with three lines of context (jsdiff)', () => {
     const before = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].join('\n') + '\n';
     const after = ['a', 'b', 'c', 'd', 'E', 'f', 'g', 'h', 'i', 'j', 'k'].join('\n') + '\n';
     // e -> E at line 5: context lines 2-4 and 6-8; k appended after j (line 10): context 7-10.
     // The two changes are 5 unchanged lines apart (<= 6), so they share one hunk: lines 2-10 / 2-11.
-    expect(unifiedDiff(before, after, 'a/c.yaml', 'b/c.yaml')).toBe(['--- a/c.yaml', '+++ b/c.yaml', '@@ -2,9 +2,10 @@', ' b', ' c', ' d', '-e', '+E', ' f', ' g', ' h', ' i', ' j', '+k', ''].join('\n'));
-    expect(unifiedDiff(before, before, 'a', 'b')).toBe('');
+    expect(composeFileDiff(before, after, 'a/c.yaml', 'b/c.yaml')).toBe(['--- a/c.yaml', '+++ b/c.yaml', '@@ -2,9 +2,10 @@', ' b', ' c', ' d', '-e', '+E', ' f', ' g', ' h', ' i', ' j', '+k', ''].join('\n'));
+    expect(composeFileDiff(before, before, 'a', 'b')).toBe('');
+  });
+
+  it('marks a last line without its newline as diff -u does', () => {
+    expect(composeFileDiff('x\ny', 'x\nz', 'a', 'b')).toBe(['--- a', '+++ b', '@@ -1,2 +1,2 @@', ' x', '-y', '\\ No newline at end of file', '+z', '\\ No newline at end of file', ''].join('\n'));
   });
 });
 
