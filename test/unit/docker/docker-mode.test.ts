@@ -52,7 +52,7 @@ describe('Compose project name (compose order: --project, COMPOSE_PROJECT_NAME, 
       error = e;
     }
     expect(isUsageError(error)).toBe(true);
-    expect((error as Error).message).toBe('docker: no service "web" in /p/compose.yaml; its services: saver, leaky');
+    expect((error as Error).message).toBe('no service "web" in /p/compose.yaml; its services: saver, leaky');
     expect(() => composeServiceFromText('image: x\n', 'c.yaml', 'a', undefined, undefined)).toThrow(expect.objectContaining({ name: 'InputError', message: 'c.yaml: not a Compose file: no "services:" map' }));
     expect(() => composeServiceFromText('a: [', 'c.yaml', 'a', undefined, undefined)).toThrow(expect.objectContaining({ name: 'InputError', message: expect.stringMatching(/^c\.yaml: not valid YAML/) }));
   });

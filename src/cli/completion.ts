@@ -1,0 +1,257 @@
+// `memaudit completion bash|zsh`: shell completion scripts generated from the command registry and
+// each command's declared options (command.ts), so a command added to the registry is completed
+// with no change here. The scripts are static (completing costs no memaudit start): commands,
+// options, the values of options that have a fixed set (-o, --fail-on, ...), files and
+// directories where an option or operand is one, containers from `docker ps` for `memaudit docker`,
+// and the command line of `memaudit run` after its command starts.
+import { UsageError } from '../errors.ts';
+import { COMMON_HELP, COMMON_OPTIONS, type Operands, type OptionSpecs } from './args.ts';
+import { defineCommand, type Command, type ValueKind } from './command.ts';
+import { ExitCode } from './exit-codes.ts';
+import { COMMANDS } from './registry.ts';
+import { memauditVersion } from './version.ts';
+
+const SHELLS = ['bash', 'zsh'] as const;
+
+/** What the scripts need to know of one option. */
+interface OptionInfo {
+  long: string;
+  short?: string;
+  takesValue: boolean;
+  multiple: boolean;
+  values?: ValueKind;
+  description: string;
+}
+
+interface CommandInfo {
+  name: string;
+  summary: string;
+  operands: Operands;
+  operandValues?: readonly string[] | 'containers';
+  options: OptionInfo[];
+}
+
+export const completionCommand = defineCommand({
+  help: [
+    'Usage: memaudit completion bash|zsh',
+    '',
+    'Prints the shell completion script for bash or zsh: commands, options, their values (output',
+    'formats, verdicts, files), containers for memaudit docker.',
+    '',
+    'Examples:',
+    '  source <(memaudit completion bash)                      # this bash session',
+    '  memaudit completion bash > ~/.local/share/bash-completion/completions/memaudit',
+    '  memaudit completion zsh > "${fpath[1]}/_memaudit"       # zsh, then: compinit',
+  ].join('\n'),
+  options: {},
+  operands: 'names',
+  operandValues: SHELLS,
+  async run({ positionals }, io) {
+    if (positionals.length !== 1) throw new UsageError(`expected one shell, ${SHELLS.join(' or ')}${positionals.length ? `, got ${positionals.length}` : ''}`);
+    const shell = positionals[0]!;
+    if (!(SHELLS as readonly string[]).includes(shell)) throw new UsageError(`no completion for ${JSON.stringify(shell)}; expected ${SHELLS.join(' or ')}`);
+    const commands = await commandInfos();
+    io.stdout.write(shell === 'bash' ? bashScript(commands) : zshScript(commands));
+    return ExitCode.Ok;
+  },
+});
+
+/** Every registered command, loaded to read its options. */
+async function commandInfos(): Promise<CommandInfo[]> {
+  const out: CommandInfo[] = [];
+  for (const entry of COMMANDS) {
+    const command = await entry.load();
+    out.push({ name: entry.name, summary: entry.summary, operands: command.operands, ...operandValuesOf(entry.name, command), options: optionInfos(command) });
+  }
+  return out;
+}
+
+function operandValuesOf(name: string, command: Command): Pick<CommandInfo, 'operandValues'> {
+  if (command.operandValues) return { operandValues: command.operandValues };
+  return name === 'docker' ? { operandValues: 'containers' } : {};
+}
+
+function optionInfos(command: Command): OptionInfo[] {
+  const specs: OptionSpecs = { ...command.options, ...COMMON_OPTIONS };
+  const descriptions = helpDescriptions(`${command.help}\n${COMMON_HELP}`);
+  const values = (command.optionValues ?? {}) as Record<string, ValueKind | undefined>;
+  return Object.entries(specs).map(([long, spec]) => {
+    const info: OptionInfo = { long, takesValue: spec.type === 'string', multiple: spec.multiple === true, description: descriptions.get(long) ?? '' };
+    if (spec.short) info.short = spec.short;
+    if (values[long]) info.values = values[long];
+    return info;
+  });
+}
+
+/** "--limit SIZE    the container's memory limit ..." lines of a help text: option -> its first words. */
+function helpDescriptions(help: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of help.split('\n')) {
+    const m = /^\s+(?:-\w, )?--([\w-]+)(?: \S+)?\s{2,}(\S.*)$/.exec(line);
+    if (m && !out.has(m[1]!)) out.set(m[1]!, shortDescription(m[2]!));
+  }
+  return out;
+}
+
+/** The first clause of a help line, without parentheses, at most 72 characters (cut at a word). */
+function shortDescription(text: string): string {
+  const clause = text.replace(/\s*\([^)]*\)?/g, '').split(/;\s/)[0]!.trim();
+  return clause.length <= 72 ? clause : clause.slice(0, clause.lastIndexOf(' ', 71)) + '...';
+}
+
+const flags = (o: OptionInfo): string[] => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])];
+const shellWords = (words: readonly string[]): string => words.join(' ');
+
+// ---- bash ----
+
+function bashScript(commands: CommandInfo[]): string {
+  const names = [...commands.map((c) => c.name), 'help'];
+  const top = [...names, '-h', '--help', '-V', '--version'];
+  const cases = commands.map((c) => bashCommandCase(c)).join('\n');
+  return `# memaudit ${memauditVersion()} completion for bash, generated by \`memaudit completion bash\`.
+#   source <(memaudit completion bash)          # this session
+#   memaudit completion bash > ~/.local/share/bash-completion/completions/memaudit
+_memaudit_list() { # CUR WORDS...: the words matching the last item of a comma-separated CUR
+  local cur=$1 pre=''
+  shift
+  [[ $cur == *,* ]] && pre=\${cur%,*}, && cur=\${cur##*,}
+  COMPREPLY=($(compgen -P "$pre" -W "$*" -- "$cur"))
+}
+_memaudit_files() { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$1")); }
+_memaudit_dirs() { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$1")); }
+_memaudit() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} i=2 word operand=''
+  COMPREPLY=()
+  # --output=js: bash splits at '=' (COMP_WORDBREAKS).
+  if [[ $cur == = ]]; then cur=''; elif [[ $prev == = ]]; then prev=\${COMP_WORDS[COMP_CWORD-2]}; fi
+  if ((COMP_CWORD == 1)); then
+    COMPREPLY=($(compgen -W "${shellWords(top)}" -- "$cur"))
+    return
+  fi
+  case \${COMP_WORDS[1]} in
+    help)
+      ((COMP_CWORD == 2)) && COMPREPLY=($(compgen -W "${shellWords(commands.map((c) => c.name))}" -- "$cur"))
+      ;;
+${cases}
+  esac
+}
+complete -F _memaudit memaudit
+`;
+}
+
+function bashValueAction(kind: ValueKind | undefined): string {
+  if (kind === 'file') return '_memaudit_files "$cur"';
+  if (kind === 'dir') return '_memaudit_dirs "$cur"';
+  if (kind && 'commaList' in kind) return `_memaudit_list "$cur" ${shellWords(kind.commaList)}`;
+  if (kind) return `COMPREPLY=($(compgen -W "${shellWords(kind)}" -- "$cur"))`;
+  return ':';
+}
+
+function bashCommandCase(c: CommandInfo): string {
+  const withValue = c.options.filter((o) => o.takesValue);
+  const valueCases = withValue.map((o) => `        ${flags(o).join('|')}) ${bashValueAction(o.values)}; return ;;`).join('\n');
+  const optionWords = shellWords(c.options.flatMap((o) => [`--${o.long}`]));
+  const lines = [`    ${c.name})`];
+  if (valueCases) lines.push('      case $prev in', valueCases, '      esac');
+  if (c.operands === 'command') {
+    // The command to run starts at -- or at the first word that is neither an option nor its value.
+    const takes = shellWords(withValue.flatMap(flags));
+    lines.push(
+      '      while ((i < COMP_CWORD)); do',
+      '        word=${COMP_WORDS[i]}',
+      '        if [[ $word == -- || $word != -* ]]; then operand=$i; [[ $word == -- ]] && operand=$((i + 1)); break; fi',
+      `        [[ " ${takes} " == *" $word "* ]] && ((i++))`,
+      '        ((i++))',
+      '      done',
+      '      if [[ -n $operand ]]; then',
+      '        if declare -F _command_offset >/dev/null; then _command_offset "$operand"',
+      '        elif ((COMP_CWORD == operand)); then COMPREPLY=($(compgen -c -- "$cur"))',
+      '        else _memaudit_files "$cur"; fi',
+      '        return',
+      '      fi',
+    );
+  }
+  let operandAction = '';
+  if (c.operands === 'files') operandAction = '_memaudit_files "$cur"';
+  else if (c.operandValues === 'containers') operandAction = `COMPREPLY=($(compgen -W "$(docker ps --format '{{.Names}}' 2>/dev/null)" -- "$cur"))`;
+  else if (c.operandValues) operandAction = `COMPREPLY=($(compgen -W "${shellWords(c.operandValues)}" -- "$cur"))`;
+  else if (c.operands === 'command') operandAction = 'COMPREPLY=($(compgen -c -- "$cur"))';
+  lines.push(operandAction ? `      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${optionWords}" -- "$cur")); else ${operandAction}; fi` : `      COMPREPLY=($(compgen -W "${optionWords}" -- "$cur"))`);
+  lines.push('      ;;');
+  return lines.join('\n');
+}
+
+// ---- zsh ----
+
+/** Text inside a single-quoted _arguments spec: a description (brackets escaped) or a message or value (colons escaped). */
+const quoted = (s: string): string => s.replace(/'/g, `'\\''`);
+const zshDescription = (s: string): string => quoted(s.replace(/([\\[\]])/g, '\\$1'));
+const zshText = (s: string): string => quoted(s.replace(/([\\:])/g, '\\$1'));
+
+function zshValueAction(kind: ValueKind | undefined): string {
+  if (kind === 'file') return '_files';
+  if (kind === 'dir') return '_files -/';
+  if (kind && 'commaList' in kind) return `_values -s , value ${kind.commaList.map(zshText).join(' ')}`;
+  if (kind) return `(${kind.map(zshText).join(' ')})`;
+  return ' ';
+}
+
+function zshOptionSpecs(o: OptionInfo): string[] {
+  const description = `[${zshDescription(o.description || o.long)}]`;
+  const value = o.takesValue ? `:${zshText(o.long)}:${zshValueAction(o.values)}` : '';
+  const repeat = o.multiple ? '*' : '';
+  if (!o.short) return [`'${repeat}--${o.long}${o.takesValue ? '=' : ''}${description}${value}'`];
+  const exclusive = o.multiple ? '' : `(-${o.short} --${o.long})`;
+  return [`'${exclusive}${repeat}'{-${o.short}${o.takesValue ? '+' : ''},--${o.long}${o.takesValue ? '=' : ''}}'${description}${value}'`];
+}
+
+function zshCommandCase(c: CommandInfo): string {
+  const specs = c.options.flatMap(zshOptionSpecs);
+  if (c.operands === 'files') specs.push(`'*:file:_files'`);
+  else if (c.operands === 'command') specs.push(`'(-)1:command:_command_names -e'`, `'*::arguments:_normal'`);
+  else if (c.operandValues === 'containers') specs.push(`'1:container:_memaudit_containers'`);
+  else if (c.operandValues) specs.push(`'1:${c.operands}:(${c.operandValues.map(zshText).join(' ')})'`);
+  return [`    ${c.name})`, `      _arguments -S \\`, ...specs.map((s, i) => `        ${s}${i < specs.length - 1 ? ' \\' : ''}`), '      ;;'].join('\n');
+}
+
+function zshScript(commands: CommandInfo[]): string {
+  const described = commands.map((c) => `    '${zshText(c.name)}:${zshText(c.summary)}'`).join('\n');
+  return `#compdef memaudit
+# memaudit ${memauditVersion()} completion for zsh, generated by \`memaudit completion zsh\`.
+#   memaudit completion zsh > "\${fpath[1]}/_memaudit"   # then restart zsh, or: compinit
+#   source <(memaudit completion zsh)                  # this session, after compinit
+_memaudit_containers() {
+  local -a names
+  names=(\${(f)"$(docker ps --format '{{.Names}}' 2>/dev/null)"})
+  compadd -a names
+}
+_memaudit() {
+  # Not named \`commands\`: that is zsh's hash of the commands in $PATH, which _normal reads.
+  local -a memaudit_commands
+  memaudit_commands=(
+${described}
+    'help:help for a command'
+  )
+  if (( CURRENT == 2 )); then
+    _describe -t commands 'memaudit command' memaudit_commands
+    compadd -- -h --help -V --version
+    return
+  fi
+  local cmd=$words[2]
+  curcontext="\${curcontext%:*:*}:memaudit-$cmd:"
+  shift words
+  (( CURRENT-- ))
+  case $cmd in
+    help)
+      (( CURRENT == 2 )) && _describe -t commands 'memaudit command' memaudit_commands
+      ;;
+${commands.map(zshCommandCase).join('\n')}
+  esac
+}
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  _memaudit "$@"
+else
+  compdef _memaudit memaudit
+fi
+`;
+}
