@@ -28,7 +28,8 @@ const HELP = [
   'service (found by the com.docker.compose.* labels) is audited side by side.',
   '',
   'Docker:',
-  '  --host URL         the daemon: unix:///var/run/docker.sock (default), tcp://host:2375; default $DOCKER_HOST',
+  '  --host URL         the daemon, as DOCKER_HOST names it: unix:///var/run/docker.sock (default), tcp://host:2375,',
+  '                     tcp://host:2376 (TLS with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), ssh://user@host',
   '',
   'Compose:',
   '  --compose-file F   the Compose file of the service',
@@ -82,7 +83,7 @@ export const dockerCommand = defineCommand({
     }
     if (values.gomemlimit && !values['write-limit']) throw new UsageError('--gomemlimit goes with --write-limit');
     const settings = samplingSettings(values, color);
-    const endpoint = dockerEndpoint(values.host ?? env.DOCKER_HOST);
+    const endpoint = dockerEndpoint(values.host ?? env.DOCKER_HOST, env);
     const compose = composeFile !== undefined ? await readComposeService(composeFile, values.service!, values.project, env.COMPOSE_PROJECT_NAME) : null;
 
     const connected = await connectDocker(endpoint);

@@ -116,7 +116,7 @@ describe('memaudit docker: the container and the run', () => {
       [['docker', '--compose-file', 'c.yaml'], /--compose-file needs --service NAME/],
       [['docker', 'a', '--write-limit'], /--write-limit goes with --compose-file/],
       [['docker', '--compose-file', 'c.yaml', '--service', 's', '--gomemlimit'], /--gomemlimit goes with --write-limit/],
-      [['docker', 'a', '--host', 'ssh://me@h'], /unsupported Docker endpoint "ssh:\/\/me@h"/],
+      [['docker', 'a', '--host', 'http://h:2375'], /unsupported Docker endpoint "http:\/\/h:2375": expected unix:\/\/\/path\/to\/docker.sock, tcp:\/\/host:port or ssh:\/\/user@host/],
       [['docker', 'a', '--pprof', 'ftp://x'], /--pprof: only http and https URLs/],
       [['docker', 'a', '--duration', 'soon'], /--duration: expected a duration/],
       [['docker', 'a', '--bogus'], /^memaudit docker: unknown option --bogus; see 'memaudit docker --help'$/m],
