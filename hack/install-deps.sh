@@ -3,7 +3,9 @@
 #   iproute2 and util-linux (ip netns, nsenter and unshare for the network and mount namespaces
 #   of the proxy tests and the real cluster's node, setpriv for the unprivileged local-mode
 #   tests), openssl (test PKI), curl, chromium (headless: the HTML report's layout test and
-#   hack/report-screenshots.sh);
+#   hack/report-screenshots.sh), prometheus (promtool: the chart's PrometheusRule and dashboard
+#   queries are checked and unit-tested with it; its service is not started), zsh (the zsh
+#   completion script is tested in a real zsh);
 #   for the real cluster of test/cluster/: containerd (its CRI plugin is built in; ctr imports the
 #   images), runc, containernetworking-plugins (the bridge, host-local and loopback CNI plugins in
 #   /usr/lib/cni) and iptables (kube-proxy and the bridge plugin's masquerade, inside the node's
@@ -14,6 +16,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+command -v zsh >/dev/null || need+=(zsh)
 command -v nsenter >/dev/null && command -v setpriv >/dev/null && command -v unshare >/dev/null || need+=(util-linux)
 command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
@@ -21,8 +25,8 @@ command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
-  # A package's own service (containerd's) must not start on the host: a policy-rc.d that denies
-  # service starts for the install; only a file created here is removed again.
+  # A package's own service (containerd's, prometheus's) must not start on the host: a policy-rc.d
+  # that denies service starts for the install; only a file created here is removed again.
   own_policy=""
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
