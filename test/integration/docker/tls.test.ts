@@ -110,6 +110,7 @@ describe('memaudit docker over TCP with TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PA
     expect(r.docker).toMatchObject({ container: name, endpoint: host, stopReason: 'duration' });
     expect((r.window as { samples: number }).samples).toBeGreaterThanOrEqual(30);
 
+    process.stderr.write(`tls tests: what a user reads:\n${[wrongCa, foreign, plain, caOnly].map((o) => o.stderr).join('')}`);
     const oneLine = (o: typeof wrongCa, re: RegExp) => {
       expect({ code: o.code, stdout: o.stdout }).toEqual({ code: 69, stdout: '' });
       expect(o.stderr.split('\n')).toEqual([expect.stringMatching(re), '']);
