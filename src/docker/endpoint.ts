@@ -108,10 +108,19 @@ export async function connectDocker(endpoint: DockerEndpoint, timeoutMs = 10_000
 /** The TLS alert the daemon sent ("bad certificate", "certificate required"), from OpenSSL's message. */
 const tlsAlert = (cause: unknown): string | undefined => /alert ([a-z ]+?)(?::|$)/.exec(String((cause as { message?: unknown }).message ?? ''))?.[1];
 
-/** OpenSSL's messages are one long line of internals: a TLS alert is said in its own words. */
+/**
+ * OpenSSL's messages are one long line of internals: a TLS alert is said in its own words. Node's
+ * advice on a certificate it cannot verify (--use-system-ca) does not apply to a daemon's own CA,
+ * and the body of a daemon's refusal ("Client sent an HTTP request to an HTTPS server.") is kept.
+ */
 function describeConnectError(cause: unknown): string {
   const alert = tlsAlert(cause);
-  return alert ? `the daemon ended the TLS handshake: ${alert}` : describeError(cause);
+  if (alert) return `the daemon ended the TLS handshake: ${alert}`;
+  const said = describeError(cause).replace(/; if the root CA is installed locally.*$/, '');
+  // docker-modem hands a body that is not JSON over as it came: a string or a Buffer.
+  const raw = (cause as { json?: unknown }).json;
+  const body = (typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : '').trim();
+  return body !== '' && !said.includes(body) ? `${said}: ${body}` : said;
 }
 
 /** What to check, from how the connection failed. */

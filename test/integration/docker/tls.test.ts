@@ -115,9 +115,9 @@ describe('memaudit docker over TCP with TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PA
       expect({ code: o.code, stdout: o.stdout }).toEqual({ code: 69, stdout: '' });
       expect(o.stderr.split('\n')).toEqual([expect.stringMatching(re), '']);
     };
-    oneLine(wrongCa, new RegExp(`^memaudit: cannot reach the Docker daemon at ${host} over TLS: .*(certificate|verify).* \\(the daemon's certificate is not signed by ${certs.wrongCa}/ca\\.pem, or is not for this host\\)$`));
+    oneLine(wrongCa, new RegExp(`^memaudit: cannot reach the Docker daemon at ${host} over TLS: unable to verify the first certificate \\(the daemon's certificate is not signed by ${certs.wrongCa}/ca\\.pem, or is not for this host\\)$`));
     oneLine(foreign, new RegExp(`^memaudit: cannot reach the Docker daemon at ${host} over TLS: the daemon ended the TLS handshake: bad certificate \\(the daemon refused the client certificate in ${certs.foreignClient}\\)$`));
-    oneLine(plain, new RegExp(`^memaudit: cannot reach the Docker daemon at ${host}: HTTP 400.* \\(the daemon speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH\\)$`));
+    oneLine(plain, new RegExp(`^memaudit: cannot reach the Docker daemon at ${host}: HTTP 400: Client sent an HTTP request to an HTTPS server\\. \\(the daemon speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH\\)$`));
     oneLine(caOnly, new RegExp(`^memaudit: cannot use the TLS files for ${host} \\(DOCKER_CERT_PATH=${certs.caOnly}, which must hold ca.pem, cert.pem and key.pem\\): ENOENT`));
   }, 180_000);
 });
