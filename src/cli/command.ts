@@ -21,8 +21,8 @@ export interface Command<O extends OptionSpecs = OptionSpecs> {
   readonly operands: Operands;
   /** For completion: the value kinds of options that take one (others complete to nothing). */
   readonly optionValues?: { readonly [K in keyof O]?: ValueKind };
-  /** For completion of operands of kind 'names': the names (completion's shells). */
-  readonly operandValues?: readonly string[];
+  /** For completion of operands of kind 'names': the names (completion's shells), or the running Docker containers. */
+  readonly operandValues?: readonly string[] | 'containers';
   run(args: CommandArgs<O>, io: CommandIo): Promise<number>;
 }
 

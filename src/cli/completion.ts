@@ -61,14 +61,9 @@ async function commandInfos(): Promise<CommandInfo[]> {
   const out: CommandInfo[] = [];
   for (const entry of COMMANDS) {
     const command = await entry.load();
-    out.push({ name: entry.name, summary: entry.summary, operands: command.operands, ...operandValuesOf(entry.name, command), options: optionInfos(command) });
+    out.push({ name: entry.name, summary: entry.summary, operands: command.operands, ...(command.operandValues ? { operandValues: command.operandValues } : {}), options: optionInfos(command) });
   }
   return out;
-}
-
-function operandValuesOf(name: string, command: Command): Pick<CommandInfo, 'operandValues'> {
-  if (command.operandValues) return { operandValues: command.operandValues };
-  return name === 'docker' ? { operandValues: 'containers' } : {};
 }
 
 function optionInfos(command: Command): OptionInfo[] {

@@ -69,6 +69,7 @@ export const dockerCommand = defineCommand({
   help: HELP,
   options: OPTIONS,
   operands: 'names',
+  operandValues: 'containers',
   optionValues: { ...SAMPLING_VALUES, 'compose-file': 'file' },
   async run({ values, positionals, color }, io) {
     const env: Environment = readEnvironment();
