@@ -37,11 +37,11 @@ export async function resolveWatchTarget(options: ResolveOptions): Promise<Watch
   const procRoot = path.join(root, 'proc');
   if (options.cgroup !== undefined) return cgroupTarget(options.cgroup, root);
   const pid = options.pid;
-  if (pid === undefined) throw new UsageError('watch: give --pid PID or --cgroup PATH');
+  if (pid === undefined) throw new UsageError('give --pid PID or --cgroup PATH');
   try {
     await access(path.join(procRoot, String(pid)));
   } catch {
-    throw new UsageError(`watch: no process ${pid}`);
+    throw new UsageError(`no process ${pid}`);
   }
   const comm = (await readFile(path.join(procRoot, String(pid), 'comm'), 'utf8').catch(() => '')).trim();
   const perProcess = (notes: string[]): WatchTarget => ({
@@ -95,7 +95,7 @@ async function cgroupTarget(given: string, root: string): Promise<WatchTarget> {
       };
     }
   }
-  throw new UsageError(`watch: ${given} is not a memory cgroup directory (looked for memory.current or memory.usage_in_bytes in ${candidates.join(', ')})`);
+  throw new UsageError(`${given} is not a memory cgroup directory (looked for memory.current or memory.usage_in_bytes in ${candidates.join(', ')})`);
 }
 
 async function memoryVersion(dir: string): Promise<1 | 2 | undefined> {

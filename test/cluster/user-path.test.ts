@@ -292,6 +292,8 @@ describe('the controller while auditing', () => {
     expect(m).toMatch(/^memaudit_leader 1$/m);
     expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="heapleak",pod="heapleak-[a-z0-9-]+",container="app",verdict="Leak"\} 1$/m);
     expect(m).toMatch(/^memaudit_target_verdict\{namespace="shop",audit="filesaver",pod="filesaver-[a-z0-9-]+",container="app",verdict="CacheGrowth"\} 1$/m);
+    // Every step a round runs is timed under its name.
+    for (const step of ['findTargets', 'sample', 'evaluate', 'writeStatus', 'emitEvents', 'persistEvidence']) expect(m).toMatch(new RegExp(`^memaudit_reconcile_step_duration_seconds_count\\{step="${step}"\\} [1-9]`, 'm'));
     // Every round, four audits read their pods' runtime stats and all five need the node's
     // cAdvisor numbers: one scrape per node serves the audits of a round (five without sharing).
     const count = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
