@@ -6,12 +6,10 @@ import { isEnvironmentError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
 import { cgroupReader } from '../sampling/cgroup.ts';
 import { onInterrupt } from '../sampling/interrupt.ts';
-import { sample } from '../sampling/loop.ts';
-import { goRuntimeReader } from '../sampling/pprof.ts';
 import { processReader, processTree } from '../sampling/proc.ts';
 import type { MemoryReader } from '../sampling/reader.ts';
-import type { LineRecorder } from '../sampling/record.ts';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
+import { sampleLocal, type LocalSamplingOptions } from './sample-local.ts';
 import { findMemoryCgroup, isHierarchyRoot } from './cgroup-path.ts';
 import { parsePids } from './cgroup-runner.ts';
 
@@ -118,14 +116,8 @@ async function memoryVersion(dir: string): Promise<1 | 2 | undefined> {
   return undefined;
 }
 
-export interface WatchOptions {
+export interface WatchOptions extends LocalSamplingOptions {
   target: WatchTarget;
-  durationMs: number;
-  intervalMs: number;
-  pprofUrl: string | null;
-  record: LineRecorder | null;
-  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
-  notice: (line: string) => void;
 }
 
 export interface WatchResult {
@@ -140,18 +132,7 @@ export interface WatchResult {
 export async function watchLocal(options: WatchOptions): Promise<WatchResult> {
   const interrupt = onInterrupt({ notice: options.notice });
   try {
-    const r = await sample({
-      reader: options.target.reader,
-      goRuntime: options.pprofUrl ? goRuntimeReader(options.pprofUrl) : null,
-      intervalMs: options.intervalMs,
-      durationMs: options.durationMs,
-      signal: interrupt.signal,
-      onSample: (reading, all) => {
-        if (reading.raw) options.record?.writeSnapshot(reading.raw, reading.sample);
-        options.onSample?.(reading.sample, all);
-      },
-      notice: options.notice,
-    });
+    const r = await sampleLocal(options.target.reader, options, interrupt.signal);
     const result: WatchResult = {
       samples: r.samples,
       profiles: r.profiles,
