@@ -110,7 +110,10 @@ build_local_bases() {
     [[ -e "$rootfs/bin/$applet" ]] || ln -s busybox "$rootfs/bin/$applet"
   done
   ln -sf /bin/busybox "$rootfs/usr/bin/env"
-  npm="$(npm root -g)/npm"
+  # The npm package of the npm on PATH (/usr/bin/npm -> /usr/lib/node_modules/npm/bin/npm-cli.js);
+  # `npm root -g` is no guide: run by the checkout's Node (node_modules/.bin first on PATH) it names
+  # a prefix under node_modules/node, which ships no npm.
+  npm="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
   [[ -f "$npm/bin/npm-cli.js" ]] || die "npm not found at $npm"
   cp -a "$npm" "$rootfs/usr/local/lib/node_modules/npm"
   ln -s /nodejs/bin/node "$rootfs/usr/local/bin/node"
