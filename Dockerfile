@@ -1,23 +1,21 @@
-# syntax=docker/dockerfile:1
 # The memaudit image: `memaudit controller` for charts/memaudit and config/manager, and any other
 # memaudit command (`docker run --rm IMAGE analyze --help`).
 #
-#   docker build -t memaudit:0.1.0 .
+#   docker build -t memaudit:0.1.0 .        # with a registry: the public bases below
+#   npm run image                           # without one: memaudit:dev on bases assembled here
 #
-# This image has NEVER BEEN BUILT in the sandbox where memaudit is developed: no container
-# registry is reachable there, so neither base image can be pulled. What the tests cover instead:
-#   - test/unit/chart/dockerfile.test.ts reads this file: two stages, install from the lockfile
-#     (npm ci, never npm install), dev dependencies pruned, a numeric non-root USER, the entrypoint
-#     is the package's bin, OCI labels, and .dockerignore lets every COPY source through.
-#   - test/e2e/helm.test.ts assembles the runtime tree of /app the way the stages below do (tsc
-#     output, production dependencies only, package.json) in a temp dir, runs
-#     `node dist/cli/bin.js --help` from it, and runs the controller from it against a real
-#     kube-apiserver with the arguments and RBAC of `helm install charts/memaudit`.
-# Not tested: the base images themselves, `npm ci` inside them, and the distroless runtime
-# (its Node 24 is the latest 24.x; the tests use the repository's pinned Node 24).
+# The two bases are build arguments. Their defaults are the official Node 24 image (build) and
+# distroless Node 24 (runtime). `npm run image` (hack/image.sh) passes bases assembled from Debian
+# packages and the Node 24 binary of the npm `node` package instead, laid out the same way (node at
+# /nodejs/bin/node in the runtime, npm and a shell in the build base), for machines that reach no
+# image registry; that is how the image is built and run in test/cluster/ (a real kubelet and
+# containerd run it as the chart's controller pod, non-root, with a read-only root filesystem).
+# test/unit/chart/dockerfile.test.ts checks the invariants below.
+ARG BUILD_IMAGE=node:24-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-# Build stage: the official Node 24 image (pin a digest for reproducible builds).
-FROM node:24-slim AS build
+# Build stage: Node 24 with npm (pin a digest for reproducible builds).
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 # The lockfile alone decides the dependency tree. No install scripts: the `node` devDependency
 # would fetch a second Node 24 beside the image's own, and the others are not needed to build or
@@ -33,7 +31,7 @@ RUN npm run build
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Runtime: Node 24 and nothing else (no shell, no package manager).
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="memaudit" \

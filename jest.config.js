@@ -1,5 +1,7 @@
-// Three projects: unit (pure, fast), integration (real cgroups, real processes, real Docker),
-// e2e (a real kube-apiserver + etcd). `npm test` (hack/test.sh) runs all three; `npm run test:quick` unit + integration; `npm run test:e2e` the rest.
+// Four projects: unit (pure, fast), integration (real cgroups, real processes, real Docker),
+// e2e (a real kube-apiserver + etcd), cluster (a real single-node cluster: kubelet, containerd,
+// the chart installed with helm). `npm test` (hack/test.sh) runs all four; `npm run test:quick`
+// unit + integration; `npm run test:e2e` and `npm run test:cluster` one each.
 const tsJest = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
 };
@@ -18,5 +20,6 @@ export default {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], globalSetup: '<rootDir>/test/e2e/global-setup.ts' },
+    { ...common, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'], globalSetup: '<rootDir>/test/cluster/global-setup.ts' },
   ],
 };

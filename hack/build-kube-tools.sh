@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes parts the e2e and cluster tests run against: kube-apiserver, kubectl,
-# kubelet, kube-controller-manager and kube-scheduler (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
+# kubelet, kube-controller-manager, kube-scheduler and kube-proxy (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
 # and helm. Output is cached outside the checkout: $MEMAUDIT_TOOLS (default ~/.cache/memaudit/tools).
 # Idempotent: a binary already present for the pinned version is not rebuilt.
 set -euo pipefail
@@ -14,9 +14,20 @@ mkdir -p "$BIN"
 
 staging_version="v0.${KUBE_VERSION#v1.}"
 
+# kube-proxy: the real cluster of test/cluster/ routes the `kubernetes` Service (what in-cluster
+# clients such as the controller pod dial) to the API server with it.
+KUBE_COMMANDS=(kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy)
+
 build_kube() {
-  if [[ -x "$BIN/kube-apiserver" && -x "$BIN/kubectl" && -x "$BIN/kubelet" && -x "$BIN/kube-controller-manager" && -x "$BIN/kube-scheduler" && "$(cat "$BIN/.kube-version" 2>/dev/null)" == "$KUBE_VERSION" ]]; then
-    echo "kube-apiserver, kubectl, kubelet, kube-controller-manager, kube-scheduler $KUBE_VERSION cached in $BIN"; return
+  local cmd missing=()
+  # A version change rebuilds all; otherwise only the commands not built yet (one added later).
+  if [[ "$(cat "$BIN/.kube-version" 2>/dev/null)" != "$KUBE_VERSION" ]]; then
+    missing=("${KUBE_COMMANDS[@]}")
+  else
+    for cmd in "${KUBE_COMMANDS[@]}"; do [[ -x "$BIN/$cmd" ]] || missing+=("$cmd"); done
+  fi
+  if ((${#missing[@]} == 0)); then
+    echo "${KUBE_COMMANDS[*]} $KUBE_VERSION cached in $BIN"; return
   fi
   local mod="$TOOLS/src/kube-$KUBE_VERSION"
   mkdir -p "$mod"
@@ -35,19 +46,15 @@ build_kube() {
     echo ")"
     echo
     echo "tool ("
-    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
-    echo "	k8s.io/kubernetes/cmd/kubectl"
-    echo "	k8s.io/kubernetes/cmd/kubelet"
-    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
-    echo "	k8s.io/kubernetes/cmd/kube-scheduler"
+    for cmd in "${KUBE_COMMANDS[@]}"; do echo "	k8s.io/kubernetes/cmd/$cmd"; done
     echo ")"
   } > go.mod
   GOFLAGS=-mod=mod go mod tidy
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
   ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
-  # One invocation: the five commands share most packages, and go builds them in parallel.
-  go build -trimpath -ldflags "$ldflags" -o "$BIN/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
-    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  # One invocation: the commands share most packages, and go builds them in parallel.
+  echo "building ${missing[*]} $KUBE_VERSION"
+  go build -trimpath -ldflags "$ldflags" -o "$BIN/" "${missing[@]/#/k8s.io/kubernetes/cmd/}"
   echo "$KUBE_VERSION" > "$BIN/.kube-version"
 }
 

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # Debian packages the tests use, installed only when missing:
-#   iproute2 and util-linux (ip netns and nsenter for the apiserver proxy tests, setpriv for the
-#   unprivileged local-mode tests), openssl (test PKI), curl, chromium (headless: the HTML report's
-#   layout test and hack/report-screenshots.sh), and prometheus (the server and promtool:
-#   `memaudit scan` and the controller's backfill are tested against a real one, started by the
-#   tests themselves on loopback).
+#   iproute2 and util-linux (ip netns, nsenter and unshare for the network and mount namespaces
+#   of the proxy tests and the real cluster's node, setpriv for the unprivileged local-mode
+#   tests), openssl (test PKI), curl, chromium (headless: the HTML report's layout test and
+#   hack/report-screenshots.sh), and prometheus (the server and promtool: `memaudit scan` and the
+#   controller's backfill are tested against a real one, started by the tests themselves on
+#   loopback);
+#   for the real cluster of test/cluster/: containerd (its CRI plugin is built in; ctr imports the
+#   images), runc, containernetworking-plugins (the bridge, host-local and loopback CNI plugins in
+#   /usr/lib/cni) and iptables (kube-proxy and the bridge plugin's masquerade, inside the node's
+#   network namespace).
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v chromium >/dev/null || need+=(chromium)
-command -v nsenter >/dev/null && command -v setpriv >/dev/null || need+=(util-linux)
+command -v nsenter >/dev/null && command -v setpriv >/dev/null && command -v unshare >/dev/null || need+=(util-linux)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
-  # The prometheus package would start its own service (on :9090, with a TSDB in /var/lib); a
-  # policy-rc.d that denies service starts prevents that, as hack/dockerd.sh does for docker.io.
-  # Only a file this script created is removed again.
+  # A package's own service must not start on the host (prometheus on :9090 with a TSDB in
+  # /var/lib, containerd): a policy-rc.d that denies service starts for the install, as
+  # hack/dockerd.sh does for docker.io; only a file this script created is removed again.
   own_policy=""
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

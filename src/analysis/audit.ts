@@ -7,11 +7,11 @@ import { componentsOf } from './components.ts';
 import type { Point } from './envelope.ts';
 import { counted, explain } from './explain.ts';
 import { analyzeGrowth } from './growth.ts';
-import { heapDiff } from './heap-diff.ts';
+import { heapDiff, profilesToDiff } from './heap-diff.ts';
 import { quantile, median } from './stats/quantile.ts';
 import { timeToLimitSeconds } from './time-to-limit.ts';
 import { publicTrend } from './trend.ts';
-import { findRestarts, runToAnalyse, type Fall } from './restarts.ts';
+import { findRestarts, MIN_TREND_POINTS, oomLoopRuns, runToAnalyse, type Fall } from './restarts.ts';
 import { MiB } from '../model/units.ts';
 import { sampledClock } from './gaps.ts';
 import { placeProfiles, profileHeapGrowth } from './heap-profiles.ts';
@@ -33,6 +33,11 @@ export interface AuditOptions {
   topFunctions?: number;
   /** GOGC of a Go target, when known (its environment); default 100, Go's own. */
   goGcPercent?: number;
+  /**
+   * Incarnations (`MemorySample.instance`) the orchestrator reports OOM-killed: their restart is
+   * an OOM kill at the limit (Kubernetes: the pod status' lastState.terminated.reason).
+   */
+  oomKilledInstances?: ReadonlySet<string>;
 }
 
 /** Components the kernel cannot reclaim: their growth floor follows the non-reclaimable footprint. */
@@ -69,7 +74,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const limitOf = (s: MemorySample | undefined): number | null => (options.limitBytes !== undefined ? options.limitBytes : (s?.limitBytes ?? null));
   const limitBytes = limitOf(last);
   const sortedProfiles = [...profiles].sort((a, b) => a.timestampMs - b.timestampMs);
-  const topGrowingFunctions = sortedProfiles.length >= 2 ? heapDiff(sortedProfiles[0]!, sortedProfiles[sortedProfiles.length - 1]!, options.topFunctions ?? 5) : [];
+  const diffPair = profilesToDiff(sortedProfiles);
+  const topGrowingFunctions = diffPair ? heapDiff(diffPair[0], diffPair[1], options.topFunctions ?? 5) : [];
   const isGo = options.isGo === true || sorted.some((s) => s.go !== undefined) || profiles.length > 0;
   const headroomPercent = options.recommend?.headroomPercent ?? 20;
   const goMemLimit = options.recommend?.goMemLimit ?? true;
@@ -122,27 +128,40 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
       return { value: r.nonReclaimable ?? r.anon ?? r.rss ?? r.usage ?? 0, usageBytes: s.usageBytes, limitBytes: limitOf(s), instance: s.instance };
     }),
     Math.max(floorBytes, 4 * MiB),
+    undefined,
+    undefined,
+    options.oomKilledInstances,
   );
   const [runStart, runEnd] = runToAnalyse(n, restarts, Math.max(minSamples, Math.ceil(0.25 * n)));
-  const run = sorted.slice(runStart, runEnd);
-  const componentRows = allRows.slice(runStart, runEnd);
+  // An OOM loop whose runs are all too short for a trend: its runs pooled (restarts.ts, oomLoopRuns).
+  const loop = runEnd - runStart < MIN_TREND_POINTS ? oomLoopRuns(n, restarts) : [];
+  const pooled = loop.reduce((a, [s, e]) => a + e - s, 0) >= MIN_TREND_POINTS ? loop : null;
+  const segments: [number, number][] = pooled ?? [[runStart, runEnd]];
+  const run = segments.flatMap(([s, e]) => sorted.slice(s, e));
+  const componentRows = segments.flatMap(([s, e]) => allRows.slice(s, e));
   // The newest sample of the analysed run: "now" for the verdict, the explanation and the time to limit.
   const runLast = run[run.length - 1]!;
 
-  // One series of points per component, on a clock in seconds from the window start.
+  // One series of points per component, on a clock in seconds from the window start (pooled runs:
+  // from each run's first sample).
   const series = new Map<Component, Point[]>();
-  for (let i = 0; i < run.length; i++) {
-    const t = clock.seconds[runStart + i]!;
-    const row = componentRows[i]!;
-    for (const c of ANALYSED) {
-      const v = row[c];
-      if (v === undefined) continue;
-      let pts = series.get(c);
-      if (!pts) series.set(c, (pts = []));
-      pts.push({ t, v });
+  for (const [s, e] of segments) {
+    const clockStart = pooled ? clock.seconds[s]! : 0;
+    for (let i = s; i < e; i++) {
+      const t = clock.seconds[i]! - clockStart;
+      const row = allRows[i]!;
+      for (const c of ANALYSED) {
+        const v = row[c];
+        if (v === undefined) continue;
+        let pts = series.get(c);
+        if (!pts) series.set(c, (pts = []));
+        pts.push({ t, v });
+      }
     }
   }
-  // Without runtime.MemStats, heap profiles placed on the samples' clock stand in for the Go heap.
+  if (pooled) for (const pts of series.values()) pts.sort((a, b) => a.t - b.t);
+  // Without runtime.MemStats, heap profiles placed on the samples' clock stand in for the Go heap
+  // (not for pooled runs: their clock is the time since each run's start).
   const placed = placeProfiles(sortedProfiles, run[0]!.timestampMs, runLast.timestampMs, secondsAt);
 
   // What counts as growth scales with the memory it is measured against. Memory the kernel cannot
@@ -159,10 +178,12 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     const pts = series.get(c);
     // A component seen in under half the samples (a source that dropped a field) is not trusted.
     if (!pts || pts.length < Math.max(3, (c === 'goHeap' || c === 'goStack' ? 0.2 : 0.5) * run.length)) continue;
-    growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes });
+    // Pooled runs are sampled at about the same offsets from their starts: bucket minima would fold
+    // them into as few points as one run has. Each point is fitted instead.
+    growths[c] = analyzeGrowth(pts, { floorBytes: NON_RECLAIMABLE.has(c) ? nrFloorBytes : floorBytes }, pooled ? { minBuckets: pts.length } : undefined);
   }
   const runSpanSeconds = clock.seconds[runEnd - 1]! - clock.seconds[runStart]!;
-  const profileHeap = growths.goHeap ? null : profileHeapGrowth(placed, runSpanSeconds, nrFloorBytes);
+  const profileHeap = growths.goHeap || pooled ? null : profileHeapGrowth(placed, runSpanSeconds, nrFloorBytes);
   if (profileHeap) growths.goHeap = profileHeap;
   const reclaim = reclaimEvidence(run, limitOf);
 
@@ -205,8 +226,8 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
     const current = lastRow.nonReclaimable ?? lastRow.anon ?? runLast.usageBytes;
     ttl = g ? timeToLimitSeconds(current, g.currentSlopeBytesPerHour, limitBytes) : null;
   }
-  // The analysed run itself ended at the limit: the limit is reached, not ahead.
-  if (ttl !== null && runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')) ttl = 0;
+  // The analysed run itself ended at the limit (or every pooled run of the loop does): the limit is reached, not ahead.
+  if (ttl !== null && (pooled !== null || (runEnd < n && restarts.some((r) => r.index === runEnd && r.cause === 'atLimit')))) ttl = 0;
   const recommendation = recommend({
     verdict: cls.verdict,
     peakNonReclaimableBytes,
@@ -235,9 +256,10 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   const restartEvidence: string[] = [];
   if (restarts.length) {
     const causes = [...new Set(restarts.map((r) => (r.cause === 'atLimit' ? 'at the limit: OOM kill' : 'new container or process')))].join('; ');
-    restartEvidence.push(
-      `${counted(restarts.length, 'restart')} (${causes}) at ${falls(restarts)}; trends are from the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`,
-    );
+    const from = pooled
+      ? `the ${pooled.length} runs that started at an OOM kill, on the time since each start (no run alone is long enough for a trend)`
+      : `the run ${runStart === 0 ? 'before the first' : `after ${at(runStart)}`}${runEnd < n ? ` until ${at(runEnd - 1)}` : ''}`;
+    restartEvidence.push(`${counted(restarts.length, 'restart')} (${causes}) at ${falls(restarts)}; trends are from ${from}`);
   }
   if (releases.length) {
     restartEvidence.push(`${counted(releases.length, 'sudden fall')} of non-reclaimable memory below the limit with no sign of a restart, read as memory the program released, at ${falls(releases)}; trends follow the floor it comes back to`);

@@ -5,7 +5,7 @@
 //   (`floorBytes` over the window).
 // - plateaued: it rose earlier in the window and stopped: the warm-up / filled-cache / limit shape.
 // - shrinking / flat: otherwise.
-import type { Point } from './envelope.ts';
+import type { EnvelopeOptions, Point } from './envelope.ts';
 import { findChangepoint, flatTail } from './plateau.ts';
 import { robustSd } from './stats/quantile.ts';
 import { theilSen } from './stats/theil-sen.ts';
@@ -49,9 +49,11 @@ const STOPPED_TAIL_PAUSES = 2;
  * (the newest stretch flat for a quarter of the window or more, and longer than twice any pause
  * the growth took while it rose) is a plateau whatever shape the rise had (a ramp, a jump then
  * steps, a slow approach to a cap): a single changepoint fits only the simplest of them.
+ *
+ * `envelope`: how the lower envelope buckets the points (envelope.ts); the default suits one run sampled evenly.
  */
-export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
-  const g = growthState(points, thresholds);
+export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds, envelope?: EnvelopeOptions): ComponentGrowth {
+  const g = growthState(points, thresholds, envelope);
   if (g.state !== 'growing' || g.fit.durationSeconds <= 0) return g;
   const env = g.fit.envelope;
   const tolerance = thresholds.floorBytes / 2 + g.fit.noiseBytes;
@@ -64,8 +66,8 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
   return { ...g, state: 'plateaued', currentSlopeBytesPerHour: lateSlope * 3600, currentCiLowBytesPerHour: Math.min(0, lateSlope * 3600), currentSinceT: since, earlyGrowthBytes: rose };
 }
 
-function growthState(points: readonly Point[], thresholds: GrowthThresholds): ComponentGrowth {
-  const fit = fitTrend(points);
+function growthState(points: readonly Point[], thresholds: GrowthThresholds, envelope?: EnvelopeOptions): ComponentGrowth {
+  const fit = fitTrend(points, envelope);
   const k = thresholds.noiseMultiple ?? 3;
   const total = fit.durationSeconds;
   const [ciLowHour, ciHighHour] = fit.slopeCiBytesPerHour;

@@ -36,3 +36,23 @@ export function heapDiff(first: HeapProfile, last: HeapProfile, topN: number): G
   rows.sort((a, b) => runtime(a.function) - runtime(b.function) || b.growthBytes - a.growthBytes || b.cumulativeGrowthBytes - a.cumulativeGrowthBytes || (a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
   return rows.slice(0, topN);
 }
+
+/**
+ * The two profiles a heap diff compares, from profiles sorted by time: the oldest and the newest
+ * of one process. Profiles that name their incarnation (`instance`) are diffed within the newest
+ * incarnation that has two of them (after a restart the new process's heap starts over: the old
+ * process's first profile against the new one's last ranks whatever the new one happens to hold);
+ * profiles without names, as one process. Edge cases: fewer than 2 profiles, or no incarnation
+ * with 2 -> null.
+ */
+export function profilesToDiff(sorted: readonly HeapProfile[]): [HeapProfile, HeapProfile] | null {
+  let end = sorted.length;
+  while (end >= 2) {
+    const last = sorted[end - 1]!;
+    let start = end - 1;
+    while (start > 0 && sorted[start - 1]!.instance === last.instance) start--;
+    if (end - start >= 2) return [sorted[start]!, last];
+    end = start;
+  }
+  return null;
+}

@@ -14,6 +14,8 @@ interface PersistedProfile {
   t: number;
   total: number;
   alloc?: number;
+  /** The incarnation (cAdvisor cgroup id) the profile was taken from. */
+  inst?: string;
   flat: [string, number][];
   cum: [string, number][];
 }
@@ -80,6 +82,7 @@ function encodeTarget(t: TargetEvidence): PersistedTarget {
     profiles: t.profiles.map((p) => {
       const pp: PersistedProfile = { t: p.timestampMs, total: p.totalInuseBytes, flat: [...p.flatInuseBytes], cum: [...p.cumInuseBytes] };
       if (p.totalAllocBytes !== undefined) pp.alloc = p.totalAllocBytes;
+      if (p.instance !== undefined) pp.inst = p.instance;
       return pp;
     }),
   };
@@ -121,6 +124,7 @@ function decodeTarget(p: PersistedTarget): TargetEvidence {
   t.profiles = p.profiles.map((pp) => {
     const prof: HeapProfile = { timestampMs: pp.t, totalInuseBytes: pp.total, flatInuseBytes: new Map(pp.flat), cumInuseBytes: new Map(pp.cum) };
     if (pp.alloc !== undefined) prof.totalAllocBytes = pp.alloc;
+    if (pp.inst !== undefined) prof.instance = pp.inst;
     return prof;
   });
   return t;

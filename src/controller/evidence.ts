@@ -27,6 +27,10 @@ export class TargetEvidence {
   pprofError: string | undefined;
   /** Prometheus was asked for this container's history (found or not): not asked again. Not persisted: restored evidence has samples. */
   historyChecked = false;
+  /** Rounds in a row the kubelet served no metrics for the container while it should have (container-status.ts). */
+  missingRounds = 0;
+  /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
+  readonly oomKilledContainers = new Set<string>();
 
   constructor(pod: string, container: string) {
     this.pod = pod;
@@ -114,5 +118,6 @@ export function reduceProfile(p: HeapProfile, maxFunctions: number): HeapProfile
   const top = (m: Map<string, number>) => new Map([...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, maxFunctions));
   const out: HeapProfile = { timestampMs: p.timestampMs, totalInuseBytes: p.totalInuseBytes, flatInuseBytes: top(p.flatInuseBytes), cumInuseBytes: top(p.cumInuseBytes) };
   if (p.totalAllocBytes !== undefined) out.totalAllocBytes = p.totalAllocBytes;
+  if (p.instance !== undefined) out.instance = p.instance;
   return out;
 }

@@ -102,6 +102,11 @@ export interface HeapProfile {
   flatInuseBytes: Map<string, number>;
   /** Function name -> in-use bytes with it anywhere on the allocation stack (cumulative). */
   cumInuseBytes: Map<string, number>;
+  /**
+   * Which incarnation of the program the profile comes from (as `MemorySample.instance`), when
+   * the source can tell: a restarted process starts its heap over, so a diff across it means nothing.
+   */
+  instance?: string;
 }
 
 /** Identity of what is being audited, for reports. */

@@ -11,7 +11,14 @@ import { isNoData } from '../model/no-data.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { findContainerSample, parseCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { hostPort, httpGet } from './http-get.ts';
-import { data, gone, retry, type Read } from './reader.ts';
+import { data, gone, retry, type Read, type Retry } from './reader.ts';
+
+/** A scrape that worked but has no series for the container: the caller knows whether it should have (the pod status). */
+export interface NotServed extends Retry {
+  notServed: true;
+}
+
+export const isNotServed = (r: Read<unknown>): r is NotServed => r.kind === 'retry' && 'notServed' in r;
 
 /** The API server as the readers use it; the controller's KubeClient is one. */
 export interface ApiServer {
@@ -50,11 +57,11 @@ export class KubeletReader {
   }
 
   /** One container's memory, from its node's metrics no older than maxAgeMs. */
-  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample>> {
+  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample> | NotServed> {
     const scrape = await this.#scrape(nodeName, maxAgeMs);
     if (scrape.kind !== 'data') return scrape;
     const found = findContainerSample(scrape.value, key);
-    if (isNoData(found)) return retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`);
+    if (isNoData(found)) return { ...retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`), notServed: true };
     return data({ ...found });
   }
 

@@ -231,7 +231,7 @@ function parseFloatToken(t: string): number | undefined {
 
 export interface CadvisorScrape {
   containers: ContainerSample[];
-  /** Containers seen in memory metrics but without container_memory_usage_bytes (not sampled). */
+  /** Containers seen in memory metrics but without container_memory_usage_bytes, or with 0 (not sampled). */
   withoutUsage: ContainerKey[];
 }
 
@@ -247,7 +247,10 @@ const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), ...Object.keys(
 /**
  * Parses one `/metrics/cadvisor` scrape. A container whose cgroup was recreated (restart) can
  * appear twice with different `id` labels for one scrape; the cgroup with the newest
- * container_memory_usage_bytes timestamp wins.
+ * container_memory_usage_bytes timestamp wins. A usage of 0 is an empty cgroup, never a running
+ * container: a kubelet (v1.35 with containerd 1.6) keeps serving an exited container's series for
+ * a while after its restart, all zeros with fresh timestamps, beside the new one's or alone. Such
+ * a series is not the container's sample.
  */
 export function parseCadvisorMetrics(text: string, options: CadvisorOptions): CadvisorScrape {
   const perCgroup = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; usageTs?: number; maxTs?: number }>();
@@ -279,7 +282,7 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
   for (const e of perCgroup.values()) {
     const k = containerKeyString(e.key);
     const ts = e.usageTs ?? e.maxTs ?? options.scrapeTimeMs;
-    const hasUsage = e.fields.usageBytes !== undefined;
+    const hasUsage = e.fields.usageBytes !== undefined && e.fields.usageBytes > 0;
     const prev = best.get(k);
     if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, cgroupId: e.cgroupId, fields: e.fields, ts, hasUsage });
   }

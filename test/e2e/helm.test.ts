@@ -20,11 +20,11 @@ import type { KubeObject, PolicyRule } from '../unit/chart/helm.ts';
 // what the chart's service account may do, asked of the API server's RBAC authorizer; and
 // `memaudit controller` started from the image's file tree with the installed Deployment's
 // arguments and a token of the installed service account, leading and writing status.
-// Not tested, because this cluster has only etcd and kube-apiserver: pods (no scheduler, no
-// kubelet, no image: the Deployment's pods are never created, nor probed), in-cluster config
-// (the controller gets a kubeconfig with the service account's token instead), the real
-// ServiceMonitor schema (a stand-in CRD that accepts any spec), and the Dockerfile's own build
-// (no registry here: test/unit/chart/dockerfile.test.ts reads it instead).
+// Not tested here, because this cluster has only etcd and kube-apiserver: pods (no scheduler, no
+// kubelet, no image: the Deployment's pods are never created, nor probed) and in-cluster config
+// (the controller gets a kubeconfig with the service account's token instead). test/cluster/
+// installs the chart on a real node, with the image `npm run image` builds, and runs its pods.
+// Not tested at all: the real ServiceMonitor schema (a stand-in CRD that accepts any spec).
 jest.setTimeout(240_000);
 
 const execFileAsync = promisify(execFile);
@@ -242,10 +242,13 @@ describe('charts/memaudit on a real API server', () => {
     expect(await canI('list', 'memoryaudits.memaudit.io', all)).toBe(true);
     expect(await canI('watch', 'pods', all)).toBe(true);
     expect(await canI('patch', 'memoryaudits.memaudit.io', all, 'status')).toBe(true);
-    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'metrics')).toBe(true);
     expect(await canI('patch', 'deployments.apps', ['-n', 'shop'])).toBe(true);
     expect(await canI('create', 'leases.coordination.k8s.io', ['-n', NS])).toBe(true);
-    // Not granted: writing audits' specs, touching pods, Leases outside the release namespace, Secrets.
+    // Not granted: the kubelet's and pods' API server proxies (nodes/proxy reaches /exec and /run),
+    // writing audits' specs, touching pods, Leases outside the release namespace, Secrets.
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(false);
+    expect(await canI('get', 'pods', all, 'proxy')).toBe(false);
     expect(await canI('update', 'memoryaudits.memaudit.io', all)).toBe(false);
     expect(await canI('delete', 'pods', all)).toBe(false);
     expect(await canI('create', 'leases.coordination.k8s.io', ['-n', 'default'])).toBe(false);
@@ -285,12 +288,13 @@ describe('charts/memaudit on a real API server', () => {
     const role = await getJson<KubeObject & { rules: PolicyRule[] }>(['role', 'memaudit-controller', '-n', 'shop']);
     expect(role.rules.flatMap((r) => r.resources)).toContain('memoryaudits');
     const nodes = await getJson<KubeObject & { rules: PolicyRule[] }>(['clusterrole', 'memaudit-controller-nodes']);
-    expect(nodes.rules.flatMap((r) => r.resources).sort()).toEqual(['nodes', 'nodes/metrics', 'nodes/proxy']);
+    expect(nodes.rules.flatMap((r) => r.resources).sort()).toEqual(['nodes', 'nodes/metrics']);
     const dep = await getJson<Deployment>(['deployment', 'memaudit-controller', '-n', NS]);
     expect(dep.spec.template.spec.containers[0]!.args).toContain('--namespace=shop');
     expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'shop'])).toBe(true);
     expect(await canI('list', 'memoryaudits.memaudit.io', ['-n', 'default'])).toBe(false);
-    expect(await canI('get', 'nodes', [], 'proxy')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'metrics')).toBe(true);
+    expect(await canI('get', 'nodes', [], 'proxy')).toBe(false);
   });
 
   it('helm upgrade to watchNamespaces: [shop, payments]: a Role in each, and the controller serves both with those rights alone', async () => {
@@ -315,7 +319,7 @@ describe('charts/memaudit on a real API server', () => {
   it('helm uninstall removes every object of the release but the CRD, which Helm never deletes', async () => {
     await kubeHelm(['uninstall', RELEASE, '-n', NS, '--wait', '--timeout=60s']);
     const selector = `app.kubernetes.io/instance=${RELEASE}`;
-    for (const kinds of ['deployments,services,serviceaccounts,roles,rolebindings', 'clusterroles,clusterrolebindings']) {
+    for (const kinds of ['deployments,services,serviceaccounts,roles,rolebindings,leases', 'clusterroles,clusterrolebindings']) {
       const left = await cp.kubectlOk(['get', kinds, '-A', '-l', selector, '-o', 'name']);
       expect([kinds, left.trim()]).toEqual([kinds, '']);
     }
@@ -323,6 +327,8 @@ describe('charts/memaudit on a real API server', () => {
     expect(await exists(['role', 'memaudit-controller', '-n', 'shop'])).toBe(false);
     expect(await exists(['role', 'memaudit-controller', '-n', 'payments'])).toBe(false);
     expect(await exists(['clusterrole', 'memaudit-controller-nodes'])).toBe(false);
+    // The Lease is the release's (templates/lease.yaml), not left behind by the controller that held it.
+    expect(await exists(['lease', 'memaudit-controller', '-n', NS])).toBe(false);
     expect(await exists(['crd', 'memoryaudits.memaudit.io'])).toBe(true);
     expect((await kubeHelm(['list', '-n', NS, '-q'])).trim()).toBe('');
   });

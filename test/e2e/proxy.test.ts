@@ -46,7 +46,7 @@ beforeAll(async () => {
   const doc = parse(await readFile(path.join(REPO_ROOT, 'examples/kubernetes/memoryaudit-heapleak.yaml'), 'utf8')) as { spec: Record<string, unknown> };
   Object.assign(doc.spec, { interval: '1s', window: '10m', minDuration: '30s' });
   await cp.kubectlOk(['apply', '-n', NS, '-f', '-'], stringify(doc));
-  controller = await ControllerProcess.start({ dir: cp.dir, name: 'controller-proxy', kubeconfig: await controllerKubeconfig(cp), args: ['--kubelet-access=proxy', '--pprof-access=proxy', '--no-leader-elect'] });
+  controller = await ControllerProcess.start({ dir: cp.dir, name: 'controller-proxy', kubeconfig: await controllerKubeconfig(cp, { proxy: true }), args: ['--kubelet-access=proxy', '--pprof-access=proxy', '--no-leader-elect'] });
 });
 
 afterAll(async () => {

@@ -17,23 +17,31 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
-# src/sampling/pod-pprof.ts, --pprof-access proxy: heap profiles through the API server.
+{{- if eq .Values.pprof.access "proxy" }}
+# src/sampling/pod-pprof.ts, --pprof-access proxy: heap profiles through the API server (config/rbac-proxy/).
 - apiGroups: [""]
   resources: [pods/proxy]
   verbs: [get]
 {{- end }}
+{{- end }}
 
 {{/* Cluster-scoped: nodes can only be granted by a ClusterRole. */}}
 {{- define "memaudit.rules.nodes" -}}
-# src/sampling/kubelet.ts: --kubelet-access proxy reads /api/v1/nodes/N/proxy/metrics/cadvisor (nodes/proxy);
-# --kubelet-access direct reads the node's address (nodes get) and the kubelet authorizes
-# /metrics/cadvisor as nodes/metrics.
+# src/sampling/kubelet.ts, --kubelet-access direct: the node's address (nodes get), then the kubelet's
+# own /metrics/cadvisor, which the kubelet authorizes as nodes/metrics.
 - apiGroups: [""]
   resources: [nodes]
   verbs: [get]
 - apiGroups: [""]
-  resources: [nodes/proxy, nodes/metrics]
+  resources: [nodes/metrics]
   verbs: [get]
+{{- if eq .Values.kubelet.access "proxy" }}
+# src/sampling/kubelet.ts, --kubelet-access proxy: /api/v1/nodes/N/proxy/metrics/cadvisor. nodes/proxy also
+# reaches the kubelet's /exec, /run and /attach: granted only when asked for (config/rbac-proxy/).
+- apiGroups: [""]
+  resources: [nodes/proxy]
+  verbs: [get]
+{{- end }}
 {{- end }}
 
 {{/* Namespaced resources, second part. */}}

@@ -6,6 +6,7 @@ import type { HeapProfile, MemorySample } from '../../model/sample.ts';
 import type { AuditResult } from '../../model/verdict.ts';
 import { MAX_STATUS_TARGETS, type MemoryAuditStatus, type TargetStatus } from '../api/v1alpha1.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
+import { oomKilledInstances } from '../container-status.ts';
 import { buildStatus, orderTargets, rfc3339, targetStatus } from '../status.ts';
 import type { Round } from './round.ts';
 
@@ -24,7 +25,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     }
     let result: AuditResult;
     try {
-      result = engine(t.samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container });
+      result = engine(t.samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(t.samples, t.oomKilledContainers) });
     } catch (e) {
       // One target's failure leaves the others' verdicts standing.
       log.error({ target: tk, err: e instanceof Error ? e.message : String(e) }, 'Analysis failed');

@@ -118,11 +118,15 @@ export async function createPodOwner(
   return { uid: obj.metadata.uid };
 }
 
-/** A service-account kubeconfig bound by config/rbac: the controller runs with exactly those rights. */
-export async function controllerKubeconfig(cp: ControlPlane): Promise<string> {
+/**
+ * A service-account kubeconfig bound by config/rbac (and config/rbac-proxy with `proxy`, for
+ * --kubelet-access/--pprof-access proxy): the controller runs with exactly those rights.
+ */
+export async function controllerKubeconfig(cp: ControlPlane, options: { proxy?: boolean } = {}): Promise<string> {
   const ns = await cp.get('/api/v1/namespaces/memaudit-system');
   if (ns.status === 404) await cp.kubectlOk(['apply', '-f', path.join(REPO_ROOT, 'config/manager/namespace.yaml')]);
   await cp.kubectlOk(['apply', '-k', path.join(REPO_ROOT, 'config/rbac')]);
+  if (options.proxy) await cp.kubectlOk(['apply', '-k', path.join(REPO_ROOT, 'config/rbac-proxy')]);
   const token = (await cp.kubectlOk(['create', 'token', 'memaudit-controller', '-n', 'memaudit-system', '--duration=6h'])).trim();
   return cp.tokenKubeconfig('memaudit-controller', token);
 }

@@ -17,8 +17,22 @@ export const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
  * only, random ports, client-certificate authentication, RBAC authorization, service-account
  * keys, everything in one temp dir removed on stop. The API server can be restarted on the same
  * port and etcd (the data survives).
+ *
+ * With `realNodes` (test/cluster/: a real kubelet, controller-manager, scheduler and kube-proxy
+ * join), the API server serves on `address` (the host end of the node's veth, so the node's
+ * network namespace reaches it), authorizes kubelets with the Node authorizer and NodeRestriction,
+ * admits pods with their service account, and keeps the `kubernetes` Service's endpoints (what
+ * in-cluster clients dial) with the lease reconciler.
  */
+export interface ControlPlaneOptions {
+  /** The address the API server binds to and advertises (default 127.0.0.1). */
+  address?: string;
+  realNodes?: boolean;
+}
+
 export class ControlPlane {
+  readonly address: string;
+  readonly realNodes: boolean;
   dir = '';
   pki!: Pki;
   etcd?: Proc;
@@ -30,15 +44,20 @@ export class ControlPlane {
   kubeconfigPath = '';
   private apiserverStarts = 0;
 
+  constructor(options: ControlPlaneOptions = {}) {
+    this.address = options.address ?? '127.0.0.1';
+    this.realNodes = options.realNodes ?? false;
+  }
+
   get server(): string {
-    return `https://127.0.0.1:${this.securePort}`;
+    return `https://${this.address}:${this.securePort}`;
   }
 
   async start(): Promise<void> {
     this.dir = await mkdtemp(path.join(os.tmpdir(), 'memaudit-e2e-cp-'));
     await mkdir(path.join(this.dir, 'pki'));
-    this.pki = await createPki(path.join(this.dir, 'pki'));
-    [this.etcdClientPort, this.etcdPeerPort, this.securePort] = await Promise.all([freePort(), freePort(), freePort()]);
+    this.pki = await createPki(path.join(this.dir, 'pki'), this.address === '127.0.0.1' ? [] : [`IP:${this.address}`]);
+    [this.etcdClientPort, this.etcdPeerPort, this.securePort] = await Promise.all([freePort(), freePort(), freePort(this.address)]);
     this.kubeconfigPath = path.join(this.dir, 'admin.kubeconfig');
     await writeFile(this.kubeconfigPath, await this.kubeconfig('admin', this.pki.admin));
     await this.startEtcd();
@@ -73,15 +92,16 @@ export class ControlPlane {
     this.apiserver = new Proc('kube-apiserver', tool('kube-apiserver'), [
       `--etcd-servers=http://127.0.0.1:${this.etcdClientPort}`,
       `--cert-dir=${path.join(this.dir, 'apiserver-certs')}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${this.address}`,
+      `--advertise-address=${this.address}`,
       `--secure-port=${this.securePort}`,
       `--tls-cert-file=${p.apiserver.certFile}`,
       `--tls-private-key-file=${p.apiserver.keyFile}`,
       `--client-ca-file=${p.caCertFile}`,
-      '--authorization-mode=RBAC',
+      ...(this.realNodes
+        ? ['--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction']
+        : ['--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount']),
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-      '--disable-admission-plugins=ServiceAccount',
       '--allow-privileged=true',
       `--service-account-issuer=${this.server}`,
       `--service-account-key-file=${p.serviceAccountPubFile}`,
@@ -90,7 +110,7 @@ export class ControlPlane {
       `--kubelet-client-key=${p.kubeletClient.keyFile}`,
       `--kubelet-certificate-authority=${p.caCertFile}`,
       '--kubelet-preferred-address-types=InternalIP',
-      '--endpoint-reconciler-type=none',
+      `--endpoint-reconciler-type=${this.realNodes ? 'lease' : 'none'}`,
       '--v=1',
     ], path.join(this.dir, `apiserver-${this.apiserverStarts}.log`));
     await waitFor('kube-apiserver /readyz', async () => {
@@ -170,7 +190,7 @@ export class ControlPlane {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: this.securePort, path: apiPath, method, ca, cert, key, timeout: 10_000, headers: payload === undefined ? {} : { 'content-type': contentType } },
+        { host: this.address, port: this.securePort, path: apiPath, method, ca, cert, key, timeout: 10_000, headers: payload === undefined ? {} : { 'content-type': contentType } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 /**
  * A kubelet stand-in that serves `/metrics/cadvisor` the way kubelet's embedded cAdvisor does,
  * computed from REAL cgroups: the numbers are the kernel's accounting of the fixture processes.
- * It can be told to fail (HTTP 500) or hang, to test what the controller does then.
+ * It can be told to fail (HTTP 500) or hang, to test what the controller does then: the faults a
+ * real kubelet cannot be made to show. What a real kubelet serves, and the verdicts from it, are
+ * tested on a real node in test/cluster/ (which found what this stand-in hides: a new cgroup id
+ * at every restart, 10-15 s between cAdvisor's refreshes, the pause container's own series).
  */
 export interface KubeletContainer {
   namespace: string;

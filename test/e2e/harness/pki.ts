@@ -45,14 +45,15 @@ export async function issue(pki: Pick<Pki, 'dir' | 'caCertFile' | 'caKeyFile'>, 
   return { certFile, keyFile };
 }
 
-export async function createPki(dir: string): Promise<Pki> {
+/** `apiserverSans`: more subject alternative names of the API server's serving cert (e.g. IP:10.213.7.1). */
+export async function createPki(dir: string, apiserverSans: string[] = []): Promise<Pki> {
   const caKeyFile = path.join(dir, 'ca.key');
   const caCertFile = path.join(dir, 'ca.crt');
   await ecKey(caKeyFile);
   await mustRun('openssl', ['req', '-x509', '-new', '-key', caKeyFile, '-out', caCertFile, '-days', DAYS, '-subj', '/CN=memaudit-e2e-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
   const ca = { dir, caCertFile, caKeyFile };
   const [apiserver, admin, kubeletClient] = await Promise.all([
-    issue(ca, 'apiserver', '/CN=kube-apiserver', 'serverAuth', ['IP:127.0.0.1', 'DNS:localhost', 'IP:10.0.0.1', 'DNS:kubernetes.default.svc']),
+    issue(ca, 'apiserver', '/CN=kube-apiserver', 'serverAuth', ['IP:127.0.0.1', 'DNS:localhost', 'IP:10.0.0.1', 'DNS:kubernetes.default.svc', ...apiserverSans]),
     issue(ca, 'admin', '/CN=admin/O=system:masters', 'clientAuth'),
     issue(ca, 'kubelet-client', '/CN=kube-apiserver-kubelet-client/O=system:masters', 'clientAuth'),
   ]);

@@ -8,6 +8,7 @@ export const APPS_BIN = process.env.MEMAUDIT_APPS_BIN ?? path.join(process.env.M
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node');
 
-export const tool = (name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm'): string => path.join(TOOLS_BIN, name);
+export type ToolName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'kubelet' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy';
+export const tool = (name: ToolName): string => path.join(TOOLS_BIN, name);
 export const app = (name: string): string => path.join(APPS_BIN, name);
 

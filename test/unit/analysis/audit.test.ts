@@ -234,6 +234,75 @@ describe('restarts and releases', () => {
     expect(r.growth.anon!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(55);
   });
 
+  it('a new instance the orchestrator reports OOM-killed is an OOM kill, even when the last sample before it is well below the limit', () => {
+    // A kubelet's cAdvisor refreshes every 10-15 s: a leak that reaches its 64 MiB limit in 2 min is
+    // last seen at 50 MiB (78 %) before each kill. Three runs of 11 samples 12 s apart, each from 3 MiB
+    // to 50 MiB (+4.7 MiB a sample: +23.5 MiB/min), each a new container (cAdvisor's cgroup id).
+    const samples: MemorySample[] = [];
+    for (let run = 0; run < 3; run++) {
+      for (let k = 0; k < 11; k++) {
+        const t = run * 140 + k * 12;
+        const anon = (3 + 4.7 * k) * MiB;
+        samples.push({ timestampMs: t0 + t * 1000, usageBytes: anon + MiB, anonBytes: anon, fileBytes: 0, activeFileBytes: 0, inactiveFileBytes: 0, limitBytes: 64 * MiB, instance: `/kubepods/burstable/pod1/c${run}` });
+      }
+    }
+    const plain = audit(samples, [], { minDurationSeconds: 120 });
+    expect(`${plain.verdict}/${plain.leakSource}`).toBe('Leak/anon');
+    expect(plain.evidence[0]).toMatch(/^2 restarts \(new container or process\) at /);
+    expect(plain.explanation).not.toMatch(/It already hit/);
+    // Kubernetes says so in the pod status (lastState.terminated.reason: OOMKilled) for c0 and c1.
+    const told = audit(samples, [], { minDurationSeconds: 120, oomKilledInstances: new Set(['/kubepods/burstable/pod1/c0', '/kubepods/burstable/pod1/c1']) });
+    expect(`${told.verdict}/${told.leakSource}`).toBe('Leak/anon');
+    expect(told.evidence[0]).toMatch(/^2 restarts \(at the limit: OOM kill\) at 2m /);
+    // Runs start every 140 s: the second kill came 140 s after the first.
+    expect(told.explanation).toMatch(/It already hit the 64\.0 MiB limit: 2 restarts at the limit \(OOM kills\) in this window, each run reaching it in about 2m\./);
+  });
+
+  it('an OOM loop faster than the kubelet samples: its runs pooled on the time since each start say Leak/heap and that the limit was hit (real kubelet trace)', () => {
+    // test/fixtures/kubelet/oomloop-1.35: heapleak at 1 MiB/s under a 64 MiB limit on a real
+    // kubelet; cAdvisor refreshed every 12-19 s, so each of the four runs has 3-5 samples, and the
+    // last one before each OOM kill was at 52-55 MiB. No run alone has the six points a trend needs.
+    const file = path.resolve(import.meta.dirname, '../../fixtures/kubelet/oomloop-1.35/evidence.json');
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { samples: MemorySample[]; oomKilledContainerIds: string[] };
+    const oomKilled = new Set(f.samples.map((x) => x.instance!).filter((i) => f.oomKilledContainerIds.some((id) => i.endsWith(`/${id}`))));
+    expect(oomKilled.size).toBe(3);
+    const r = audit(f.samples, [], { minDurationSeconds: 120, isGo: true, oomKilledInstances: oomKilled });
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+    expect(r.evidence[0]).toMatch(/^3 restarts \(at the limit: OOM kill\) at 60s .*; trends are from the 3 runs that started at an OOM kill, on the time since each start/);
+    expect(r.explanation).toMatch(/It already hit the 64\.0 MiB limit: 3 restarts at the limit \(OOM kills\) in this window, each run reaching it in about 77s\./);
+    expect(r.timeToLimitSeconds).toBe(0);
+    // Each run climbs about 1 MiB/s (60 MiB/min) from its start; a kill and a restart every 77 s or so
+    // (the run, then the kubelet's back-off).
+    expect(r.growth.goHeap!.slopeBytesPerHour / 60 / MiB).toBeGreaterThan(45);
+    // A Leak's limit is never raised.
+    expect(r.recommendation.memoryLimitBytes).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it('an OOM loop sampled three times a run, at the same offsets from each start: Leak/heap, and it stays Leak as samples come (real kubelet trace)', () => {
+    // test/fixtures/kubelet/oomfast-1.35: heapleak at 1 MiB/s under 48 MiB; cAdvisor refreshed every
+    // ~16 s, so each run has three samples at about 0, 16 and 32 s from its start. Bucket minima of
+    // the pooled runs would fold them into three points (no trend); every point is fitted.
+    const file = path.resolve(import.meta.dirname, '../../fixtures/kubelet/oomfast-1.35/evidence.json');
+    type Prof = Omit<HeapProfile, 'flatInuseBytes' | 'cumInuseBytes'> & { flatInuseBytes: Record<string, number>; cumInuseBytes: Record<string, number> };
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { samples: MemorySample[]; profiles: Prof[]; oomKilledContainerIds: string[]; restartCount: number };
+    const profiles: HeapProfile[] = f.profiles.map((p) => ({ ...p, flatInuseBytes: new Map(Object.entries(p.flatInuseBytes)), cumInuseBytes: new Map(Object.entries(p.cumInuseBytes)) }));
+    const oomKilled = new Set(f.samples.map((x) => x.instance!).filter((i) => f.oomKilledContainerIds.some((id) => i.endsWith(`/${id}`))));
+    const options = { minDurationSeconds: 90, isGo: true, oomKilledInstances: oomKilled };
+    const r = audit(f.samples, profiles, options);
+    expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
+    expect(r.explanation).toMatch(new RegExp(`It already hit the 48\\.0 MiB limit: ${f.restartCount} restarts at the limit \\(OOM kills\\)`));
+    // The profiles of the newest incarnation with two: main.retainRequest, not what a diff across a restart ranks.
+    expect(r.topGrowingFunctions[0]!.function).toBe('main.retainRequest');
+    // From the first verdict on (ten samples), it holds: the fold made it flap to Stable live.
+    const verdicts = new Set<string>();
+    for (let k = 10; k <= f.samples.length; k++) {
+      const prefix = f.samples.slice(0, k);
+      const at = audit(prefix, profiles.filter((p) => p.timestampMs <= prefix[k - 1]!.timestampMs), options);
+      verdicts.add(`${at.verdict}/${at.leakSource}`);
+    }
+    expect([...verdicts]).toEqual(['Leak/heap']);
+  });
+
   it('a new instance is a restart even below the limit and without a fall', () => {
     const base = series((_i, t) => ({ anonBytes: (20 + t / 30) * MiB }));
     const marked = base.map((s, i) => ({ ...s, instance: i < 200 ? 'c1' : 'c2' }));

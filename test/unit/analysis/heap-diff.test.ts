@@ -1,4 +1,4 @@
-import { heapDiff } from '../../../src/analysis/heap-diff.ts';
+import { heapDiff, profilesToDiff } from '../../../src/analysis/heap-diff.ts';
 import type { HeapProfile } from '../../../src/model/sample.ts';
 
 const profile = (timestampMs: number, flat: Record<string, number>, cum: Record<string, number>): HeapProfile => ({
@@ -38,5 +38,24 @@ describe('heapDiff', () => {
     const a = profile(0, {}, {});
     const b = profile(1, { b: 10, a: 10, c: 10 }, { b: 10, a: 10, c: 30 });
     expect(heapDiff(a, b, 3).map((r) => r.function)).toEqual(['c', 'a', 'b']);
+  });
+});
+
+describe('profilesToDiff', () => {
+  const at = (timestampMs: number, instance?: string): HeapProfile => ({ ...profile(timestampMs, {}, {}), ...(instance !== undefined ? { instance } : {}) });
+
+  it('diffs the oldest and the newest profile of one unnamed process', () => {
+    const ps = [at(0), at(1), at(2)];
+    expect(profilesToDiff(ps)).toEqual([ps[0], ps[2]]);
+    expect(profilesToDiff([at(0)])).toBeNull();
+    expect(profilesToDiff([])).toBeNull();
+  });
+
+  it('stays within the newest incarnation that has two profiles: a restarted process starts its heap over', () => {
+    // An OOM loop: c1 (3 profiles), c2 (2), c3 (1, just started).
+    const ps = [at(0, 'c1'), at(1, 'c1'), at(2, 'c1'), at(3, 'c2'), at(4, 'c2'), at(5, 'c3')];
+    expect(profilesToDiff(ps)).toEqual([ps[3], ps[4]]);
+    expect(profilesToDiff(ps.slice(0, 5))).toEqual([ps[3], ps[4]]);
+    expect(profilesToDiff([at(0, 'c1'), at(1, 'c2'), at(2, 'c3')])).toBeNull();
   });
 });

@@ -79,8 +79,11 @@ describe('chart Deployment', () => {
     defaults = await render({ namespace: 'ops' });
   });
 
-  it("passes arguments whose parsed config is the controller's own defaults", () => {
-    const none = controllerConfigFromArgs([], DOWNWARD_API);
+  it("passes arguments whose parsed config is the controller's own defaults, but for reading kubelets directly with the cluster CA", () => {
+    // The chart reads kubelets directly (nodes/metrics), never through the API server's node
+    // proxy unless asked (nodes/proxy reaches /exec and /run), and verifies them with the cluster
+    // CA every pod gets with its service account.
+    const none = controllerConfigFromArgs(['--kubelet-access=direct', '--kubelet-ca-file=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'], DOWNWARD_API);
     if (none.help) throw new Error('unreachable');
     const { identity: _identity, ...leaderElection } = none.config.leaderElection;
     expect(parsed(defaults)).toEqual({ ...none.config, leaderElection });
@@ -127,6 +130,15 @@ describe('chart Deployment', () => {
     const two = await template({ values: { leaderElection: { enabled: false } } });
     expect(two.code).not.toBe(0);
     expect(two.stderr).toMatch(/replicas > 1 needs leaderElection.enabled/);
+  });
+
+  it('owns the Lease the controller elects its leader with (so helm uninstall removes it), leaving its spec to the controller', async () => {
+    const lease = only(defaults, 'Lease');
+    expect(lease.metadata).toMatchObject({ name: parsed(defaults).leaderElection.leaseName, namespace: 'ops' });
+    expect(lease.spec).toBeUndefined();
+    const named = await render({ values: { leaderElection: { leaseName: 'audits' } } });
+    expect(only(named, 'Lease').metadata.name).toBe('audits');
+    expect(find(await render({ values: { replicas: 1, leaderElection: { enabled: false } } }), 'Lease')).toEqual([]);
   });
 
   it('covers every flag of `memaudit controller` (a new flag needs a value or a reason here)', async () => {

@@ -87,8 +87,9 @@ export function only(objects: KubeObject[], kind: string, name?: string): KubeOb
   return found[0]!;
 }
 
-export async function configRbac(file: 'role.yaml' | 'leader_election_role.yaml'): Promise<PolicyRule[]> {
-  const doc = parse(await readFile(path.join(REPO_ROOT, 'config/rbac', file), 'utf8')) as { rules: PolicyRule[] };
+/** Rules of config/rbac/ (the default, direct access) or config/rbac-proxy/ (the opt-in API server proxies). */
+export async function configRbac(file: 'role.yaml' | 'leader_election_role.yaml', dir: 'rbac' | 'rbac-proxy' = 'rbac'): Promise<PolicyRule[]> {
+  const doc = parse(await readFile(path.join(REPO_ROOT, 'config', dir, file), 'utf8')) as { rules: PolicyRule[] };
   return doc.rules;
 }
 

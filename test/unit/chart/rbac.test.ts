@@ -59,6 +59,31 @@ describe('chart RBAC, cluster-wide (watchNamespaces: [])', () => {
   });
 });
 
+describe('chart RBAC for the kubelet and pprof access', () => {
+  it('grants nodes/metrics but neither nodes/proxy nor pods/proxy by default (direct access)', async () => {
+    const granted = grants(rules(only(await render(), 'ClusterRole', 'memaudit-controller')));
+    expect(granted).toContain('core/nodes/metrics:get');
+    expect(granted).toContain('core/nodes:get');
+    expect(granted.filter((g) => /proxy/.test(g))).toEqual([]);
+  });
+
+  it('adds exactly config/rbac-proxy/ for kubelet.access and pprof.access proxy, each only for its own', async () => {
+    const proxy = await configRbac('role.yaml', 'rbac-proxy');
+    const base = grants(await configRbac('role.yaml'));
+    const both = await render({ values: { kubelet: { access: 'proxy' }, pprof: { access: 'proxy' } } });
+    expect(grants(rules(only(both, 'ClusterRole', 'memaudit-controller')))).toEqual(grants([...(await configRbac('role.yaml')), ...proxy]));
+    const kubeletOnly = grants(rules(only(await render({ values: { kubelet: { access: 'proxy' } } }), 'ClusterRole', 'memaudit-controller')));
+    expect(kubeletOnly.filter((g) => !base.includes(g))).toEqual(['core/nodes/proxy:get']);
+    const pprofOnly = grants(rules(only(await render({ values: { pprof: { access: 'proxy' } } }), 'ClusterRole', 'memaudit-controller')));
+    expect(pprofOnly.filter((g) => !base.includes(g))).toEqual(['core/pods/proxy:get']);
+  });
+
+  it('keeps nodes/proxy in the cluster-scoped role of a namespace-scoped install when asked for', async () => {
+    const objects = await render({ values: { watchNamespaces: ['shop'], kubelet: { access: 'proxy' } } });
+    expect(grants(rules(only(objects, 'ClusterRole', 'memaudit-controller-nodes')))).toEqual(['core/nodes/metrics:get', 'core/nodes/proxy:get', 'core/nodes:get']);
+  });
+});
+
 describe('chart RBAC, namespace-scoped (watchNamespaces: [shop])', () => {
   let objects: KubeObject[];
   beforeAll(async () => {

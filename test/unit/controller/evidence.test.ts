@@ -71,7 +71,7 @@ describe('evidence codec', () => {
     // A container restart between samples 2 and 3 (a new cgroup id): kept through the codec.
     for (let i = 0; i < 5; i++) t.addSample({ ...sample(i), instance: i < 3 ? '/kubepods/pod-a/c1' : '/kubepods/pod-a/c2' }, limits);
     t.addSample({ timestampMs: T0 + 10_000, usageBytes: 5 }, limits);
-    t.addProfile({ timestampMs: T0, totalInuseBytes: 10, flatInuseBytes: new Map([['main.leak', 10]]), cumInuseBytes: new Map([['main.main', 10]]) }, limits);
+    t.addProfile({ timestampMs: T0, totalInuseBytes: 10, flatInuseBytes: new Map([['main.leak', 10]]), cumInuseBytes: new Map([['main.main', 10]]), instance: '/kubepods/pod-a/c1' }, limits);
     const gone = ev.target('pod-b', 'app');
     gone.goneSinceMs = T0 + 3000;
     const back = decodeEvidence(encodeEvidence(ev, T0 + 6000, 1 << 20), 'test');
@@ -83,6 +83,7 @@ describe('evidence codec', () => {
     expect(bt.samples[5]).toEqual({ timestampMs: T0 + 10_000, usageBytes: 5 });
     expect(bt.samples.map((s) => s.instance)).toEqual(['/kubepods/pod-a/c1', '/kubepods/pod-a/c1', '/kubepods/pod-a/c1', '/kubepods/pod-a/c2', '/kubepods/pod-a/c2', undefined]);
     expect(bt.profiles[0]!.flatInuseBytes.get('main.leak')).toBe(10);
+    expect(bt.profiles[0]!.instance).toBe('/kubepods/pod-a/c1');
     expect(bt.node).toBe('n1');
     expect(back.targets.get('pod-b/app')!.goneSinceMs).toBe(T0 + 3000);
   });

@@ -73,7 +73,7 @@ describe('KubeletReader', () => {
 
   it('says retry, naming the node, for a container the node does not report (yet)', async () => {
     const { reader } = world();
-    expect(await reader.container('n1', key('c'), 500)).toEqual({ kind: 'retry', reason: 'kubelet on node n1 has no memory metrics for container app of pod c (not started yet?)' });
+    expect(await reader.container('n1', key('c'), 500)).toEqual({ kind: 'retry', reason: 'kubelet on node n1 has no memory metrics for container app of pod c (not started yet?)', notServed: true });
   });
 
   it('forgets a node no audit samples any more: the next read fetches again', async () => {

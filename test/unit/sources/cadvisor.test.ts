@@ -70,6 +70,26 @@ describe('parseCadvisorMetrics label generations and edge cases', () => {
     expect(containers.map((c) => c.sample.usageBytes)).toEqual([200]);
   });
 
+  it("skips an exited container's all-zero series that a kubelet serves with a fresh timestamp after a restart", () => {
+    // As a kubelet v1.35 (containerd 1.6, cgroupfs) served them for an OOM-killed container: the old
+    // cgroup id with zeros and the newest timestamp, beside the new container's real numbers.
+    const labels = (id: string) => `container="app",id="/kubepods/burstable/pod7de9a3e3/${id}",image="docker.io/library/memaudit-examples:dev",name="${id}",namespace="shop",pod="oomfast-54547659c5-qrnk7"`;
+    const old = labels('5d341322510c');
+    const fresh = labels('570cbe3ce4f5');
+    const both = [
+      `container_memory_rss{${old}} 0 1796055060300`,
+      `container_memory_usage_bytes{${old}} 0 1796055060300`,
+      `container_memory_rss{${fresh}} 1.5624192e+07 1796055057900`,
+      `container_memory_usage_bytes{${fresh}} 1.6148480e+07 1796055057900`,
+    ].join('\n');
+    const r = parseCadvisorMetrics(both, { source: 't', scrapeTimeMs: 0 });
+    expect(r.containers).toEqual([{ key: { namespace: 'shop', pod: 'oomfast-54547659c5-qrnk7', container: 'app' }, sample: { timestampMs: 1796055057900, usageBytes: 16148480, anonBytes: 15624192, instance: '/kubepods/burstable/pod7de9a3e3/570cbe3ce4f5' } }]);
+    // Alone (the new container not started yet): no sample, not a 0-byte one.
+    const alone = parseCadvisorMetrics(`container_memory_usage_bytes{${old}} 0 1796055043700\n`, { source: 't', scrapeTimeMs: 0 });
+    expect(alone.containers).toEqual([]);
+    expect(alone.withoutUsage).toEqual([{ namespace: 'shop', pod: 'oomfast-54547659c5-qrnk7', container: 'app' }]);
+  });
+
   it('leaves NaN values unknown and reports containers without a usage series', () => {
     const text = [
       'container_memory_usage_bytes{container="a",namespace="n",pod="p"} 100',

@@ -40,7 +40,18 @@ export interface ContainerSpec {
 
 export interface Pod extends KubeObject {
   spec?: { nodeName?: string; containers: ContainerSpec[] };
-  status?: { phase?: string; podIP?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    containerStatuses?: {
+      name: string;
+      ready?: boolean;
+      restartCount?: number;
+      containerID?: string;
+      state?: { running?: { startedAt?: string }; waiting?: { reason?: string }; terminated?: { reason?: string; exitCode?: number } };
+      lastState?: { terminated?: { reason?: string; exitCode?: number; containerID?: string; startedAt?: string; finishedAt?: string } };
+    }[];
+  };
 }
 
 export interface PodTemplateOwner extends KubeObject {

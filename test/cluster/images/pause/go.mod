@@ -1,0 +1,3 @@
+module memaudit.local/pause
+
+go 1.24
