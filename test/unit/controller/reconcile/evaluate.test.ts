@@ -1,5 +1,6 @@
 import { audit as engine } from '../../../../src/analysis/audit.ts';
 import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../../src/controller/evidence.ts';
+import { CompactSamples } from '../../../../src/model/compact-samples.ts';
 import { evaluate } from '../../../../src/controller/reconcile/evaluate.ts';
 import type { Engine } from '../../../../src/controller/reconcile/evaluate.ts';
 import { ControllerMetrics } from '../../../../src/controller/runtime/metrics.ts';
@@ -62,7 +63,10 @@ describe('evaluate', () => {
       return engine(samples, profiles, options);
     };
     const ev = evidence();
-    ev.targets.get('b/app')!.samples = ev.targets.get('b/app')!.samples.slice(0, 2);
+    const b = ev.targets.get('b/app')!;
+    const firstTwo = b.samples().slice(0, 2);
+    b.series = new CompactSamples();
+    for (const s of firstTwo) b.addSample(s, DEFAULT_EVIDENCE_LIMITS);
     const status = evaluate(failing, new ControllerMetrics(false), round(audit, NOW, ev), 'unused');
     expect(status.targets!.map((t) => t.pod)).toEqual(['a', 'c']);
   });
