@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes parts the e2e and cluster tests run against: kube-apiserver, kubectl,
 # kubelet, kube-controller-manager, kube-scheduler and kube-proxy (k8s.io/kubernetes from the Go module proxy), etcd (at the client version Kubernetes pins)
-# and helm. Output is cached outside the checkout: $MEMAUDIT_TOOLS (default ~/.cache/memaudit/tools).
+# and helm; and takes the Prometheus Operator's CRDs (PrometheusRule, ServiceMonitor) from its Go
+# module, for the chart's monitoring objects. Output is cached outside the checkout: $MEMAUDIT_TOOLS (default ~/.cache/memaudit/tools).
 # Idempotent: a binary already present for the pinned version is not rebuilt.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.35.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"       # go.etcd.io/etcd/client/v3 pinned by k8s.io/kubernetes v1.35.4
 HELM_VERSION="${HELM_VERSION:-v3.19.5}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 TOOLS="${MEMAUDIT_TOOLS:-$HOME/.cache/memaudit/tools}"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
@@ -81,11 +83,28 @@ build_helm() {
   echo "$HELM_VERSION" > "$BIN/.helm-version"
 }
 
+# $TOOLS/crds/: the CRDs as the module ships them (example/prometheus-operator-crd/), no binary.
+fetch_crds() {
+  local out="$TOOLS/crds" dir
+  if [[ "$(cat "$out/.prometheus-operator-version" 2>/dev/null)" == "$PROMETHEUS_OPERATOR_VERSION" ]]; then
+    echo "prometheus-operator $PROMETHEUS_OPERATOR_VERSION CRDs cached in $out"; return
+  fi
+  dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [[ -n "$dir" ]] || { echo "build-kube-tools: go mod download of prometheus-operator $PROMETHEUS_OPERATOR_VERSION gave no directory" >&2; exit 1; }
+  mkdir -p "$out"
+  for crd in prometheusrules servicemonitors; do
+    install -m 0644 "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$crd.yaml" "$out/"
+  done
+  echo "$PROMETHEUS_OPERATOR_VERSION" > "$out/.prometheus-operator-version"
+  echo "prometheus-operator $PROMETHEUS_OPERATOR_VERSION CRDs in $out"
+}
+
 what="${1:-all}"
 case "$what" in
   kube) build_kube ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
-  all) build_etcd; build_helm; build_kube ;;
-  *) echo "usage: $0 [all|kube|etcd|helm]" >&2; exit 2 ;;
+  crds) fetch_crds ;;
+  all) build_etcd; build_helm; build_kube; fetch_crds ;;
+  *) echo "usage: $0 [all|kube|etcd|helm|crds]" >&2; exit 2 ;;
 esac

@@ -13,6 +13,14 @@
 #   status print whether it runs (exit 1 when not).
 #   env    print DOCKER_HOST=unix://<socket> (fails when the daemon does not answer):
 #          export "$(hack/dockerd.sh env)"
+#
+# A second daemon beside the shared one (test/integration/docker/tls.test.ts): its own
+# MEMAUDIT_DOCKERD_DIR and MEMAUDIT_DOCKERD_CGROUP (the name of its cgroup parent under our own
+# memory cgroup, default docker), and optionally
+#   MEMAUDIT_DOCKERD_TCP=127.0.0.1:PORT      also listen there (the unix socket stays, for start,
+#                                            stop and env)
+#   MEMAUDIT_DOCKERD_TLS_DIR=DIR             with --tlsverify: DIR holds ca.pem (the CA clients must
+#                                            be signed by), server-cert.pem and server-key.pem
 set -euo pipefail
 
 STATE="${MEMAUDIT_DOCKERD_DIR:-$HOME/.cache/memaudit/dockerd}"
@@ -21,6 +29,9 @@ PIDFILE="$STATE/dockerd.pid"
 LOG="$STATE/dockerd.log"
 CGROUP_PARENT_FILE="$STATE/cgroup-parent"
 CREATED_CGROUPS_FILE="$STATE/created-cgroups"
+TCP="${MEMAUDIT_DOCKERD_TCP:-}"
+TLS_DIR="${MEMAUDIT_DOCKERD_TLS_DIR:-}"
+CGROUP_NAME="${MEMAUDIT_DOCKERD_CGROUP:-docker}"
 START_TIMEOUT_SECONDS="${MEMAUDIT_DOCKERD_START_TIMEOUT:-90}"
 STOP_TIMEOUT_SECONDS=30
 CGROUP_ROOT=/sys/fs/cgroup
@@ -130,9 +141,9 @@ cmd_start() {
   ((${#SOCK} < 100)) || die "socket path too long for a unix socket: $SOCK (set MEMAUDIT_DOCKERD_DIR)"
   ensure_installed
 
-  local own parent
+  local own parent listen=()
   own="$(own_memory_cgroup)"
-  parent="${own}/docker"
+  parent="${own}/${CGROUP_NAME}"
   [[ -d "$CGROUP_ROOT/unified" || ! -e "$CGROUP_ROOT/cgroup.controllers" ]] ||
     log "warning: cgroup v2 host: the cgroupfs driver needs $own to have no processes of its own"
   echo "$parent" > "$CGROUP_PARENT_FILE"
@@ -143,14 +154,23 @@ cmd_start() {
   mkdir -p "$STATE/data" "$STATE/exec"
   rm -f "$SOCK" "$PIDFILE"
 
-  log "starting dockerd (state $STATE, cgroup-parent $parent)"
+  if [[ -n "$TCP" ]]; then
+    [[ "$TCP" == 127.0.0.1:* ]] || die "MEMAUDIT_DOCKERD_TCP must be on loopback (127.0.0.1:PORT), got $TCP"
+    listen=(-H "tcp://$TCP")
+    if [[ -n "$TLS_DIR" ]]; then
+      for f in ca.pem server-cert.pem server-key.pem; do [[ -r "$TLS_DIR/$f" ]] || die "$TLS_DIR/$f is missing"; done
+      listen+=(--tlsverify --tlscacert "$TLS_DIR/ca.pem" --tlscert "$TLS_DIR/server-cert.pem" --tlskey "$TLS_DIR/server-key.pem")
+    fi
+  fi
+
+  log "starting dockerd (state $STATE, cgroup-parent $parent${TCP:+, tcp://$TCP}${TLS_DIR:+ with TLS})"
   local started=$SECONDS started_ms
   started_ms="$(date +%s%3N)"
   setsid dockerd \
     --config-file "$STATE/daemon.json" \
     --data-root "$STATE/data" \
     --exec-root "$STATE/exec" \
-    -H "unix://$SOCK" \
+    -H "unix://$SOCK" "${listen[@]}" \
     --pidfile "$PIDFILE" \
     --iptables=false --ip-masq=false --bridge=none \
     --exec-opt native.cgroupdriver=cgroupfs \

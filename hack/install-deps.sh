@@ -3,9 +3,10 @@
 #   iproute2 and util-linux (ip netns, nsenter and unshare for the network and mount namespaces
 #   of the proxy tests and the real cluster's node, setpriv for the unprivileged local-mode
 #   tests), openssl (test PKI), curl, chromium (headless: the HTML report's layout test and
-#   hack/report-screenshots.sh), and prometheus (the server and promtool: `memaudit scan` and the
-#   controller's backfill are tested against a real one, started by the tests themselves on
-#   loopback);
+#   hack/report-screenshots.sh), prometheus (the server and promtool: `memaudit scan` and the
+#   controller's backfill are tested against a real one, started by the tests on loopback; the
+#   chart's PrometheusRule and dashboard queries are checked with promtool), zsh (the zsh
+#   completion script is tested in a real zsh);
 #   for the real cluster of test/cluster/: containerd (its CRI plugin is built in; ctr imports the
 #   images), runc, containernetworking-plugins (the bridge, host-local and loopback CNI plugins in
 #   /usr/lib/cni) and iptables (kube-proxy and the bridge plugin's masquerade, inside the node's
@@ -16,6 +17,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v zsh >/dev/null || need+=(zsh)
 command -v nsenter >/dev/null && command -v setpriv >/dev/null && command -v unshare >/dev/null || need+=(util-linux)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v containerd >/dev/null && command -v ctr >/dev/null || need+=(containerd)
@@ -24,9 +26,9 @@ command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
-  # A package's own service must not start on the host (prometheus on :9090 with a TSDB in
-  # /var/lib, containerd): a policy-rc.d that denies service starts for the install, as
-  # hack/dockerd.sh does for docker.io; only a file this script created is removed again.
+  # A package's own service (prometheus on :9090, containerd) must not start on the host: a
+  # policy-rc.d that denies service starts for the install, as hack/dockerd.sh does for docker.io.
+  # Only a file this script created is removed again.
   own_policy=""
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

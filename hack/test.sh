@@ -15,7 +15,7 @@ if [[ ! -x node_modules/.bin/node ]]; then
   npm ci
 fi
 
-step "system packages (hack/install-deps.sh: iproute2, util-linux, openssl, curl; containerd, runc, CNI plugins, iptables for test/cluster)"
+step "system packages (hack/install-deps.sh: iproute2, util-linux, openssl, curl, chromium, prometheus (promtool), zsh; containerd, runc, CNI plugins, iptables for test/cluster)"
 hack/install-deps.sh
 
 step "Go audit targets"

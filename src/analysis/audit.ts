@@ -146,6 +146,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   // from each run's first sample).
   const series = new Map<Component, Point[]>();
   for (const [s, e] of segments) {
+    // Pooled runs: each on the time since its own start.
     const clockStart = pooled ? clock.seconds[s]! : 0;
     for (let i = s; i < e; i++) {
       const t = clock.seconds[i]! - clockStart;
@@ -161,7 +162,7 @@ export function audit(samples: readonly MemorySample[], profiles: readonly HeapP
   }
   if (pooled) for (const pts of series.values()) pts.sort((a, b) => a.t - b.t);
   // Without runtime.MemStats, heap profiles placed on the samples' clock stand in for the Go heap
-  // (not for pooled runs: their clock is the time since each run's start).
+  // (not for pooled runs: their clocks restart with each run).
   const placed = placeProfiles(sortedProfiles, run[0]!.timestampMs, runLast.timestampMs, secondsAt);
 
   // What counts as growth scales with the memory it is measured against. Memory the kernel cannot

@@ -49,8 +49,6 @@ const STOPPED_TAIL_PAUSES = 2;
  * (the newest stretch flat for a quarter of the window or more, and longer than twice any pause
  * the growth took while it rose) is a plateau whatever shape the rise had (a ramp, a jump then
  * steps, a slow approach to a cap): a single changepoint fits only the simplest of them.
- *
- * `envelope`: how the lower envelope buckets the points (envelope.ts); the default suits one run sampled evenly.
  */
 export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresholds, envelope?: EnvelopeOptions): ComponentGrowth {
   const g = growthState(points, thresholds, envelope);
@@ -66,6 +64,7 @@ export function analyzeGrowth(points: readonly Point[], thresholds: GrowthThresh
   return { ...g, state: 'plateaued', currentSlopeBytesPerHour: lateSlope * 3600, currentCiLowBytesPerHour: Math.min(0, lateSlope * 3600), currentSinceT: since, earlyGrowthBytes: rose };
 }
 
+/** `envelope`: how the lower envelope buckets the points (envelope.ts); the default suits one run sampled evenly. */
 function growthState(points: readonly Point[], thresholds: GrowthThresholds, envelope?: EnvelopeOptions): ComponentGrowth {
   const fit = fitTrend(points, envelope);
   const k = thresholds.noiseMultiple ?? 3;

@@ -1,12 +1,11 @@
-import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import { UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
-import type { Command, CommandIo } from './command.ts';
-import { ExitCode } from './exit-codes.ts';
+import { VERDICTS } from '../model/verdict.ts';
+import { defineCommand } from './command.ts';
 import { printable } from '../report/escape.ts';
 import { loadSamples, loadProfiles, type SampleFormat } from './inputs.ts';
-import { analyzeOutputOption, durationOption, gogcOption, percentOption, sizeOption, verdictListOption } from './options.ts';
+import { ANALYZE_FORMATS, analyzeOutputOption, durationOption, gogcOption, limitOption, percentOption, verdictListOption } from './options.ts';
 import { writeResults } from './output.ts';
 
 const HELP = `Usage: memaudit analyze (--docker-stats FILE | --cgroup FILE | --prometheus FILE) [--pprof FILE...] [options]
@@ -24,63 +23,54 @@ Inputs (one sample source; profiles optional):
   --pprof FILE...       Go heap profiles (/debug/pprof/heap); times from the profiles themselves
 
 Options:
-  --limit SIZE          the container's memory limit (64m, 512Mi, 1g), when the data lacks it
+  --limit SIZE          the container's memory limit when the data lacks it: 512Mi, 512m, 1Gi, 1g or
+                        bytes; 512M, 1G, 64k are refused (binary to Docker, decimal to Kubernetes)
   --headroom PERCENT    headroom above the non-reclaimable peak for the limit (default 20)
   --min-duration DUR    no verdict on less data than this (default 30s)
   --go                  the target is a Go program: recommend GOMEMLIMIT
   --gogc N              the Go target's GOGC (default 100): how far its heap may run ahead of the
                         live data, for telling a heap leak from off-heap growth
-  --fail-on VERDICTS    exit 1 when the verdict is one of these (comma separated, e.g. Leak)
+  --fail-on VERDICTS    exit 1 when the verdict is one of these (comma separated, any case, e.g. Leak)
   -o, --output FORMAT   text (default), json, yaml, or html (a one-file report with a chart:
-                        memaudit analyze ... -o html > report.html)
-  -h, --help`;
+                        memaudit analyze ... -o html > report.html)`;
 
-export const analyzeCommand: Command = {
-  async run(argv: string[], io: CommandIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          'docker-stats': { type: 'string' },
-          cgroup: { type: 'string' },
-          prometheus: { type: 'string' },
-          container: { type: 'string' },
-          pprof: { type: 'string', multiple: true },
-          limit: { type: 'string' },
-          headroom: { type: 'string' },
-          'min-duration': { type: 'string' },
-          go: { type: 'boolean' },
-          gogc: { type: 'string' },
-          'fail-on': { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\n\n${HELP}`);
-    }
+const OPTIONS = {
+  'docker-stats': { type: 'string' },
+  cgroup: { type: 'string' },
+  prometheus: { type: 'string' },
+  container: { type: 'string' },
+  pprof: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  headroom: { type: 'string' },
+  'min-duration': { type: 'string' },
+  go: { type: 'boolean' },
+  gogc: { type: 'string' },
+  'fail-on': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+} as const;
+
+export const analyzeCommand = defineCommand({
+  help: HELP,
+  options: OPTIONS,
+  operands: 'files',
+  optionValues: { 'docker-stats': 'file', cgroup: 'file', prometheus: 'file', pprof: 'file', 'fail-on': { commaList: VERDICTS }, output: ANALYZE_FORMATS },
+  async run(parsed, io) {
     const v = parsed.values;
-    if (v.help) {
-      io.stdout.write(HELP + '\n');
-      return ExitCode.Ok;
-    }
     const inputs: [SampleFormat, string | undefined][] = [
       ['docker-stats', v['docker-stats']],
       ['cgroup', v.cgroup],
       ['prometheus', v.prometheus],
     ];
     const given = inputs.filter(([, f]) => f !== undefined) as [SampleFormat, string][];
-    if (given.length !== 1) throw new UsageError(`give exactly one of --docker-stats, --cgroup, --prometheus (got ${given.length})\n\n${HELP}`);
+    if (given.length !== 1) throw new UsageError(`give exactly one of --docker-stats, --cgroup, --prometheus (got ${given.length})`);
     const profileFiles = [...(v.pprof ?? [])];
     if (parsed.positionals.length > 0) {
-      if (profileFiles.length === 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}\n\n${HELP}`);
+      if (profileFiles.length === 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])} (more heap profiles go after --pprof)`);
       profileFiles.push(...parsed.positionals); // --pprof a.pb.gz b.pb.gz c.pb.gz
     }
     const output = analyzeOutputOption(v.output);
     const failOn = verdictListOption('fail-on', v['fail-on']);
-    const limitBytes = sizeOption('limit', v.limit);
+    const limitBytes = limitOption('limit', v.limit);
     const headroomPercent = percentOption('headroom', v.headroom);
     const minDurationSeconds = durationOption('min-duration', v['min-duration']);
     const goGcPercent = gogcOption(v.gogc);
@@ -102,7 +92,7 @@ export const analyzeCommand: Command = {
       ...(goGcPercent !== undefined ? { goGcPercent } : {}),
       recommend: { ...(headroomPercent !== undefined ? { headroomPercent } : {}) },
     });
-    return writeResults(io, [{ result, target }], { format: output, failOn, samples, argv: ['analyze', ...argv] });
+    return writeResults(io, [{ result, target }], { format: output, failOn, samples, argv: ['analyze', ...parsed.argv] });
   },
-};
+});
 

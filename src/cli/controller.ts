@@ -1,23 +1,22 @@
 import { readEnvironment } from '../config.ts';
 import { pino } from 'pino';
-import type { Command, CommandIo } from './command.ts';
+import { defineCommand } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
-import { CONTROLLER_USAGE, controllerConfigFromArgs } from '../controller/runtime/flags.ts';
-import type { ControllerEnv } from '../controller/runtime/flags.ts';
+import { CONTROLLER_FLAGS, CONTROLLER_USAGE, controllerConfigFromValues } from '../controller/runtime/flags.ts';
 import { startController } from '../controller/start-controller.ts';
 
 /**
  * `memaudit controller`: the Kubernetes operator. Runs until SIGTERM/SIGINT, then stops cleanly
- * (evidence saved, Lease released) and exits 0.
+ * (evidence saved, Lease released) and exits 0. The environment (POD_NAME, POD_NAMESPACE from the
+ * Deployment's downward API) is read once, here.
  */
-export const controllerCommand: Command = {
-  async run(argv: string[], io: CommandIo, env: ControllerEnv = downwardApiEnv()): Promise<number> {
-    const parsed = controllerConfigFromArgs(argv, env);
-    if (parsed.help) {
-      io.stdout.write(CONTROLLER_USAGE);
-      return ExitCode.Ok;
-    }
-    const { config } = parsed;
+export const controllerCommand = defineCommand({
+  help: CONTROLLER_USAGE.trimEnd(),
+  options: CONTROLLER_FLAGS,
+  operands: 'none',
+  optionValues: { kubeconfig: 'file', 'kubelet-ca-file': 'file', 'kubelet-access': ['proxy', 'direct'], 'pprof-access': ['direct', 'proxy'], 'log-level': ['trace', 'debug', 'info', 'warn', 'error'] },
+  async run({ values }) {
+    const config = controllerConfigFromValues(values, readEnvironment());
     const log = pino({ level: config.logLevel, name: 'memaudit-controller' }, pino.destination({ dest: 1, sync: false }));
     const stop = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
@@ -36,9 +35,4 @@ export const controllerCommand: Command = {
       log.flush();
     }
   },
-};
-
-/** POD_NAME / POD_NAMESPACE, set by the Deployment from the downward API. */
-function downwardApiEnv(): ControllerEnv {
-  return readEnvironment();
-}
+});

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import type { AuditOptions } from '../analysis/audit.ts';
 import { readEnvironment } from '../config.ts';
@@ -13,12 +12,11 @@ import type { WriteOutcome } from '../docker/write-limit.ts';
 import { UsageError } from '../errors.ts';
 import type { TargetRef } from '../model/sample.ts';
 import { formatDuration } from '../model/units.ts';
-import type { Command, CommandIo } from './command.ts';
-import { ExitCode } from './exit-codes.ts';
+import { defineCommand } from './command.ts';
 import { LiveSession } from './live-session.ts';
 import { writeResults } from './output.ts';
 import type { Reported } from './output.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, SAMPLING_VALUES, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit docker CONTAINER [options]',
@@ -30,7 +28,8 @@ const HELP = [
   'service (found by the com.docker.compose.* labels) is audited side by side.',
   '',
   'Docker:',
-  '  --host URL         the daemon: unix:///var/run/docker.sock (default), tcp://host:2375; default $DOCKER_HOST',
+  '  --host URL         the daemon, as DOCKER_HOST names it: unix:///var/run/docker.sock (default), tcp://host:2375,',
+  '                     tcp://host:2376 (TLS with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), ssh://user@host',
   '',
   'Compose:',
   '  --compose-file F   the Compose file of the service',
@@ -66,37 +65,32 @@ const OPTIONS = {
   gomemlimit: { type: 'boolean', default: false },
 } as const;
 
-export const dockerCommand: Command = {
-  async run(argv: string[], io: CommandIo, env: Environment = readEnvironment()): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-    } catch (e) {
-      throw new UsageError(`docker: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(HELP + '\n');
-      return ExitCode.Ok;
-    }
+export const dockerCommand = defineCommand({
+  help: HELP,
+  options: OPTIONS,
+  operands: 'names',
+  operandValues: 'containers',
+  optionValues: { ...SAMPLING_VALUES, 'compose-file': 'file' },
+  async run({ values, positionals, color }, io) {
+    const env: Environment = readEnvironment();
     const composeFile = values['compose-file'];
-    if (positionals.length > 1) throw new UsageError(`docker: one container at a time, got ${positionals.length}: ${positionals.join(' ')}`);
-    if ((positionals.length === 1) === (composeFile !== undefined)) throw new UsageError('docker: give a CONTAINER (name or id) or --compose-file FILE --service NAME');
-    if (composeFile !== undefined && values.service === undefined) throw new UsageError('docker: --compose-file needs --service NAME');
+    if (positionals.length > 1) throw new UsageError(`one container at a time, got ${positionals.length}: ${positionals.join(' ')}`);
+    if ((positionals.length === 1) === (composeFile !== undefined)) throw new UsageError('give a CONTAINER (name or id) or --compose-file FILE --service NAME');
+    if (composeFile !== undefined && values.service === undefined) throw new UsageError('--compose-file needs --service NAME');
     if (composeFile === undefined) {
       for (const flag of ['service', 'project', 'write-limit', 'gomemlimit'] as const) {
-        if (values[flag]) throw new UsageError(`docker: --${flag} goes with --compose-file`);
+        if (values[flag]) throw new UsageError(`--${flag} goes with --compose-file`);
       }
     }
-    if (values.gomemlimit && !values['write-limit']) throw new UsageError('docker: --gomemlimit goes with --write-limit');
-    const settings = samplingSettings(values);
-    const endpoint = dockerEndpoint(values.host ?? env.DOCKER_HOST);
+    if (values.gomemlimit && !values['write-limit']) throw new UsageError('--gomemlimit goes with --write-limit');
+    const settings = samplingSettings(values, color);
+    const endpoint = dockerEndpoint(values.host ?? env.DOCKER_HOST, env);
     const compose = composeFile !== undefined ? await readComposeService(composeFile, values.service!, values.project, env.COMPOSE_PROJECT_NAME) : null;
 
     const connected = await connectDocker(endpoint);
     const targets = compose ? await serviceContainers(connected.docker, compose, endpoint.url) : [await runningContainer(connected, positionals[0]!)];
     if (settings.pprofUrl && targets.length > 1) {
-      throw new UsageError(`docker: --pprof reaches one process, and service ${compose!.service} has ${targets.length} replicas (${targets.map((t) => t.name).join(', ')}); audit one with: memaudit docker ${targets[0]!.name} --pprof URL`);
+      throw new UsageError(`--pprof reaches one process, and service ${compose!.service} has ${targets.length} replicas (${targets.map((t) => t.name).join(', ')}); audit one with: memaudit docker ${targets[0]!.name} --pprof URL`);
     }
 
     const isGo = settings.pprofUrl !== null || values.gomemlimit;
@@ -144,7 +138,7 @@ export const dockerCommand: Command = {
       ...(written ? { textAfter: writeLimitText(compose, written) } : {}),
     });
   },
-};
+});
 
 const containerRef = (t: ContainerTarget): TargetRef => ({ kind: 'container', name: t.name });
 

@@ -5,6 +5,7 @@ import type { AuditOptions } from '../analysis/audit.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { LiveView } from '../report/live.ts';
 import type { LiveStatus } from '../report/live.ts';
+import { PLAIN_STYLE, terminalStyle } from '../report/style.ts';
 import type { CommandIo } from './command.ts';
 import type { SamplingSettings } from './sampling-options.ts';
 
@@ -24,7 +25,7 @@ export class LiveSession {
     this.#auditOptions = auditOptions;
     const stdout = io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
     if (settings.quiet) this.live = null;
-    else if (stdout.isTTY) this.live = new LiveView(stdout, { tty: true, above: io.stderr, columns: () => stdout.columns });
+    else if (stdout.isTTY) this.live = new LiveView(stdout, { tty: true, above: io.stderr, columns: () => stdout.columns, style: settings.color ? terminalStyle(stdout) : PLAIN_STYLE });
     else this.live = new LiveView(io.stderr, { tty: false, plainEverySeconds: Math.max(10, settings.intervalMs / 1000) });
   }
 

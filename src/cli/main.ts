@@ -1,21 +1,10 @@
 import { isEnvironmentError, isInputError, isUsageError, isMemauditError } from '../errors.ts';
 import { printable } from '../report/escape.ts';
+import { COMMON_HELP, readArgs, type CommandArgs, type OptionSpecs } from './args.ts';
 import { ExitCode } from './exit-codes.ts';
-import type { Command } from './command.ts';
-
-/**
- * The command registry: one file per command, each exporting a Command, loaded only when it runs.
- * Loading every command up front cost ~75 MiB of RSS before any work (the controller's Kubernetes
- * client, dockerode), which `analyze` of a large recording does not need.
- */
-const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
-  { name: 'analyze', summary: 'analyse recorded samples (Docker stats, cgroup snapshots, Prometheus, heap profiles)', load: async () => (await import('./analyze.ts')).analyzeCommand },
-  { name: 'scan', summary: 'audit every container of a cluster from Prometheus history (cAdvisor, kube-state-metrics)', load: async () => (await import('./scan.ts')).scanCommand },
-  { name: 'run', summary: 'run a command in a memory cgroup of its own and tell page-cache growth from a leak', load: async () => (await import('./run.ts')).runCommand },
-  { name: 'watch', summary: 'audit a running process or cgroup, read-only', load: async () => (await import('./watch.ts')).watchCommand },
-  { name: 'docker', summary: 'audit a running Docker container or Compose service; --write-limit writes the limit into the Compose file', load: async () => (await import('./docker.ts')).dockerCommand },
-  { name: 'controller', summary: 'Run the MemoryAudit Kubernetes controller', load: async () => (await import('./controller.ts')).controllerCommand },
-];
+import type { Command, CommandIo } from './command.ts';
+import { COMMANDS } from './registry.ts';
+import { versionLine } from './version.ts';
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -27,39 +16,73 @@ export function usage(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
+    COMMON_HELP,
+    '',
     "Run 'memaudit <command> --help' for a command's options. Docs: docs/cli.md",
   ].join('\n');
 }
 
-export async function main(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Promise<number> {
+/** A command's --help: its own text, then the options every command has. */
+export const commandHelp = (command: Command): string => `${command.help}\n\n${COMMON_HELP}\n`;
+
+export async function main(argv: string[], io: CommandIo = process): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(usage() + '\n');
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  // Bare `memaudit` is a usage error: the usage goes to stderr, as for every other one.
+  if (name === undefined) {
+    io.stderr.write(usage() + '\n');
+    return ExitCode.Usage;
   }
-  if (name === '--version') {
-    io.stdout.write('memaudit 0.1.0\n');
+  if (name === '--help' || name === '-h' || name === 'help') return help(rest, io);
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(versionLine());
     return ExitCode.Ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.stderr.write(`memaudit: unknown command ${printable(JSON.stringify(name))}\n\n${usage()}\n`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    io.stderr.write(`memaudit: ${name.startsWith('-') ? `unknown option ${printable(name, true)} before the command` : `unknown command ${printable(JSON.stringify(name), true)}`}; see 'memaudit --help'\n`);
     return ExitCode.Usage;
   }
   try {
-    return await (await command.load()).run(rest, io);
+    const command = await entry.load();
+    const args = readArgs(rest, command.options, command.operands);
+    if (args.values.help) {
+      io.stdout.write(commandHelp(command));
+      return ExitCode.Ok;
+    }
+    if (args.values.version) {
+      io.stdout.write(versionLine());
+      return ExitCode.Ok;
+    }
+    return await command.run(args as CommandArgs<OptionSpecs>, io);
   } catch (e) {
-    return reportError(e, io.stderr);
+    return reportError(e, io.stderr, entry.name);
   }
 }
 
+/** `memaudit help [COMMAND]`: the usage, or a command's help. */
+async function help([topic, ...extra]: string[], io: CommandIo): Promise<number> {
+  if (topic === undefined) {
+    io.stdout.write(usage() + '\n');
+    return ExitCode.Ok;
+  }
+  const entry = COMMANDS.find((c) => c.name === topic);
+  if (!entry || extra.length > 0) {
+    io.stderr.write(`memaudit: help: ${entry ? 'one command at a time' : `no command ${printable(JSON.stringify(topic), true)}`}; see 'memaudit --help'\n`);
+    return ExitCode.Usage;
+  }
+  io.stdout.write(commandHelp(await entry.load()));
+  return ExitCode.Ok;
+}
+
 /**
- * Maps an error to a one-line message and an exit code; a stack trace only for real bugs. Messages
- * name files, containers and values from the input: their control characters are escaped.
+ * Maps an error to a one-line message and an exit code; a stack trace only for real bugs. A usage
+ * error names the command and points at its --help. Messages name files, containers and values
+ * from the input: their control characters are escaped.
  */
-export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
+export function reportError(e: unknown, stderr: NodeJS.WritableStream, command?: string): number {
   if (isUsageError(e)) {
-    stderr.write(`memaudit: ${printable(e.message, true)}\n`);
+    const where = command === undefined ? 'memaudit' : `memaudit ${command}`;
+    stderr.write(`${where}: ${printable(e.message, true)}; see '${where} --help'\n`);
     return ExitCode.Usage;
   }
   if (isInputError(e)) {

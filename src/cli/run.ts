@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import type { AuditOptions } from '../analysis/audit.ts';
 import { UsageError } from '../errors.ts';
@@ -6,12 +5,11 @@ import { runLocal } from '../local/run-local.ts';
 import type { LocalRunResult } from '../local/run-local.ts';
 import { formatBytes, formatDuration } from '../model/units.ts';
 import { LineRecorder } from '../sampling/record.ts';
-import type { Command, CommandIo } from './command.ts';
-import { ExitCode } from './exit-codes.ts';
+import { defineCommand } from './command.ts';
 import { LiveSession } from './live-session.ts';
-import { sizeOption } from './options.ts';
+import { dockerSizeOption } from './options.ts';
 import { writeResults } from './output.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, SAMPLING_VALUES, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit run [options] -- CMD [ARGS...]',
@@ -19,10 +17,12 @@ const HELP = [
   "Starts CMD in a new memory cgroup (a child of memaudit's own), samples it for --duration or until",
   'it exits, shows a live view and prints a verdict: Stable, Plateau, CacheGrowth, Leak or InsufficientData.',
   'The cgroup is removed afterwards, also on Ctrl-C. Without a usable cgroup, falls back to per-process data.',
-  'CMD output goes to stderr; stdout carries only the report.',
+  'CMD output goes to stderr; stdout carries only the report. CMD starts at -- or at the first argument',
+  "that is not one of memaudit's options.",
   '',
   'Options:',
-  '  --limit SIZE       run CMD under a memory limit (64m, 512Mi, 1g): shows the kernel reclaiming cache at the limit',
+  '  --limit SIZE       run CMD under a memory limit, read as Docker reads sizes (64m, 512m = 512M = 512Mi, 1g):',
+  '                     shows the kernel reclaiming cache at the limit',
   ...SAMPLING_HELP,
   '',
   'Examples:',
@@ -31,30 +31,16 @@ const HELP = [
   '  memaudit run --pprof http://127.0.0.1:6060 --fail-on Leak -o json -- ./my-service -pprof 127.0.0.1:6060',
 ].join('\n');
 
-export const runCommand: Command = {
-  async run(argv: string[], io: CommandIo): Promise<number> {
-    const sep = argv.indexOf('--');
-    const optionArgs = sep >= 0 ? argv.slice(0, sep) : argv;
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: optionArgs,
-        options: { ...SAMPLING_OPTIONS, limit: { type: 'string' } },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (e) {
-      throw new UsageError(`run: ${e instanceof Error ? e.message : String(e)}${sep < 0 ? ' (put the command after --: memaudit run [options] -- CMD ARGS)' : ''}`);
-    }
-    const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout.write(HELP + '\n');
-      return ExitCode.Ok;
-    }
-    const command = sep >= 0 ? [...positionals, ...argv.slice(sep + 1)] : positionals;
-    if (command.length === 0) throw new UsageError('run: no command given: memaudit run [options] -- CMD ARGS');
-    const settings = samplingSettings(values);
-    const limitBytes = sizeOption('limit', values.limit) ?? null;
+export const runCommand = defineCommand({
+  help: HELP,
+  options: { ...SAMPLING_OPTIONS, limit: { type: 'string' } },
+  operands: 'command',
+  optionValues: SAMPLING_VALUES,
+  async run({ values, positionals, color }, io) {
+    if (positionals.length === 0) throw new UsageError('no command given: memaudit run [options] -- CMD ARGS');
+    const command = positionals;
+    const settings = samplingSettings(values, color);
+    const limitBytes = dockerSizeOption('limit', values.limit) ?? null;
     const auditOptions: AuditOptions = {
       ...(limitBytes !== null ? { limitBytes } : {}),
       ...(settings.pprofUrl ? { isGo: true } : {}),
@@ -106,7 +92,7 @@ export const runCommand: Command = {
     };
     return writeResults(io, [reported], { format: settings.output, failOn: settings.failOn, interrupted: result.stopReason === 'interrupted' });
   },
-};
+});
 
 /** One line each about how the run went, for stderr above the report. */
 function runContext(r: LocalRunResult, limitBytes: number | null): string[] {

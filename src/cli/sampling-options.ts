@@ -1,9 +1,9 @@
 // Options `memaudit run`, `watch` and `docker` share: how long and how often to sample, the Go
 // runtime's pprof URL, the output and the `--fail-on` gate.
 import { isInputError, UsageError } from '../errors.ts';
-import type { Verdict } from '../model/verdict.ts';
+import { VERDICTS, type Verdict } from '../model/verdict.ts';
 import { heapUrlFromBase } from '../sampling/pprof.ts';
-import { durationOption, outputOption, percentOption, verdictListOption } from './options.ts';
+import { durationOption, OUTPUT_FORMATS, outputOption, percentOption, verdictListOption } from './options.ts';
 import type { OutputFormat } from './options.ts';
 
 /** As node:util parseArgs declares them. */
@@ -16,14 +16,16 @@ export const SAMPLING_OPTIONS = {
   record: { type: 'string' },
   headroom: { type: 'string', default: '20' },
   quiet: { type: 'boolean', short: 'q', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+/** For shell completion. */
+export const SAMPLING_VALUES = { 'fail-on': { commaList: VERDICTS }, output: OUTPUT_FORMATS, record: 'file' } as const;
 
 export const SAMPLING_HELP = [
   '  --duration D       how long to sample (30s, 5m, 1h); default 2m',
   '  --interval D       time between samples; default 1s',
   '  --pprof URL        Go target: its net/http/pprof base URL (http://127.0.0.1:6060) for heap profiles and runtime.MemStats',
-  '  --fail-on LIST     exit 1 when the verdict is one of LIST (comma-separated: Leak,CacheGrowth,...)',
+  '  --fail-on LIST     exit 1 when the verdict is one of LIST (comma-separated, any case: Leak,CacheGrowth,...)',
   '  -o, --output F     text (default), json or yaml',
   '  --record FILE      write every cgroup snapshot as JSON lines (replay with: memaudit analyze --cgroup FILE)',
   '  --headroom PCT     headroom above the observed peak in the recommended limit; default 20',
@@ -39,6 +41,8 @@ export interface SamplingSettings {
   recordFile: string | null;
   headroomPercent: number;
   quiet: boolean;
+  /** Colours in the live view (no --no-color); NO_COLOR and a non-terminal are checked where it is drawn. */
+  color: boolean;
 }
 
 export function samplingSettings(values: {
@@ -50,7 +54,7 @@ export function samplingSettings(values: {
   record?: string | undefined;
   headroom: string;
   quiet: boolean;
-}): SamplingSettings {
+}, color: boolean): SamplingSettings {
   const durationMs = Math.round(durationOption('duration', values.duration)! * 1000);
   const intervalMs = Math.round(durationOption('interval', values.interval)! * 1000);
   if (durationMs <= 0) throw new UsageError('--duration must be more than 0');
@@ -74,5 +78,6 @@ export function samplingSettings(values: {
     recordFile: values.record ?? null,
     headroomPercent: percentOption('headroom', values.headroom)!,
     quiet: values.quiet,
+    color,
   };
 }

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import { componentsOf } from '../analysis/components.ts';
 import { EnvironmentError, UsageError } from '../errors.ts';
 import type { MemorySample } from '../model/sample.ts';
+import { VERDICTS } from '../model/verdict.ts';
 import { secondsFromDuration } from '../model/units.ts';
 import { progressLine, type FleetChart, type FleetRow } from '../report/fleet.ts';
 import { fetchBatchHistory } from '../sampling/prometheus-history.ts';
 import { PrometheusClient, type PrometheusClientOptions } from '../sampling/prometheus.ts';
 import type { ContainerHistory } from '../sources/prometheus-history.ts';
 import { alignedRange, discoverySelector, maxSeriesPerBatch, parseLabelMatchers, planBatches, USAGE_METRIC, type Batch, type DiscoveredContainer, type HistoryRange, type LabelMatcher } from '../sources/promql.ts';
-import type { Command, CommandIo } from './command.ts';
+import type { CommandIo } from './command.ts';
+import { defineCommand } from './command.ts';
 import { ExitCode } from './exit-codes.ts';
 import { FLEET_FORMATS, writeFleet, type FleetFormat } from './fleet-output.ts';
 import { durationOption, percentOption, verdictListOption } from './options.ts';
@@ -45,8 +46,7 @@ Verdicts and output:
   --min-duration DUR      no verdict on less history than this (default 30m)
   --fail-on VERDICTS      exit 1 when any container's verdict is one of these (e.g. Leak)
   -o, --output FORMAT     table (default), json, yaml, csv, or html (one page, a chart per container)
-  --no-progress           no progress bar (it is drawn on stderr when stderr is a terminal)
-  -h, --help`;
+  --no-progress           no progress bar (it is drawn on stderr when stderr is a terminal)`;
 
 /** Buckets of each container's history the engine sees (two samples each, at most). */
 const MAX_BUCKETS = 150;
@@ -57,47 +57,38 @@ const BATCH_CONCURRENCY = 2;
 /** Points kept per container for the HTML chart. */
 const CHART_POINTS = 240;
 
-export const scanCommand: Command = {
-  async run(argv: string[], io: CommandIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: false,
-        options: {
-          'prometheus-url': { type: 'string' },
-          namespace: { type: 'string', multiple: true },
-          selector: { type: 'string' },
-          history: { type: 'string' },
-          step: { type: 'string' },
-          end: { type: 'string' },
-          'bearer-token': { type: 'string' },
-          'bearer-token-file': { type: 'string' },
-          'basic-auth': { type: 'string' },
-          'basic-auth-file': { type: 'string' },
-          header: { type: 'string', multiple: true },
-          'ca-file': { type: 'string' },
-          'cert-file': { type: 'string' },
-          'key-file': { type: 'string' },
-          'insecure-skip-tls-verify': { type: 'boolean' },
-          timeout: { type: 'string' },
-          concurrency: { type: 'string' },
-          headroom: { type: 'string' },
-          'min-duration': { type: 'string' },
-          'fail-on': { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          'no-progress': { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\n\n${HELP}`);
-    }
+const OPTIONS = {
+  'prometheus-url': { type: 'string' },
+  namespace: { type: 'string', multiple: true },
+  selector: { type: 'string' },
+  history: { type: 'string' },
+  step: { type: 'string' },
+  end: { type: 'string' },
+  'bearer-token': { type: 'string' },
+  'bearer-token-file': { type: 'string' },
+  'basic-auth': { type: 'string' },
+  'basic-auth-file': { type: 'string' },
+  header: { type: 'string', multiple: true },
+  'ca-file': { type: 'string' },
+  'cert-file': { type: 'string' },
+  'key-file': { type: 'string' },
+  'insecure-skip-tls-verify': { type: 'boolean' },
+  timeout: { type: 'string' },
+  concurrency: { type: 'string' },
+  headroom: { type: 'string' },
+  'min-duration': { type: 'string' },
+  'fail-on': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  'no-progress': { type: 'boolean' },
+} as const;
+
+export const scanCommand = defineCommand({
+  help: HELP,
+  options: OPTIONS,
+  operands: 'none',
+  optionValues: { 'bearer-token-file': 'file', 'basic-auth-file': 'file', 'ca-file': 'file', 'cert-file': 'file', 'key-file': 'file', 'fail-on': { commaList: VERDICTS }, output: FLEET_FORMATS },
+  async run(parsed, io) {
     const v = parsed.values;
-    if (v.help) {
-      io.stdout.write(HELP + '\n');
-      return ExitCode.Ok;
-    }
     const o = scanOptions(v);
     const client = new PrometheusClient(o.client);
     try {
@@ -106,7 +97,7 @@ export const scanCommand: Command = {
       client.close();
     }
   },
-};
+});
 
 interface ScanOptions {
   client: PrometheusClientOptions;
@@ -124,7 +115,7 @@ type Values = Record<string, string | string[] | boolean | undefined>;
 function scanOptions(v: Values): ScanOptions {
   const str = (k: string) => v[k] as string | undefined;
   const url = str('prometheus-url');
-  if (!url) throw new UsageError(`--prometheus-url: required (the Prometheus, Thanos, Mimir or VictoriaMetrics HTTP API)\n\n${HELP}`);
+  if (!url) throw new UsageError(`--prometheus-url: required (the Prometheus, Thanos, Mimir or VictoriaMetrics HTTP API)`);
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');

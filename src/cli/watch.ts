@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { audit } from '../analysis/audit.ts';
 import type { AuditOptions } from '../analysis/audit.ts';
 import { UsageError } from '../errors.ts';
@@ -7,11 +6,10 @@ import { resolveWatchTarget, watchLocal } from '../local/watch-target.ts';
 import type { WatchResult } from '../local/watch-target.ts';
 import { formatDuration } from '../model/units.ts';
 import { LineRecorder } from '../sampling/record.ts';
-import type { Command, CommandIo } from './command.ts';
-import { ExitCode } from './exit-codes.ts';
+import { defineCommand } from './command.ts';
 import { LiveSession } from './live-session.ts';
 import { writeResults } from './output.ts';
-import { SAMPLING_HELP, SAMPLING_OPTIONS, samplingSettings } from './sampling-options.ts';
+import { SAMPLING_HELP, SAMPLING_OPTIONS, SAMPLING_VALUES, samplingSettings } from './sampling-options.ts';
 
 const HELP = [
   'Usage: memaudit watch (--pid PID | --cgroup PATH) [options]',
@@ -31,28 +29,16 @@ const HELP = [
   '  memaudit watch --cgroup /sys/fs/cgroup/system.slice/my.service --pprof http://127.0.0.1:6060 -o json',
 ].join('\n');
 
-export const watchCommand: Command = {
-  async run(argv: string[], io: CommandIo): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: { ...SAMPLING_OPTIONS, pid: { type: 'string' }, cgroup: { type: 'string' }, 'per-process': { type: 'boolean', default: false } },
-        allowPositionals: false,
-        strict: true,
-      });
-    } catch (e) {
-      throw new UsageError(`watch: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const { values } = parsed;
-    if (values.help) {
-      io.stdout.write(HELP + '\n');
-      return ExitCode.Ok;
-    }
-    if ((values.pid === undefined) === (values.cgroup === undefined)) throw new UsageError('watch: give exactly one of --pid PID or --cgroup PATH');
-    if (values.pid !== undefined && !/^\d+$/.test(values.pid)) throw new UsageError(`watch: --pid expects a process id, got ${JSON.stringify(values.pid)}`);
-    if (values['per-process'] && values.pid === undefined) throw new UsageError('watch: --per-process goes with --pid');
-    const settings = samplingSettings(values);
+export const watchCommand = defineCommand({
+  help: HELP,
+  options: { ...SAMPLING_OPTIONS, pid: { type: 'string' }, cgroup: { type: 'string' }, 'per-process': { type: 'boolean', default: false } },
+  operands: 'none',
+  optionValues: { ...SAMPLING_VALUES, cgroup: 'dir' },
+  async run({ values, color }, io) {
+    if ((values.pid === undefined) === (values.cgroup === undefined)) throw new UsageError('give exactly one of --pid PID or --cgroup PATH');
+    if (values.pid !== undefined && !/^\d+$/.test(values.pid)) throw new UsageError(`--pid expects a process id, got ${JSON.stringify(values.pid)}`);
+    if (values['per-process'] && values.pid === undefined) throw new UsageError('--per-process goes with --pid');
+    const settings = samplingSettings(values, color);
 
     const target = await resolveWatchTarget({
       ...(values.pid !== undefined ? { pid: Number(values.pid) } : {}),
@@ -92,4 +78,4 @@ export const watchCommand: Command = {
     };
     return writeResults(io, [reported], { format: settings.output, failOn: settings.failOn, interrupted: result.stopReason === 'interrupted' });
   },
-};
+});

@@ -37,8 +37,8 @@ export class TargetEvidence {
   pprofError: string | undefined;
   /** Prometheus was asked for this container's history (found or not): not asked again. Not persisted: restored evidence has samples. */
   historyChecked = false;
-  /** Rounds in a row the kubelet served no metrics for the container while it should have (container-status.ts). */
-  missingRounds = 0;
+  /** Rounds in a row whose node metrics held no series for the container (reconcile/sample-round.ts). */
+  missedRounds = 0;
   /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
   readonly oomKilledContainers = new Set<string>();
 

@@ -4,6 +4,7 @@
 // Never for a Leak (a higher limit only delays the OOM kill), never before a verdict, at most
 // once per window per workload container.
 import type { Logger } from 'pino';
+import { bytesFromKubernetesQuantity } from '../model/units.ts';
 import { PatchReason } from './api/conditions.ts';
 import type { Condition, LastPatch, MemoryAudit, TargetStatus } from './api/v1alpha1.ts';
 import { STRATEGIC_MERGE_PATCH, type KubeClient } from './runtime/kube/client.ts';
@@ -121,12 +122,9 @@ export async function applyPatch(client: KubeClient, log: Logger, write: NonNull
   }
 }
 
-const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
-/** Bytes of a Kubernetes memory quantity (the forms a limit is written in); NaN when unknown. */
+/** Bytes of a Kubernetes memory quantity (a workload's resources.limits.memory); NaN when it is not one. */
 export function bytesFromQuantity(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q.trim());
-  return m ? Number(m[1]) * UNITS[m[2] ?? '']! : NaN;
+  return bytesFromKubernetesQuantity(q) ?? NaN;
 }
 
 function maxQuantity(qs: string[]): string {

@@ -21,7 +21,7 @@
 import { isAlias, isMap, isScalar, isSeq, parseDocument, stringify } from 'yaml';
 import type { Document, Node, Pair, ParsedNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { InputError } from '../errors.ts';
-import { bytesFromSize, MiB } from '../model/units.ts';
+import { bytesFromDockerSize, MiB } from '../model/units.ts';
 import { goMemLimitValue } from '../recommend/format.ts';
 
 export interface ComposeLimits {
@@ -182,7 +182,7 @@ function sizeBytes(v: unknown): number | null | undefined {
   if (typeof v === 'number') return v < 0 ? null : v;
   if (typeof v !== 'string') return undefined;
   if (v.trim() === '-1') return null;
-  return bytesFromSize(v) ?? undefined;
+  return bytesFromDockerSize(v) ?? undefined;
 }
 
 function describeEffective(doc: Document.Parsed, service: YAMLMap, target: Target): string | null {

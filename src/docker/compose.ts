@@ -57,7 +57,7 @@ export function composeServiceFromText(text: string, file: string, service: stri
   const servicesNode = root.get('services', true);
   if (!isMap(servicesNode)) throw new InputError(file, 'not a Compose file: no "services:" map');
   const services = servicesNode.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)));
-  if (!services.includes(service)) throw new UsageError(`docker: no service ${JSON.stringify(service)} in ${file}; its services: ${services.join(', ') || 'none'}`);
+  if (!services.includes(service)) throw new UsageError(`no service ${JSON.stringify(service)} in ${file}; its services: ${services.join(', ') || 'none'}`);
   const nameNode = root.get('name', true);
   const topLevelName = isScalar(nameNode) && nameNode.value !== null ? String(nameNode.value) : undefined;
   return { file, ...composeProjectName(file, topLevelName, projectFlag, projectEnv), service, services };

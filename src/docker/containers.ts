@@ -137,7 +137,7 @@ export async function runningContainer(connected: ConnectedDocker, nameOrId: str
   try {
     info = (await connected.docker.getContainer(nameOrId).inspect()) as unknown as typeof info;
   } catch (cause) {
-    if (statusCodeOf(cause) === 404) throw new UsageError(`docker: no container ${JSON.stringify(nameOrId)} on ${connected.endpoint.url}`, { cause });
+    if (statusCodeOf(cause) === 404) throw new UsageError(`no container ${JSON.stringify(nameOrId)} on ${connected.endpoint.url}`, { cause });
     throw new EnvironmentError(`cannot inspect container ${nameOrId} on ${connected.endpoint.url}: ${describeError(cause)}`, { cause });
   }
   const name = info.Name.replace(/^\//, '');

@@ -5,6 +5,7 @@
 // replica leaks (a higher limit only delays the OOM kill, and a lower one would not be a fix
 // either) or has no recommendation yet (InsufficientData).
 import { randomBytes } from 'node:crypto';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.ts';
@@ -12,7 +13,6 @@ import { formatBytes, formatDuration } from '../model/units.ts';
 import type { AuditResult } from '../model/verdict.ts';
 import { patchComposeLimits } from './compose-patch.ts';
 import type { ComposeChange, ComposeLimits } from './compose-patch.ts';
-import { unifiedDiff } from './line-diff.ts';
 
 export type LimitDecision = { kind: 'write'; limits: ComposeLimits; from: string } | { kind: 'refuse'; reason: string };
 
@@ -73,7 +73,7 @@ export async function writeComposeLimits(file: string, service: string, limits: 
   const patch = patchComposeLimits(text, service, limits, file);
   if (patch.text === text) return { file, changes: [], diff: '' };
   const name = path.basename(file);
-  const diff = unifiedDiff(text, patch.text, `a/${name}`, `b/${name}`);
+  const diff = composeFileDiff(text, patch.text, `a/${name}`, `b/${name}`);
   const tmp = path.join(path.dirname(file), `.${name}.memaudit-${randomBytes(4).toString('hex')}`);
   try {
     const mode = (await stat(file)).mode & 0o7777;
@@ -85,4 +85,13 @@ export async function writeComposeLimits(file: string, service: string, limits: 
     throw new InputError(file, `cannot write the Compose file: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
   }
   return { file, changes: patch.changes, diff };
+}
+
+/**
+ * What `--write-limit` changed, as `diff -u` prints it (jsdiff: `---`/`+++` file headers, hunks
+ * with three lines of context, `\ No newline at end of file` where a text lacks its last newline);
+ * empty when nothing changed.
+ */
+export function composeFileDiff(before: string, after: string, fromName: string, toName: string): string {
+  return before === after ? '' : createTwoFilesPatch(fromName, toName, before, after, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
 }

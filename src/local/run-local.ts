@@ -7,28 +7,18 @@ import { EnvironmentError, isEnvironmentError } from '../errors.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 import { cgroupReader } from '../sampling/cgroup.ts';
 import { onInterrupt } from '../sampling/interrupt.ts';
-import { sample } from '../sampling/loop.ts';
-import { goRuntimeReader } from '../sampling/pprof.ts';
 import { processReader } from '../sampling/proc.ts';
 import type { MemoryReader } from '../sampling/reader.ts';
-import type { LineRecorder } from '../sampling/record.ts';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
 import { findMemoryCgroup } from './cgroup-path.ts';
 import { RunCgroup } from './cgroup-runner.ts';
 import { launch } from './launch.ts';
+import { sampleLocal, type LocalSamplingOptions } from './sample-local.ts';
 import type { Launched } from './launch.ts';
 
-export interface LocalRunOptions {
+export interface LocalRunOptions extends LocalSamplingOptions {
   command: string[];
-  durationMs: number;
-  intervalMs: number;
   limitBytes: number | null;
-  pprofUrl: string | null;
-  record: LineRecorder | null;
-  /** After each sample (live view). */
-  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
-  /** One-line notices for the user (stderr). */
-  notice: (line: string) => void;
   /** The command's own output. */
   output: (text: string) => void;
   /** Called once the target is known, before sampling starts. */
@@ -110,18 +100,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const reader: MemoryReader<CgroupSnapshot> = cgroup ? cgroupReader(cgroup.dir, cgroup.version) : processReader(launched.pid);
     const mode = cgroup ? 'cgroup' : 'process';
     options.onStart?.({ source: reader.description, mode, pid: launched.pid, cgroupDir: cgroup?.dir ?? null });
-    const sampled = await sample({
-      reader,
-      goRuntime: options.pprofUrl ? goRuntimeReader(options.pprofUrl) : null,
-      intervalMs: options.intervalMs,
-      durationMs: options.durationMs,
-      signal: stop.signal,
-      onSample: (reading, all) => {
-        if (reading.raw) options.record?.writeSnapshot(reading.raw, reading.sample);
-        options.onSample?.(reading.sample, all);
-      },
-      notice: options.notice,
-    });
+    const sampled = await sampleLocal(reader, options, stop.signal);
 
     // Stop the command if it is still running: SIGTERM to its process group, then the cgroup's kill.
     stop.abort(); // from here on, an exit is ours, not the command's own

@@ -6,12 +6,10 @@ import { isEnvironmentError, UsageError } from '../errors.ts';
 import type { HeapProfile, MemorySample, TargetRef } from '../model/sample.ts';
 import { cgroupReader } from '../sampling/cgroup.ts';
 import { onInterrupt } from '../sampling/interrupt.ts';
-import { sample } from '../sampling/loop.ts';
-import { goRuntimeReader } from '../sampling/pprof.ts';
 import { processReader, processTree } from '../sampling/proc.ts';
 import type { MemoryReader } from '../sampling/reader.ts';
-import type { LineRecorder } from '../sampling/record.ts';
 import type { CgroupSnapshot } from '../sources/cgroup.ts';
+import { sampleLocal, type LocalSamplingOptions } from './sample-local.ts';
 import { findMemoryCgroup, isHierarchyRoot } from './cgroup-path.ts';
 import { parsePids } from './cgroup-runner.ts';
 
@@ -37,11 +35,11 @@ export async function resolveWatchTarget(options: ResolveOptions): Promise<Watch
   const procRoot = path.join(root, 'proc');
   if (options.cgroup !== undefined) return cgroupTarget(options.cgroup, root);
   const pid = options.pid;
-  if (pid === undefined) throw new UsageError('watch: give --pid PID or --cgroup PATH');
+  if (pid === undefined) throw new UsageError('give --pid PID or --cgroup PATH');
   try {
     await access(path.join(procRoot, String(pid)));
   } catch {
-    throw new UsageError(`watch: no process ${pid}`);
+    throw new UsageError(`no process ${pid}`);
   }
   const comm = (await readFile(path.join(procRoot, String(pid), 'comm'), 'utf8').catch(() => '')).trim();
   const perProcess = (notes: string[]): WatchTarget => ({
@@ -95,7 +93,7 @@ async function cgroupTarget(given: string, root: string): Promise<WatchTarget> {
       };
     }
   }
-  throw new UsageError(`watch: ${given} is not a memory cgroup directory (looked for memory.current or memory.usage_in_bytes in ${candidates.join(', ')})`);
+  throw new UsageError(`${given} is not a memory cgroup directory (looked for memory.current or memory.usage_in_bytes in ${candidates.join(', ')})`);
 }
 
 async function memoryVersion(dir: string): Promise<1 | 2 | undefined> {
@@ -118,14 +116,8 @@ async function memoryVersion(dir: string): Promise<1 | 2 | undefined> {
   return undefined;
 }
 
-export interface WatchOptions {
+export interface WatchOptions extends LocalSamplingOptions {
   target: WatchTarget;
-  durationMs: number;
-  intervalMs: number;
-  pprofUrl: string | null;
-  record: LineRecorder | null;
-  onSample?: (sample: MemorySample, all: readonly MemorySample[]) => void;
-  notice: (line: string) => void;
 }
 
 export interface WatchResult {
@@ -140,18 +132,7 @@ export interface WatchResult {
 export async function watchLocal(options: WatchOptions): Promise<WatchResult> {
   const interrupt = onInterrupt({ notice: options.notice });
   try {
-    const r = await sample({
-      reader: options.target.reader,
-      goRuntime: options.pprofUrl ? goRuntimeReader(options.pprofUrl) : null,
-      intervalMs: options.intervalMs,
-      durationMs: options.durationMs,
-      signal: interrupt.signal,
-      onSample: (reading, all) => {
-        if (reading.raw) options.record?.writeSnapshot(reading.raw, reading.sample);
-        options.onSample?.(reading.sample, all);
-      },
-      notice: options.notice,
-    });
+    const r = await sampleLocal(options.target.reader, options, interrupt.signal);
     const result: WatchResult = {
       samples: r.samples,
       profiles: r.profiles,

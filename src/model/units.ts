@@ -3,15 +3,33 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
 
-/** "64m", "64M", "64Mi", "64MiB", "1.5g", "512k", "1048576" -> bytes (binary units, as Docker and Kubernetes' Mi do). */
-export function bytesFromSize(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(text);
+/**
+ * A size as Docker reads it (`docker run --memory`, Compose's `mem_limit`: go-units RAMInBytes):
+ * binary whatever the case, with an optional `i` and `b`: "512m" = "512M" = "512MiB" = "512mb" =
+ * 512 MiB; "1.5g"; "65536" bytes. null when it is not one.
+ */
+export function bytesFromDockerSize(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?(i?)(b?)$/i.exec(text.trim());
+  if (!m) return null;
+  const power = m[2] === undefined ? 0 : 'kmgtp'.indexOf(m[2].toLowerCase()) + 1;
+  if (power === 0 && m[3] !== '') return null; // "64i"
+  return Math.round(Number(m[1]) * KiB ** power);
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = { '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: KiB, Mi: MiB, Gi: GiB, Ti: GiB * KiB, Pi: GiB * MiB, Ei: GiB * GiB };
+
+/**
+ * A Kubernetes quantity in bytes (resources.limits.memory, chart values): "512Mi" = 512 MiB,
+ * "512M" = 512,000,000, "1.5Gi", "1e9", "512m" = 0.512 (milli: a classic slip for a memory
+ * value, which the caller refuses). The grammar of k8s.io/apimachinery's resource.Quantity; null
+ * when it is not one. (@kubernetes/client-node's quantityToScalar is not exported by the package
+ * and throws on fractions such as "1.5Gi".)
+ */
+export function bytesFromKubernetesQuantity(text: string): number | null {
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$/.exec(text.trim());
   if (!m) return null;
   const n = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
-  const mult = unit === 'k' ? KiB : unit === 'm' ? MiB : unit === 'g' ? GiB : unit === 't' ? GiB * 1024 : 1;
-  if (unit === '' && m[3] !== '' && m[3]!.toLowerCase() !== 'b') return null;
-  return Math.round(n * mult);
+  return m[3] !== undefined ? n * 10 ** Number(m[3]) : n * QUANTITY_SUFFIX[m[2] ?? '']!;
 }
 
 /** "30s", "5m", "1h30m", "250ms", "2d" -> seconds. */

@@ -6,8 +6,6 @@ export type Verdict = (typeof VERDICTS)[number];
 export const LEAK_SOURCES = ['heap', 'offHeap', 'anon', 'shmem', 'kernel'] as const;
 export type LeakSource = (typeof LEAK_SOURCES)[number];
 
-export const isVerdict = (s: string): s is Verdict => (VERDICTS as readonly string[]).includes(s);
-
 /** The memory components a trend is fitted to. */
 export const COMPONENTS = [
   'usage',

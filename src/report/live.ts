@@ -5,6 +5,7 @@
 import type { MemorySample } from '../model/sample.ts';
 import type { LeakSource, Verdict } from '../model/verdict.ts';
 import { formatBytes, formatDuration } from '../model/units.ts';
+import { PLAIN_STYLE, type Style, type StyleName } from './style.ts';
 
 export interface LiveStatus {
   /** What runs or is watched, e.g. "node examples/file-writer.js". */
@@ -26,6 +27,8 @@ export interface LiveViewOptions {
   above?: NodeJS.WritableStream;
   /** Terminal width; lines are cut to it so the block never wraps (wrapping breaks the redraw). */
   columns?: () => number | undefined;
+  /** Colours and emphasis of the block (style.ts); default none. */
+  style?: Style;
 }
 
 export class LiveView {
@@ -34,6 +37,7 @@ export class LiveView {
   readonly #tty: boolean;
   readonly #plainEverySeconds: number;
   readonly #columns: () => number | undefined;
+  readonly #style: Style;
   #drawnLines = 0;
   #last: LiveStatus | undefined;
   #lastPlainSeconds = -Infinity;
@@ -46,6 +50,7 @@ export class LiveView {
     this.#tty = options.tty;
     this.#plainEverySeconds = options.plainEverySeconds ?? 10;
     this.#columns = options.columns ?? (() => undefined);
+    this.#style = options.style ?? PLAIN_STYLE;
   }
 
   update(status: LiveStatus): void {
@@ -98,7 +103,7 @@ export class LiveView {
   #draw(): void {
     if (!this.#last) return;
     const width = this.#columns();
-    const lines = blockLines(this.#last).map((l) => fitLine(l, width));
+    const lines = blockLines(this.#last, this.#style).map((l) => fitLine(l, width));
     this.#out.write(lines.join('\n') + '\n');
     this.#drawnLines = lines.length;
   }
@@ -106,15 +111,12 @@ export class LiveView {
 
 // Built from a string: a control character in a regex literal is a lint error, and rightly rare.
 const ANSI_SGR = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g');
-const BOLD = '\x1b[1m';
-const DIM = '\x1b[2m';
-const RESET = '\x1b[0m';
-const COLOUR: Record<Verdict, string> = {
-  Stable: '\x1b[32m',
-  Plateau: '\x1b[32m',
-  CacheGrowth: '\x1b[36m',
-  Leak: '\x1b[31m',
-  InsufficientData: '\x1b[33m',
+const COLOUR: Record<Verdict, StyleName> = {
+  Stable: 'green',
+  Plateau: 'green',
+  CacheGrowth: 'cyan',
+  Leak: 'red',
+  InsufficientData: 'yellow',
 };
 
 /** Cuts a line to the terminal width, counting visible characters only (colours dropped if cut). */
@@ -124,12 +126,14 @@ function fitLine(line: string, width: number | undefined): string {
   return plain.length <= width - 1 ? line : plain.slice(0, Math.max(1, width - 2)) + '…';
 }
 
-export function blockLines(s: LiveStatus): string[] {
+export function blockLines(s: LiveStatus, style: Style = PLAIN_STYLE): string[] {
   const x = s.sample;
+  const dim = (t: string) => style('dim', t);
+  const bold = (t: string) => style('bold', t);
   const delta = (now: number | undefined, then: number | undefined) =>
-    now === undefined || then === undefined || Math.abs(now - then) < 64 * 1024 ? '' : ` ${DIM}(${now > then ? '+' : ''}${formatBytes(now - then)})${RESET}`;
+    now === undefined || then === undefined || Math.abs(now - then) < 64 * 1024 ? '' : ` ${dim(`(${now > then ? '+' : ''}${formatBytes(now - then)})`)}`;
   const parts = [
-    `usage ${BOLD}${formatBytes(x.usageBytes)}${RESET}${x.limitBytes !== undefined ? ` / ${formatBytes(x.limitBytes)}` : ''}${delta(x.usageBytes, s.first.usageBytes)}`,
+    `usage ${bold(formatBytes(x.usageBytes))}${x.limitBytes !== undefined ? ` / ${formatBytes(x.limitBytes)}` : ''}${delta(x.usageBytes, s.first.usageBytes)}`,
   ];
   if (x.anonBytes !== undefined) parts.push(`anon ${formatBytes(x.anonBytes)}${delta(x.anonBytes, s.first.anonBytes)}`);
   // A per-process sample (it has rssBytes) sees mapped files only, not the page cache.
@@ -139,11 +143,11 @@ export function blockLines(s: LiveStatus): string[] {
   if (x.go) parts.push(`go heap ${formatBytes(x.go.heapInuseBytes)}${delta(x.go.heapInuseBytes, s.first.go?.heapInuseBytes)}`);
   let verdictLine: string;
   const v = s.verdict;
-  if (v === undefined) verdictLine = `${DIM}verdict so far: (waiting for samples)${RESET}`;
-  else if ('note' in v) verdictLine = `${DIM}verdict so far: ${v.note}${RESET}`;
-  else verdictLine = `verdict so far: ${COLOUR[v.verdict]}${BOLD}${v.verdict}${v.leakSource ? `/${v.leakSource}` : ''}${RESET}  ${DIM}${v.explanation}${RESET}`;
+  if (v === undefined) verdictLine = dim('verdict so far: (waiting for samples)');
+  else if ('note' in v) verdictLine = dim(`verdict so far: ${v.note}`);
+  else verdictLine = `verdict so far: ${style([COLOUR[v.verdict], 'bold'], `${v.verdict}${v.leakSource ? `/${v.leakSource}` : ''}`)}  ${dim(v.explanation)}`;
   return [
-    `${BOLD}memaudit${RESET} ${s.title}  ${formatDuration(s.elapsedSeconds)} / ${formatDuration(s.durationSeconds)}  ${DIM}${shortenPaths(s.source)}${RESET}`,
+    `${bold('memaudit')} ${s.title}  ${formatDuration(s.elapsedSeconds)} / ${formatDuration(s.durationSeconds)}  ${dim(shortenPaths(s.source))}`,
     '  ' + parts.join('   '),
     '  ' + verdictLine,
   ];

@@ -13,13 +13,6 @@ import { findContainerSample, scanCadvisorMetrics, type ContainerKey, type Conta
 import { hostPort, httpGet } from './http-get.ts';
 import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
-/** A scrape that worked but has no series for the container: the caller knows whether it should have (the pod status). */
-export interface NotServed extends Retry {
-  notServed: true;
-}
-
-export const isNotServed = (r: Read<unknown>): r is NotServed => r.kind === 'retry' && 'notServed' in r;
-
 /** The API server as the readers use it; the controller's KubeClient is one. */
 export interface ApiServer {
   request(method: 'GET', path: string, options: { accept?: string; timeoutMs?: number; maxBytes?: number }): Promise<Buffer>;
@@ -40,6 +33,8 @@ export interface KubeletReaderOptions {
   now?: () => number;
 }
 
+export type NotInMetrics = Retry & { notInMetrics: true };
+
 type NodeAddresses = { status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
 
 /** A node's addresses are read again after this long. */
@@ -56,12 +51,16 @@ export class KubeletReader {
     this.#o = options;
   }
 
-  /** One container's memory, from its node's metrics no older than maxAgeMs. */
-  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample> | NotServed> {
+  /**
+   * One container's memory, from its node's metrics no older than maxAgeMs. A retry marked
+   * `notInMetrics` says the node answered without the container's series (not started, waiting
+   * to restart, just died) rather than that the node could not be read.
+   */
+  async container(nodeName: string, key: ContainerKey, maxAgeMs: number): Promise<Read<MemorySample> | NotInMetrics> {
     const scrape = await this.#scrape(nodeName, maxAgeMs);
     if (scrape.kind !== 'data') return scrape;
     const found = findContainerSample(scrape.value, key);
-    if (isNoData(found)) return { ...retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`), notServed: true };
+    if (isNoData(found)) return { ...retry(`kubelet on node ${nodeName} has no memory metrics for container ${key.container} of pod ${key.pod} (not started yet?)`), notInMetrics: true };
     return data({ ...found });
   }
 

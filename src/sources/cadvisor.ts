@@ -764,11 +764,18 @@ function bestSamples(entries: readonly CgroupEntry[], scrapeTimeMs: number): Cad
     }
     const sample = { timestampMs: e.ts, ...e.fields } as MemorySample;
     // The cgroup path names the container's incarnation: a restarted container gets a new one.
-    if (e.cgroupId !== undefined) sample.instance = e.cgroupId;
+    // Copied out: the parsed label is a slice of the whole scrape text, and a sample kept for hours
+    // would keep its round's scrape (megabytes) alive with it.
+    if (e.cgroupId !== undefined) sample.instance = copiedString(e.cgroupId);
     containers.push({ key: e.key, sample });
   }
   containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));
   return { containers, withoutUsage };
+}
+
+/** A flat copy of a string: V8 keeps a slice of a long string as a view that pins the whole. */
+function copiedString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }
 
 /** The sample of one container, or NoData when the scrape has none for it. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 /**
  * Runs once before the e2e project: fails fast, with the command to run, when the Kubernetes
- * binaries are missing, and builds the Go audit targets (idempotent, seconds when up to date).
+ * binaries (or the Prometheus Operator's CRDs) are missing, and builds the Go audit targets (idempotent, seconds when up to date).
  * Self-contained on purpose: jest loads global setup without the project's module mapping, so
  * relative `.ts` imports do not resolve here. The paths match harness/tools.ts.
  */
@@ -21,6 +21,15 @@ export default function globalSetup(): void {
       return true;
     }
   });
+  const crds = path.join(path.dirname(tools), 'crds');
+  for (const crd of ['prometheusrules', 'servicemonitors']) {
+    const file = path.join(crds, `monitoring.coreos.com_${crd}.yaml`);
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      missing.push(file);
+    }
+  }
   if (missing.length > 0) throw new Error(`e2e: missing ${missing.join(', ')}. Build them once (cached outside the checkout): hack/build-kube-tools.sh`);
   if (process.getuid?.() !== 0) throw new Error('e2e: needs root (child memory cgroups, network namespaces)');
   for (const cmd of ['openssl', 'ip', 'nsenter']) {

@@ -8,7 +8,7 @@ import { CONTROLLER_USAGE } from '../../src/controller/runtime/flags.ts';
 import { ControlPlane } from './harness/control-plane.ts';
 import { freePort } from './harness/ports.ts';
 import { Proc, waitFor } from './harness/process.ts';
-import { NODE_BIN, REPO_ROOT } from './harness/tools.ts';
+import { CRDS_DIR, NODE_BIN, REPO_ROOT } from './harness/tools.ts';
 import { CHART_DIR, configRbac, helm, template } from '../unit/chart/helm.ts';
 import type { KubeObject, PolicyRule } from '../unit/chart/helm.ts';
 
@@ -24,7 +24,8 @@ import type { KubeObject, PolicyRule } from '../unit/chart/helm.ts';
 // kubelet, no image: the Deployment's pods are never created, nor probed) and in-cluster config
 // (the controller gets a kubeconfig with the service account's token instead). test/cluster/
 // installs the chart on a real node, with the image `npm run image` builds, and runs its pods.
-// Not tested at all: the real ServiceMonitor schema (a stand-in CRD that accepts any spec).
+// The chart's ServiceMonitor and PrometheusRule are checked against the Prometheus Operator's real
+// CRDs (from its Go module: hack/build-kube-tools.sh crds), and the NOTES' commands are run.
 jest.setTimeout(240_000);
 
 const execFileAsync = promisify(execFile);
@@ -171,15 +172,22 @@ describe('the container image file tree (assembled as the Dockerfile does)', () 
   it('runs `node dist/cli/bin.js --help` with the production dependencies only', async () => {
     const r = await inImage(['dist/cli/bin.js', '--help']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^ {2}controller +Run the MemoryAudit Kubernetes controller$/m);
+    expect(r.stdout).toMatch(/^ {2}controller +run the MemoryAudit Kubernetes controller$/m);
     const controller = await inImage(['dist/cli/bin.js', 'controller', '--help']);
-    expect(controller).toEqual({ code: 0, stdout: CONTROLLER_USAGE, stderr: '' });
+    expect(controller).toMatchObject({ code: 0, stderr: '' });
+    expect(controller.stdout.startsWith(CONTROLLER_USAGE)).toBe(true);
+    expect(controller.stdout).toContain('-V, --version');
+    // Every command loads from the image tree: the completion script reads them all.
+    const completion = await inImage(['dist/cli/bin.js', 'completion', 'bash']);
+    expect(completion).toMatchObject({ code: 0, stderr: '' });
+    expect(completion.stdout).toContain('complete -F _memaudit memaudit');
+    expect(await inImage(['dist/cli/bin.js', 'version'])).toEqual({ code: 0, stdout: 'memaudit 0.1.0\n', stderr: '' });
   });
 });
 
 describe('charts/memaudit on a real API server', () => {
   it('passes helm lint --strict, cluster-wide and namespace-scoped', async () => {
-    for (const set of [[], ['--set', 'watchNamespaces={shop}'], ['--set', 'watchNamespaces={shop,payments}'], ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'replicas=1', '--set', 'leaderElection.enabled=false']]) {
+    for (const set of [[], ['--set', 'watchNamespaces={shop}'], ['--set', 'watchNamespaces={shop,payments}'], ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'replicas=1', '--set', 'leaderElection.enabled=false'], ['--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.grafanaDashboard.enabled=true']]) {
       const r = await helm(['lint', '--strict', CHART_DIR, ...set]);
       expect([set, r.code, r.stderr]).toEqual([set, 0, '']);
       expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -189,16 +197,14 @@ describe('charts/memaudit on a real API server', () => {
   it('renders objects the API server accepts (server-side dry run)', async () => {
     await cp.kubectlOk(['create', 'namespace', 'memaudit-dry']);
     await cp.kubectlOk(['create', 'namespace', 'shop']);
-    // A stand-in for prometheus-operator's CRD: checks the ServiceMonitor's group, version, kind
-    // and metadata, not its spec (no registry or release download here to fetch the real one).
-    await cp.kubectlOk(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'servicemonitors.monitoring.coreos.com' },
-      spec: { group: 'monitoring.coreos.com', scope: 'Namespaced', names: { plural: 'servicemonitors', singular: 'servicemonitor', kind: 'ServiceMonitor', listKind: 'ServiceMonitorList' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
-    }));
-    await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']);
-    const variants: Record<string, unknown>[] = [{}, { watchNamespaces: ['shop'], metrics: { serviceMonitor: { enabled: true } } }, { replicas: 1, leaderElection: { enabled: false }, kubelet: { access: 'direct', insecureSkipTlsVerify: true }, pprof: { access: 'proxy' } }];
+    // The Prometheus Operator's own CRDs: the ServiceMonitor's and PrometheusRule's specs are
+    // validated against their schemas (PromQL itself is promtool's: test/unit/chart/monitoring.test.ts).
+    for (const crd of ['servicemonitors', 'prometheusrules']) {
+      await cp.kubectlOk(['apply', '--server-side', '-f', path.join(CRDS_DIR, `monitoring.coreos.com_${crd}.yaml`)]);
+      await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}.monitoring.coreos.com`]);
+    }
+    const monitoring = { serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } }, prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } }, grafanaDashboard: { enabled: true } };
+    const variants: Record<string, unknown>[] = [{}, { watchNamespaces: ['shop'], metrics: monitoring }, { replicas: 1, leaderElection: { enabled: false }, kubelet: { access: 'direct', insecureSkipTlsVerify: true }, pprof: { access: 'proxy' } }];
     for (const values of variants) {
       const rendered = await template({ namespace: 'memaudit-dry', values, includeCrds: true, kubeVersion: 'v1.35.0' });
       expect(rendered.code).toBe(0);
@@ -210,7 +216,19 @@ describe('charts/memaudit on a real API server', () => {
       for (const line of lines) expect(line).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
       expect(r.stdout).toMatch(/customresourcedefinition.apiextensions.k8s.io\/memoryaudits.memaudit.io created \(server dry run\)/);
       expect(r.stdout).toMatch(/deployment.apps\/memaudit-controller created \(server dry run\)/);
+      if (values.metrics) {
+        expect(r.stdout).toMatch(/prometheusrule.monitoring.coreos.com\/memaudit-controller created \(server dry run\)/);
+        expect(r.stdout).toMatch(/servicemonitor.monitoring.coreos.com\/memaudit-controller created \(server dry run\)/);
+        expect(r.stdout).toMatch(/configmap\/memaudit-dashboard created \(server dry run\)/);
+      }
     }
+    // The API server's schema does check the rule: a rule without its expression is refused.
+    const rendered = await template({ namespace: 'memaudit-dry', values: { metrics: { prometheusRule: { enabled: true } } }, kubeVersion: 'v1.35.0' });
+    const broken = rendered.stdout.replace(/^( +)expr: \|-\n(?:\1 +.*\n)+/m, '');
+    expect(broken).not.toBe(rendered.stdout);
+    const refused = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], broken);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/PrometheusRule.*is invalid: .*expr: Required value/);
   });
 
   it('helm install creates the CRD, the RBAC, the ServiceAccount, the Deployment and the Service', async () => {
@@ -218,6 +236,16 @@ describe('charts/memaudit on a real API server', () => {
     expect(out).toMatch(/STATUS: deployed/);
     expect(out).toMatch(/memaudit 0\.1\.0 is installed in namespace memaudit/);
     await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/memoryaudits.memaudit.io']);
+
+    // The NOTES' own commands, as a user pastes them: the first MemoryAudit, reading it back, and
+    // the CRD applied from the chart (helm show crds) as after an upgrade.
+    const audit = /kubectl apply -n default -f - <<'YAML'\n([\s\S]*?)\n {2}YAML\n/.exec(out)![1]!.replace(/^ {2}/gm, '');
+    expect(await cp.kubectlOk(['apply', '-n', 'default', '-f', '-'], audit)).toMatch(/memoryaudit.memaudit.io\/my-app created/);
+    expect(await cp.kubectlOk(['get', 'memoryaudits', '-n', 'default'])).toMatch(/^my-app\b/m);
+    expect(out).toContain('kubectl describe memoryaudit my-app -n default');
+    const crds = await helm(['show', 'crds', CHART_DIR, '--version', '0.1.0']);
+    expect(await cp.kubectlOk(['apply', '--server-side', '-f', '-'], crds.stdout)).toMatch(/customresourcedefinition.apiextensions.k8s.io\/memoryaudits.memaudit.io serverside-applied/);
+    await cp.kubectlOk(['delete', 'memoryaudit', 'my-app', '-n', 'default', '--wait=false']);
 
     const role = await getJson<KubeObject & { rules: PolicyRule[] }>(['clusterrole', 'memaudit-controller']);
     expect(role.rules).toEqual(await configRbac('role.yaml'));

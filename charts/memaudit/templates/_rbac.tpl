@@ -18,7 +18,7 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
   resources: [pods]
   verbs: [list, watch]
 {{- if eq .Values.pprof.access "proxy" }}
-# src/sampling/pod-pprof.ts, --pprof-access proxy: heap profiles through the API server (config/rbac-proxy/).
+# sampling/pod-pprof.ts, --pprof-access proxy: heap profiles through the API server (config/rbac-proxy/).
 - apiGroups: [""]
   resources: [pods/proxy]
   verbs: [get]
@@ -27,8 +27,8 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
 
 {{/* Cluster-scoped: nodes can only be granted by a ClusterRole. */}}
 {{- define "memaudit.rules.nodes" -}}
-# src/sampling/kubelet.ts, --kubelet-access direct: the node's address (nodes get), then the kubelet's
-# own /metrics/cadvisor, which the kubelet authorizes as nodes/metrics.
+# sampling/kubelet.ts, --kubelet-access direct: the node's address (nodes get), then the kubelet's own
+# /metrics/cadvisor, which the kubelet authorizes as nodes/metrics.
 - apiGroups: [""]
   resources: [nodes]
   verbs: [get]
@@ -36,7 +36,7 @@ the chart and compares with config/rbac/, so the two cannot drift apart.
   resources: [nodes/metrics]
   verbs: [get]
 {{- if eq .Values.kubelet.access "proxy" }}
-# src/sampling/kubelet.ts, --kubelet-access proxy: /api/v1/nodes/N/proxy/metrics/cadvisor. nodes/proxy also
+# sampling/kubelet.ts, --kubelet-access proxy: /api/v1/nodes/N/proxy/metrics/cadvisor. nodes/proxy also
 # reaches the kubelet's /exec, /run and /attach: granted only when asked for (config/rbac-proxy/).
 - apiGroups: [""]
   resources: [nodes/proxy]

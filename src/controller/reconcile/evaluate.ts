@@ -37,7 +37,10 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     const message = gone ? `Pod ${t.pod} is gone since ${rfc3339(t.goneSinceMs!)}; its evidence is kept until the window passes.` : (t.lastError ?? t.pprofError);
     statuses.push(targetStatus({ pod: t.pod, container: t.container, node: t.node, state: gone ? 'Gone' : t.lastError ? 'Failing' : 'Sampling', message, result, lastSampleMs: t.lastSampleMs }));
     const growth = Object.fromEntries(Object.entries(result.growth).map(([c, tr]) => [c, tr.slopeBytesPerHour]));
-    metrics.setTarget({ namespace, audit: name, pod: t.pod, container: t.container }, result.verdict, growth, result.timeToLimitSeconds, result.window.samples);
+    metrics.setTarget(
+      { namespace, audit: name, pod: t.pod, container: t.container },
+      { verdict: result.verdict, growth, timeToLimitSeconds: result.timeToLimitSeconds, limitBytes: result.limitBytes, recommendedLimitBytes: result.recommendation.memoryLimitBytes, samples: result.window.samples },
+    );
   }
   metrics.pruneTargets(namespace, name, new Set(results.keys()));
   const summary = orderTargets(statuses)[0];

@@ -3,7 +3,7 @@
 // audit names a pprof port and, every max(interval, minDuration/5), a heap profile. A target whose
 // read fails keeps its evidence and says why (state Failing).
 import type { GoRuntimeSample, HeapProfile } from '../../model/sample.ts';
-import { isNotServed, type KubeletReader } from '../../sampling/kubelet.ts';
+import type { KubeletReader } from '../../sampling/kubelet.ts';
 import type { PodPprofReader } from '../../sampling/pod-pprof.ts';
 import { metricsExpected, oomKilledContainerId, rememberOomKill } from '../container-status.ts';
 import type { EvidenceLimits } from '../evidence.ts';
@@ -41,28 +41,33 @@ export async function sampleRound(readers: Readers, limits: EvidenceLimits, roun
     const oomKilled = oomKilledContainerId(t.pod, t.container);
     if (oomKilled) rememberOomKill(te.oomKilledContainers, oomKilled);
     const read = reads[i]!;
-    if (isNotServed(read)) {
-      // No series while the container waits to restart or has just started (container-status.ts);
-      // and a dead container's series are gone a moment before the pod status says it died, so
-      // one round without them is not a failure yet.
-      if (!metricsExpected(t.pod, t.container, nowMs)) {
-        te.missingRounds = 0;
-        return;
+    if (read.kind !== 'data') {
+      if ('notInMetrics' in read) {
+        // No series while the container waits to restart or has just started (container-status.ts);
+        // and a dead container's series are gone a moment before the pod status says it died, so
+        // one round without them is not a failure yet.
+        if (!metricsExpected(t.pod, t.container, nowMs)) {
+          te.missedRounds = 0;
+          te.lastError = undefined;
+          return;
+        }
+        if (++te.missedRounds < 2) return;
       }
-      if (++te.missingRounds < 2) return;
+      te.lastError = read.reason;
+      return;
     }
-    te.lastError = read.kind === 'data' ? undefined : read.reason;
-    if (read.kind !== 'data') return;
-    te.missingRounds = 0;
+    te.lastError = undefined;
+    te.missedRounds = 0;
+    const sample = read.value;
     const go = goByPod.get(t.pod.metadata.name);
     if (go?.container === t.container) {
       te.pprofError = go.error;
-      if (go.runtime) read.value.go = go.runtime;
+      if (go.runtime) sample.go = go.runtime;
       // Fetched in the round of this scrape, from the same incarnation: heap diffs stay within one
       // process (heap-diff.ts, profilesToDiff).
-      if (go.profile) te.addProfile(read.value.instance !== undefined ? { ...go.profile, instance: read.value.instance } : go.profile, limits);
+      if (go.profile) te.addProfile(sample.instance !== undefined ? { ...go.profile, instance: sample.instance } : go.profile, limits);
     }
-    te.addSample(read.value, limits);
+    te.addSample(sample, limits);
   });
   ev.lastRoundMs = nowMs;
   ev.dirty = true;

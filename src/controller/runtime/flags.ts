@@ -218,6 +218,9 @@ function prometheusConfig(v: { url: string | undefined; bearerTokenFile: string 
 
 export type ParsedControllerArgs = { help: true } | { help: false; config: ControllerConfig };
 
+/** The flags' values as node:util parseArgs gives them for CONTROLLER_FLAGS. */
+export type ControllerFlagValues = ReturnType<typeof parseArgs<{ options: typeof CONTROLLER_FLAGS; strict: true }>>['values'];
+
 export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): ParsedControllerArgs {
   let values;
   try {
@@ -226,6 +229,11 @@ export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): Pa
     throw new UsageError(`controller: ${(e as Error).message}`, { cause: e });
   }
   if (values.help) return { help: true };
+  return { help: false, config: controllerConfigFromValues(values, env) };
+}
+
+/** The configuration from parsed flags (`memaudit controller` reads them with the CLI's shared reader). */
+export function controllerConfigFromValues(values: Omit<ControllerFlagValues, 'help'>, env: ControllerEnv): ControllerConfig {
   const leaseDurationMs = ms('leader-elect-lease-duration', values['leader-elect-lease-duration']);
   const renewDeadlineMs = ms('leader-elect-renew-deadline', values['leader-elect-renew-deadline']);
   const retryPeriodMs = ms('leader-elect-retry-period', values['leader-elect-retry-period']);
@@ -234,41 +242,38 @@ export function controllerConfigFromArgs(argv: string[], env: ControllerEnv): Pa
   if (retryPeriodMs >= renewDeadlineMs) throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
   const identity = `${env.POD_NAME || os.hostname()}_${randomBytes(4).toString('hex')}`;
   return {
-    help: false,
-    config: {
-      kubeconfig: values.kubeconfig ?? null,
-      namespaces: namespaceList(values.namespace ?? []),
-      listen: parseListen(values.listen),
-      kubeletAccess: access('kubelet-access', values['kubelet-access']),
-      kubeletCaFile: values['kubelet-ca-file'] ?? null,
-      kubeletInsecureSkipTlsVerify: values['kubelet-insecure-skip-tls-verify'],
-      kubeletTimeoutMs: ms('kubelet-timeout', values['kubelet-timeout']),
-      pprofAccess: access('pprof-access', values['pprof-access']),
-      pprofTimeoutMs: ms('pprof-timeout', values['pprof-timeout']),
-      leaderElection: {
-        enabled: values['leader-elect'] && !values['no-leader-elect'],
-        namespace: values['leader-election-namespace'] || env.POD_NAMESPACE || 'memaudit-system',
-        leaseName: values['leader-election-id'],
-        identity,
-        leaseDurationMs,
-        renewDeadlineMs,
-        retryPeriodMs,
-      },
-      stateSyncPeriodMs: ms('state-sync-period', values['state-sync-period'], true),
-      maxSamplesPerTarget: positiveInt('max-samples-per-target', values['max-samples-per-target']),
-      maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),
-      concurrentReconciles: positiveInt('concurrent-reconciles', values['concurrent-reconciles']),
-      logLevel: values['log-level'],
-      prometheus: prometheusConfig({
-        url: values['prometheus-url'],
-        bearerTokenFile: values['prometheus-bearer-token-file'],
-        basicAuthFile: values['prometheus-basic-auth-file'],
-        caFile: values['prometheus-ca-file'],
-        insecure: values['prometheus-insecure-skip-tls-verify'],
-        headers: values['prometheus-header'],
-        selector: values['prometheus-selector'],
-        timeout: values['prometheus-timeout'],
-      }),
+    kubeconfig: values.kubeconfig ?? null,
+    namespaces: namespaceList(values.namespace ?? []),
+    listen: parseListen(values.listen),
+    kubeletAccess: access('kubelet-access', values['kubelet-access']),
+    kubeletCaFile: values['kubelet-ca-file'] ?? null,
+    kubeletInsecureSkipTlsVerify: values['kubelet-insecure-skip-tls-verify'],
+    kubeletTimeoutMs: ms('kubelet-timeout', values['kubelet-timeout']),
+    pprofAccess: access('pprof-access', values['pprof-access']),
+    pprofTimeoutMs: ms('pprof-timeout', values['pprof-timeout']),
+    leaderElection: {
+      enabled: values['leader-elect'] && !values['no-leader-elect'],
+      namespace: values['leader-election-namespace'] || env.POD_NAMESPACE || 'memaudit-system',
+      leaseName: values['leader-election-id'],
+      identity,
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
     },
+    stateSyncPeriodMs: ms('state-sync-period', values['state-sync-period'], true),
+    maxSamplesPerTarget: positiveInt('max-samples-per-target', values['max-samples-per-target']),
+    maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),
+    concurrentReconciles: positiveInt('concurrent-reconciles', values['concurrent-reconciles']),
+    logLevel: values['log-level'],
+    prometheus: prometheusConfig({
+      url: values['prometheus-url'],
+      bearerTokenFile: values['prometheus-bearer-token-file'],
+      basicAuthFile: values['prometheus-basic-auth-file'],
+      caFile: values['prometheus-ca-file'],
+      insecure: values['prometheus-insecure-skip-tls-verify'],
+      headers: values['prometheus-header'],
+      selector: values['prometheus-selector'],
+      timeout: values['prometheus-timeout'],
+    }),
   };
 }

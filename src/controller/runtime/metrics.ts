@@ -1,6 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { COMPONENTS, VERDICTS, type Component, type Verdict } from '../../model/verdict.ts';
 
+/** One audited container's result, as its metrics show it. */
+export interface TargetReading {
+  verdict: Verdict;
+  /** Bytes per hour, per component. */
+  growth: Partial<Record<Component, number>>;
+  timeToLimitSeconds: number | null;
+  limitBytes: number | null;
+  recommendedLimitBytes: number | null;
+  samples: number;
+}
+
 /**
  * The controller's Prometheus metrics on its own registry: per-target results (so alerts can use
  * the verdict rather than predict_linear on raw usage) and the controller's own health.
@@ -11,6 +22,8 @@ export class ControllerMetrics {
   readonly targetGrowth: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'component'>;
   readonly targetTimeToLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
   readonly targetSamples: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
+  readonly targetLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
+  readonly targetRecommendedLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
   readonly reconcileTotal: Counter<'result'>;
   readonly reconcileDuration: Histogram;
   readonly reconcileStepDuration: Histogram<'step'>;
@@ -29,6 +42,8 @@ export class ControllerMetrics {
     this.targetGrowth = new Gauge({ name: 'memaudit_target_growth_bytes_per_hour', help: 'Robust growth rate of a memory component of an audited container.', labelNames: [...targetLabels, 'component'], registers });
     this.targetTimeToLimit = new Gauge({ name: 'memaudit_target_time_to_limit_seconds', help: 'Seconds until non-reclaimable memory reaches the limit at the current rate (absent: never or unknown).', labelNames: targetLabels, registers });
     this.targetSamples = new Gauge({ name: 'memaudit_target_samples', help: 'Samples in the window of an audited container.', labelNames: targetLabels, registers });
+    this.targetLimit = new Gauge({ name: 'memaudit_target_limit_bytes', help: 'The memory limit of an audited container as its cgroup reports it (absent: no limit).', labelNames: targetLabels, registers });
+    this.targetRecommendedLimit = new Gauge({ name: 'memaudit_target_recommended_limit_bytes', help: 'The memory limit recommended for an audited container, as in its status (absent: no recommendation yet). For a Leak it is never above the current limit.', labelNames: targetLabels, registers });
     this.reconcileTotal = new Counter({ name: 'memaudit_reconcile_total', help: 'Reconciles of MemoryAudits by result.', labelNames: ['result'], registers });
     this.reconcileDuration = new Histogram({ name: 'memaudit_reconcile_duration_seconds', help: 'Duration of one reconcile, sampling included.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     this.reconcileStepDuration = new Histogram({ name: 'memaudit_reconcile_step_duration_seconds', help: 'Duration of one step of a reconcile (restoreEvidence, findTargets, backfill, sample, evaluate, decideAction, writeStatus, emitEvents, persistEvidence), failed or not.', labelNames: ['step'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
@@ -48,21 +63,23 @@ export class ControllerMetrics {
     this.samplingDuration.observe({ source }, seconds);
   }
 
-  setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, verdict: Verdict, growth: Partial<Record<Component, number>>, timeToLimitSeconds: number | null, samples: number): void {
-    for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === verdict ? 1 : 0);
+  setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, t: TargetReading): void {
+    for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === t.verdict ? 1 : 0);
     for (const c of COMPONENTS) {
-      const g = growth[c];
+      const g = t.growth[c];
       if (g === undefined) this.targetGrowth.remove({ ...labels, component: c });
       else this.targetGrowth.set({ ...labels, component: c }, g);
     }
-    if (timeToLimitSeconds === null) this.targetTimeToLimit.remove(labels);
-    else this.targetTimeToLimit.set(labels, timeToLimitSeconds);
-    this.targetSamples.set(labels, samples);
+    const setOrRemove = (gauge: Gauge<string>, value: number | null) => (value === null ? gauge.remove(labels) : gauge.set(labels, value));
+    setOrRemove(this.targetTimeToLimit, t.timeToLimitSeconds);
+    setOrRemove(this.targetLimit, t.limitBytes);
+    setOrRemove(this.targetRecommendedLimit, t.recommendedLimitBytes);
+    this.targetSamples.set(labels, t.samples);
   }
 
   /** Drops every series of an audit's targets except those in `keep` ("pod/container"). */
   pruneTargets(namespace: string, audit: string, keep: ReadonlySet<string>): void {
-    for (const metric of [this.targetVerdict, this.targetGrowth, this.targetTimeToLimit, this.targetSamples] as Gauge<string>[]) {
+    for (const metric of [this.targetVerdict, this.targetGrowth, this.targetTimeToLimit, this.targetSamples, this.targetLimit, this.targetRecommendedLimit] as Gauge<string>[]) {
       // prom-client has no label-set listing in its types; read the values and remove stale ones.
       void metric.get().then((m) => {
         for (const v of m.values) {

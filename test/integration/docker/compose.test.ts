@@ -4,8 +4,8 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { parseDocument } from 'yaml';
 import { NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL } from '../../../src/docker/compose.ts';
-import { unifiedDiff } from '../../../src/docker/line-diff.ts';
-import { bytesFromSize } from '../../../src/model/units.ts';
+import { composeFileDiff } from '../../../src/docker/write-limit.ts';
+import { bytesFromDockerSize } from '../../../src/model/units.ts';
 import { REPO } from '../local/helpers.ts';
 import { dockerClient, IMAGE, memaudit, removeTestContainers, report, RUN_ID, startDockerd, TEST_LABEL, waitForLog } from './helpers.ts';
 
@@ -33,7 +33,7 @@ interface ServiceDef {
 async function composeUp(docker: Docker, file: string, service: string): Promise<Docker.Container[]> {
   const doc = parseDocument(readFileSync(file, 'utf8'), { merge: true }).toJS({ maxAliasCount: -1 }) as { name: string; services: Record<string, ServiceDef> };
   const def = doc.services[service]!;
-  const size = (v: string | number | undefined) => (v === undefined ? undefined : typeof v === 'number' ? v : (bytesFromSize(v) ?? undefined));
+  const size = (v: string | number | undefined) => (v === undefined ? undefined : typeof v === 'number' ? v : (bytesFromDockerSize(v) ?? undefined));
   const memory = size(def.mem_limit) ?? size(def.deploy?.resources?.limits?.memory);
   const reservation = size(def.mem_reservation);
   const env = Array.isArray(def.environment) ? def.environment : Object.entries(def.environment ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -107,7 +107,7 @@ describe('memaudit docker --compose-file --write-limit', () => {
     const reservation = Math.max(...recs.map((m) => Number(m[2])));
     const goMemLimit = Math.floor((limit * MiB * 0.9) / MiB);
     const now = readFileSync(file, 'utf8');
-    const changed = unifiedDiff(original, now, 'a', 'b')
+    const changed = composeFileDiff(original, now, 'a', 'b')
       .split('\n')
       .filter((l) => /^[-+] /.test(l));
     expect(changed).toEqual([
@@ -155,6 +155,6 @@ describe('memaudit docker --compose-file --write-limit', () => {
   it('an unknown service is a usage error listing the services', async () => {
     const r = await memaudit(['docker', '--compose-file', file, '--service', 'web'], host).done;
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`memaudit: docker: no service "web" in ${file}; its services: saver, leaky\n`);
+    expect(r.stderr).toBe(`memaudit docker: no service "web" in ${file}; its services: saver, leaky; see 'memaudit docker --help'\n`);
   });
 });

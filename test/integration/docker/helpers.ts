@@ -87,11 +87,15 @@ export interface MemauditRun {
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** `./bin/memaudit ARGS` with DOCKER_HOST set (stdout and stderr piped: no TTY, plain live lines). */
-export function memaudit(args: string[], dockerHost: string | undefined, options: { cwd?: string } = {}): MemauditRun {
+/**
+ * `./bin/memaudit ARGS` with DOCKER_HOST set, and the DOCKER_* of `options.env` only (stdout and
+ * stderr piped: no TTY, plain live lines).
+ */
+export function memaudit(args: string[], dockerHost: string | undefined, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): MemauditRun {
   const t0 = Date.now();
   const env = { ...process.env };
-  delete env.DOCKER_HOST;
+  for (const k of ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH']) delete env[k];
+  Object.assign(env, options.env);
   if (dockerHost !== undefined) env.DOCKER_HOST = dockerHost;
   const child = spawn(MEMAUDIT, args, { cwd: options.cwd ?? REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

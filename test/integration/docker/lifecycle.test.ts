@@ -105,7 +105,7 @@ describe('memaudit docker: the container and the run', () => {
     expect(stopped.stderr).toBe(`memaudit: container ${name} is not running (exited, exit code 0): there is nothing to sample\n`);
     const missing = await memaudit(['docker', 'memaudit-no-such-container'], host).done;
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe(`memaudit: docker: no container "memaudit-no-such-container" on ${host}\n`);
+    expect(missing.stderr).toBe(`memaudit docker: no container "memaudit-no-such-container" on ${host}; see 'memaudit docker --help'\n`);
   });
 
   it('usage errors: exit 2 with one line, before any daemon is asked', async () => {
@@ -116,10 +116,10 @@ describe('memaudit docker: the container and the run', () => {
       [['docker', '--compose-file', 'c.yaml'], /--compose-file needs --service NAME/],
       [['docker', 'a', '--write-limit'], /--write-limit goes with --compose-file/],
       [['docker', '--compose-file', 'c.yaml', '--service', 's', '--gomemlimit'], /--gomemlimit goes with --write-limit/],
-      [['docker', 'a', '--host', 'ssh://me@h'], /unsupported Docker endpoint "ssh:\/\/me@h"/],
+      [['docker', 'a', '--host', 'http://h:2375'], /unsupported Docker endpoint "http:\/\/h:2375": expected unix:\/\/\/path\/to\/docker.sock, tcp:\/\/host:port or ssh:\/\/user@host/],
       [['docker', 'a', '--pprof', 'ftp://x'], /--pprof: only http and https URLs/],
       [['docker', 'a', '--duration', 'soon'], /--duration: expected a duration/],
-      [['docker', 'a', '--bogus'], /Unknown option '--bogus'/],
+      [['docker', 'a', '--bogus'], /^memaudit docker: unknown option --bogus; see 'memaudit docker --help'$/m],
     ];
     const runs = await Promise.all(cases.map(([args]) => memaudit(args, 'unix:///nonexistent/docker.sock').done));
     cases.forEach(([args, re], i) => {

@@ -1,13 +1,18 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { LiveView, plainLine } from '../../../src/report/live.ts';
+import { styleText } from 'node:util';
+import { blockLines, LiveView, plainLine } from '../../../src/report/live.ts';
 import type { LiveStatus } from '../../../src/report/live.ts';
+import type { Style } from '../../../src/report/style.ts';
 import { MEMAUDIT, REPO } from './helpers.ts';
 
 // The live view: in place on a terminal (checked on a real pseudo-terminal with script(1)),
 // plain periodic lines elsewhere.
 
 const MiB = 1024 * 1024;
+
+/** Styles whatever the stream: what styleText does on a colour terminal. */
+const ALWAYS: Style = (format, text) => styleText(format, text, { validateStream: false });
 
 class Capture extends Writable {
   text = '';
@@ -30,7 +35,7 @@ const status = (elapsedSeconds: number, usageMiB: number): LiveStatus => ({
 test('on a terminal: a three-line block redrawn in place; text written above it scrolls by', () => {
   const out = new Capture();
   const above = new Capture();
-  const view = new LiveView(out, { tty: true, above, columns: () => 200 });
+  const view = new LiveView(out, { tty: true, above, columns: () => 200, style: ALWAYS });
   view.update(status(1, 12));
   expect(out.text.split('\n')).toHaveLength(4);
   expect(out.text).toContain('usage \x1b[1m12.0 MiB');
@@ -49,9 +54,16 @@ test('on a terminal: a three-line block redrawn in place; text written above it 
   expect(out.text.endsWith('\x1b[3A\r\x1b[J')).toBe(true);
 });
 
+test("a verdict in the verdict's colour, bold: a Leak red, CacheGrowth cyan; nothing styled with the plain style", () => {
+  const leak = { ...status(40, 70), verdict: { verdict: 'Leak', leakSource: 'heap', explanation: 'Leak in the Go heap.' } } as const;
+  expect(blockLines(leak, ALWAYS)[2]).toBe('  verdict so far: \x1b[31m\x1b[1mLeak/heap\x1b[22m\x1b[39m  \x1b[2mLeak in the Go heap.\x1b[22m');
+  expect(blockLines(status(40, 70), ALWAYS)[2]).toContain('\x1b[36m\x1b[1mCacheGrowth');
+  expect(blockLines(leak).join('\n')).not.toContain('\x1b');
+});
+
 test('lines are cut to the terminal width, colours dropped where cut', () => {
   const out = new Capture();
-  const view = new LiveView(out, { tty: true, columns: () => 40 });
+  const view = new LiveView(out, { tty: true, columns: () => 40, style: ALWAYS });
   view.update(status(1, 12));
   for (const line of out.text.split('\n').filter(Boolean)) expect(line.replace(/\x1b\[[0-9;]*[mAJ]|\r/g, '').length).toBeLessThanOrEqual(39); // eslint-disable-line no-control-regex
 });
@@ -73,18 +85,33 @@ test('per-process samples say "mapped", not "cache"', () => {
   expect(plainLine(s)).toBe('[1s/60s] usage=12.0MiB anon=9.0MiB mapped=3.0MiB shmem=0B');
 });
 
-test('memaudit run on a real pseudo-terminal redraws in place and ends with the report alone', () => {
-  let out: string;
-  try {
-    out = execFileSync('script', ['-qec', `${MEMAUDIT} run --duration 3s -- node examples/file-writer.js`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no script(1) here
-    throw e;
+/** `memaudit run ARGS -- node examples/file-writer.js` on a real pseudo-terminal (script(1), util-linux). */
+function onTerminal(args: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const base = { ...process.env };
+  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'NODE_DISABLE_COLORS']) delete base[k];
+  return new Promise((resolve, reject) => {
+    execFile('script', ['-qec', `${MEMAUDIT} run --duration 3s ${args} -- node examples/file-writer.js`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...base, TERM: 'xterm-256color', ...env } }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+}
+
+// Any SGR (colour, bold, dim): NO_COLOR takes them all away, as styleText does.
+const SGR = /\x1b\[[0-9;]*m/; // eslint-disable-line no-control-regex
+
+test('memaudit run on a real pseudo-terminal redraws in place and ends with the report alone; NO_COLOR and --no-color drop the colours', async () => {
+  const [coloured, noColor, flag] = await Promise.all([onTerminal(''), onTerminal('', { NO_COLOR: '1' }), onTerminal('--no-color')]);
+  for (const out of [coloured, noColor, flag]) {
+    expect(out).toContain('\x1b[3A\r\x1b[J');
+    expect(out).toContain('file-writer: saving');
+    const afterBlock = out.slice(out.lastIndexOf('\x1b[J') + 3);
+    expect(afterBlock).toMatch(/^memaudit: \d+ samples over/);
+    expect(afterBlock).toMatch(/memaudit: process node examples\/file-writer.js: InsufficientData/);
   }
-  expect(out).toContain('\x1b[3A\r\x1b[J');
-  expect(out).toMatch(/usage \x1b\[1m[\d.]+ MiB/); // eslint-disable-line no-control-regex
-  expect(out).toContain('file-writer: saving');
-  const afterBlock = out.slice(out.lastIndexOf('\x1b[J') + 3);
-  expect(afterBlock).toMatch(/^memaudit: \d+ samples over/);
-  expect(afterBlock).toMatch(/memaudit: process node examples\/file-writer.js: InsufficientData/);
-}, 40_000);
+  expect(coloured).toMatch(/usage \x1b\[1m[\d.]+ MiB/); // eslint-disable-line no-control-regex
+  expect(coloured).toMatch(/\x1b\[2mverdict so far: collecting/); // eslint-disable-line no-control-regex
+  for (const out of [noColor, flag]) {
+    expect(out).toMatch(/usage [\d.]+ MiB/);
+    expect(out).not.toMatch(SGR);
+  }
+}, 90_000);

@@ -290,7 +290,7 @@ describe('restarts and releases', () => {
     const options = { minDurationSeconds: 90, isGo: true, oomKilledInstances: oomKilled };
     const r = audit(f.samples, profiles, options);
     expect(`${r.verdict}/${r.leakSource}`).toBe('Leak/heap');
-    expect(r.explanation).toMatch(new RegExp(`It already hit the 48\\.0 MiB limit: ${f.restartCount} restarts at the limit \\(OOM kills\\)`));
+    expect(r.explanation).toMatch(new RegExp(`It already hit the 48\\.0 MiB limit: ${f.restartCount} restarts? at the limit \\(OOM kills\\)`));
     // The profiles of the newest incarnation with two: main.retainRequest, not what a diff across a restart ranks.
     expect(r.topGrowingFunctions[0]!.function).toBe('main.retainRequest');
     // From the first verdict on (ten samples), it holds: the fold made it flap to Stable live.

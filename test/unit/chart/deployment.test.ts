@@ -221,7 +221,7 @@ describe('chart metrics Service and ServiceMonitor', () => {
     const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; namespaceSelector: unknown; endpoints: unknown[] };
     expect(only(objects, 'Service').metadata.labels).toMatchObject(spec.selector.matchLabels);
     expect(spec.namespaceSelector).toEqual({ matchNames: ['ops'] });
-    expect(spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+    expect(spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s', honorLabels: true }]);
   });
 
   it('refuses a ServiceMonitor without the Service', async () => {

@@ -1,4 +1,5 @@
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { run } from '../../e2e/harness/exec.ts';
@@ -66,6 +67,25 @@ export async function template(o: RenderOptions = {}): Promise<ExecResult> {
   const args = ['template', o.release ?? 'memaudit', CHART_DIR, '--namespace', o.namespace ?? 'memaudit', '--kube-version', o.kubeVersion ?? MIN_KUBE_VERSION, '-f', '-'];
   if (o.includeCrds) args.push('--include-crds');
   return helm(args, { input: JSON.stringify(o.values ?? {}) });
+}
+
+/**
+ * templates/NOTES.txt as `helm install` prints it. `helm template` never renders NOTES.txt, so a
+ * copy of the chart carries it once more as a template whose output is a YAML string.
+ */
+export async function renderNotes(o: RenderOptions = {}): Promise<string> {
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'memaudit-chart-'));
+  try {
+    await cp(CHART_DIR, copy, { recursive: true });
+    const notes = await readFile(path.join(CHART_DIR, 'templates/NOTES.txt'), 'utf8');
+    await writeFile(path.join(copy, 'templates/zz-notes.yaml'), `{{- define "test.notes" -}}\n${notes}{{- end -}}\nnotes: {{ include "test.notes" . | toJson }}\n`);
+    const args = ['template', o.release ?? 'memaudit', copy, '--namespace', o.namespace ?? 'memaudit', '--kube-version', o.kubeVersion ?? MIN_KUBE_VERSION, '-s', 'templates/zz-notes.yaml', '-f', '-'];
+    const r = await helm(args, { input: JSON.stringify(o.values ?? {}) });
+    if (r.code !== 0) throw new Error(`helm template exited ${r.code}: ${r.stderr.trim()}`);
+    return (parseAllDocuments(r.stdout)[0]!.toJS() as { notes: string }).notes;
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 /** `helm template` parsed into objects; throws with helm's message when the chart does not render. */

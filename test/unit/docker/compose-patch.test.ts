@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { patchComposeLimits } from '../../../src/docker/compose-patch.ts';
 import type { ComposeLimits } from '../../../src/docker/compose-patch.ts';
-import { unifiedDiff } from '../../../src/docker/line-diff.ts';
+import { composeFileDiff } from '../../../src/docker/write-limit.ts';
 import { isInputError } from '../../../src/errors.ts';
 
 const MiB = 1024 * 1024;
@@ -13,7 +13,7 @@ const GO_LIMITS: ComposeLimits = { ...LIMITS, goMemLimitBytes: 43 * MiB };
 
 /** The changed lines of a patch, as a unified diff without headers and hunk positions. */
 function changedLines(before: string, after: string): string[] {
-  return unifiedDiff(before, after, 'a', 'b')
+  return composeFileDiff(before, after, 'a', 'b')
     .split('\n')
     .filter((l) => /^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l));
 }

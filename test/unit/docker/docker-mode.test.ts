@@ -1,24 +1,66 @@
 import { composeProjectName, composeServiceFromText, normalizeProjectName } from '../../../src/docker/compose.ts';
-import { dockerEndpoint } from '../../../src/docker/endpoint.ts';
-import { unifiedDiff } from '../../../src/docker/line-diff.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { dockerClient, dockerEndpoint, type DockerEnvironment } from '../../../src/docker/endpoint.ts';
 import { recordFileFor } from '../../../src/docker/containers.ts';
-import { composeLimitsFrom } from '../../../src/docker/write-limit.ts';
+import { composeFileDiff, composeLimitsFrom } from '../../../src/docker/write-limit.ts';
 import { isUsageError } from '../../../src/errors.ts';
 import type { AuditResult, Recommendation } from '../../../src/model/verdict.ts';
 
 const MiB = 1024 * 1024;
 
-describe('dockerEndpoint', () => {
-  it('reads the forms DOCKER_HOST takes, with the docker CLI default', () => {
-    expect(dockerEndpoint(undefined)).toEqual({ url: 'unix:///var/run/docker.sock', options: { socketPath: '/var/run/docker.sock' } });
-    expect(dockerEndpoint('unix:///tmp/d/docker.sock').options).toEqual({ socketPath: '/tmp/d/docker.sock' });
-    expect(dockerEndpoint('tcp://10.0.0.5:2375').options).toEqual({ host: '10.0.0.5', port: 2375, protocol: 'http' });
-    expect(dockerEndpoint('https://docker.example:2376/').options).toEqual({ host: 'docker.example', port: 2376, protocol: 'https' });
-    expect(dockerEndpoint('tcp://[::1]').options).toEqual({ host: '::1', port: 2375, protocol: 'http' });
+describe('dockerEndpoint and dockerClient: docker-modem reads the endpoint as the docker CLI does', () => {
+  const none: DockerEnvironment = { DOCKER_HOST: undefined, DOCKER_TLS_VERIFY: undefined, DOCKER_CERT_PATH: undefined, SSH_AUTH_SOCK: undefined };
+  type Modem = { socketPath?: string; host?: string; port?: string; protocol: string; ca?: unknown; cert?: Buffer; key?: Buffer; username?: string; sshOptions?: { agent?: string } };
+  const modem = (host: string | undefined, env = none): Modem => (dockerClient(dockerEndpoint(host, env)) as unknown as { modem: Modem }).modem;
+  const pem = (name: string) => `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n`;
+  let certs: string;
+  beforeAll(() => {
+    certs = mkdtempSync(path.join(tmpdir(), 'memaudit-certs-'));
+    // docker-modem only reads them here (split-ca wants the PEM markers); the TLS itself is test/integration/docker/tls.test.ts.
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(path.join(certs, f), pem(f));
+  });
+  afterAll(() => rmSync(certs, { recursive: true, force: true }));
+
+  it('a unix socket, the docker CLI default when nothing is given', () => {
+    expect(dockerEndpoint(undefined)).toMatchObject({ url: 'unix:///var/run/docker.sock', transport: 'unix' });
+    expect(modem(undefined)).toMatchObject({ socketPath: '/var/run/docker.sock' });
+    expect(modem('unix:///tmp/d/docker.sock')).toMatchObject({ socketPath: '/tmp/d/docker.sock', host: undefined });
+  });
+
+  it('tcp:// is plain HTTP; with DOCKER_TLS_VERIFY=1 (or port 2376) TLS with the three files of DOCKER_CERT_PATH', () => {
+    expect(dockerEndpoint('tcp://10.0.0.5:2375').transport).toBe('http');
+    expect(modem('tcp://10.0.0.5:2375')).toMatchObject({ host: '10.0.0.5', port: '2375', protocol: 'http', cert: undefined });
+    const tls = { ...none, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs };
+    expect(dockerEndpoint('tcp://127.0.0.1:12376', tls)).toMatchObject({ transport: 'tls', certPath: certs });
+    const m = modem('tcp://127.0.0.1:12376', tls);
+    expect(m).toMatchObject({ host: '127.0.0.1', port: '12376', protocol: 'https' });
+    expect([m.ca, m.cert?.toString(), m.key?.toString()]).toEqual([[pem('ca.pem').trimEnd()], pem('cert.pem'), pem('key.pem')]);
+    expect(dockerEndpoint('tcp://docker.example:2376').transport).toBe('tls');
+    expect(modem('tcp://[::1]:2375')).toMatchObject({ host: '[::1]', port: '2375' });
+  });
+
+  it('ssh:// through docker-modem (docker system dial-stdio on the host), with the ssh agent', () => {
+    expect(dockerEndpoint('ssh://me@build-host').transport).toBe('ssh');
+    expect(modem('ssh://me@build-host', { ...none, SSH_AUTH_SOCK: '/run/agent.sock', DOCKER_TLS_VERIFY: '1' })).toMatchObject({ host: 'build-host', username: 'me', protocol: 'ssh', sshOptions: { agent: '/run/agent.sock' } });
+  });
+
+  it('leaves the process environment as it was', () => {
+    const before = JSON.stringify(process.env);
+    modem('tcp://127.0.0.1:12376', { ...none, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs });
+    expect(JSON.stringify(process.env)).toBe(before);
+  });
+
+  it('a DOCKER_CERT_PATH without the files is one EnvironmentError naming it', () => {
+    const missing = path.join(certs, 'nowhere');
+    expect(() => modem('tcp://127.0.0.1:12376', { ...none, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: missing })).toThrow(
+      expect.objectContaining({ name: 'EnvironmentError', message: expect.stringMatching(new RegExp(`^cannot use the TLS files for tcp://127.0.0.1:12376 \\(DOCKER_CERT_PATH=${missing}, which must hold ca.pem, cert.pem and key.pem\\): ENOENT`)) }),
+    );
   });
 
   it('refuses what it cannot talk to, naming the value', () => {
-    for (const bad of ['ssh://me@host', 'npipe:////./pipe/docker_engine', 'host:2375']) {
+    for (const bad of ['npipe:////./pipe/docker_engine', 'host:2375', 'http://host:2375', 'ftp://x']) {
       expect(() => dockerEndpoint(bad)).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(JSON.stringify(bad)) }));
     }
   });
@@ -53,7 +95,7 @@ describe('Compose project name (compose order: --project, COMPOSE_PROJECT_NAME, 
       error = e;
     }
     expect(isUsageError(error)).toBe(true);
-    expect((error as Error).message).toBe('docker: no service "web" in /p/compose.yaml; its services: saver, leaky');
+    expect((error as Error).message).toBe('no service "web" in /p/compose.yaml; its services: saver, leaky');
     expect(() => composeServiceFromText('image: x\n', 'c.yaml', 'a', undefined, undefined)).toThrow(expect.objectContaining({ name: 'InputError', message: 'c.yaml: not a Compose file: no "services:" map' }));
     expect(() => composeServiceFromText('a: [', 'c.yaml', 'a', undefined, undefined)).toThrow(expect.objectContaining({ name: 'InputError', message: expect.stringMatching(/^c\.yaml: not valid YAML/) }));
   });
@@ -68,14 +110,18 @@ describe('recordFileFor', () => {
   });
 });
 
-describe('unifiedDiff', () => {
-  it('prints diff -u hunks with three lines of context', () => {
+describe('composeFileDiff', () => {
+  it('prints diff -u hunks with three lines of context (jsdiff)', () => {
     const before = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].join('\n') + '\n';
     const after = ['a', 'b', 'c', 'd', 'E', 'f', 'g', 'h', 'i', 'j', 'k'].join('\n') + '\n';
     // e -> E at line 5: context lines 2-4 and 6-8; k appended after j (line 10): context 7-10.
     // The two changes are 5 unchanged lines apart (<= 6), so they share one hunk: lines 2-10 / 2-11.
-    expect(unifiedDiff(before, after, 'a/c.yaml', 'b/c.yaml')).toBe(['--- a/c.yaml', '+++ b/c.yaml', '@@ -2,9 +2,10 @@', ' b', ' c', ' d', '-e', '+E', ' f', ' g', ' h', ' i', ' j', '+k', ''].join('\n'));
-    expect(unifiedDiff(before, before, 'a', 'b')).toBe('');
+    expect(composeFileDiff(before, after, 'a/c.yaml', 'b/c.yaml')).toBe(['--- a/c.yaml', '+++ b/c.yaml', '@@ -2,9 +2,10 @@', ' b', ' c', ' d', '-e', '+E', ' f', ' g', ' h', ' i', ' j', '+k', ''].join('\n'));
+    expect(composeFileDiff(before, before, 'a', 'b')).toBe('');
+  });
+
+  it('marks a last line without its newline as diff -u does', () => {
+    expect(composeFileDiff('x\ny', 'x\nz', 'a', 'b')).toBe(['--- a', '+++ b', '@@ -1,2 +1,2 @@', ' x', '-y', '\\ No newline at end of file', '+z', '\\ No newline at end of file', ''].join('\n'));
   });
 });
 

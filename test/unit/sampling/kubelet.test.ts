@@ -71,9 +71,9 @@ describe('KubeletReader', () => {
     expect(again.kind === 'data' && again.value.go).toBeUndefined();
   });
 
-  it('says retry, naming the node, for a container the node does not report (yet)', async () => {
+  it('says retry, naming the node and marked notInMetrics, for a container the node does not report (yet)', async () => {
     const { reader } = world();
-    expect(await reader.container('n1', key('c'), 500)).toEqual({ kind: 'retry', reason: 'kubelet on node n1 has no memory metrics for container app of pod c (not started yet?)', notServed: true });
+    expect(await reader.container('n1', key('c'), 500)).toEqual({ kind: 'retry', reason: 'kubelet on node n1 has no memory metrics for container app of pod c (not started yet?)', notInMetrics: true });
   });
 
   it('forgets a node no audit samples any more: the next read fetches again', async () => {

@@ -39,6 +39,11 @@ describe('evaluate', () => {
     expect(status).toMatchObject({ observedGeneration: 2, verdict: 'CacheGrowth', targetCount: 3, lastSampleTime: '2026-01-01T00:01:00Z', recommendation: { container: 'app' } });
     expect(status.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'PartiallySampling' });
     expect(await verdicts(metrics)).toEqual(['a:CacheGrowth', 'b:CacheGrowth', 'c:CacheGrowth']);
+    // The limit now and the recommended one, which the chart's PrometheusRule compares.
+    const gauge = async (g: typeof metrics.targetLimit) => (await g.get()).values.find((v) => v.labels.pod === 'a')?.value;
+    expect(await gauge(metrics.targetLimit)).toBe(512 * MiB);
+    expect(status.targets!.find((t) => t.pod === 'a')!.recommendedLimit).toBe('24Mi');
+    expect(await gauge(metrics.targetRecommendedLimit)).toBe(24 * MiB);
   });
 
   it('forgets a Gone target once its newest sample left the window, and its metrics with it', async () => {

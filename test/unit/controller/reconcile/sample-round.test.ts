@@ -16,7 +16,7 @@ const withSidecar = (p: Pod): Pod => ({ ...p, spec: { ...p.spec!, containers: [.
 const targetsOf = (pods: Pod[]): Target[] => pods.flatMap((p) => p.spec!.containers.map((c) => ({ pod: p, container: c.name })));
 
 function world(spec = auditOf({ selector: {}, interval: '10s', minDuration: '5m', pprof: { port: 6060 } }).spec) {
-  const w = { now: T0, calls: [] as Call[], kubeletFails: false, pprofFails: false };
+  const w = { now: T0, calls: [] as Call[], kubeletFails: false, pprofFails: false, onlyPods: ['a', 'b'] };
   const client = fakeClient(w.calls, (p) => {
     if (p.includes('/pods/')) {
       if (w.pprofFails) throw new Error('connection refused');
@@ -24,7 +24,7 @@ function world(spec = auditOf({ selector: {}, interval: '10s', minDuration: '5m'
     }
     if (w.kubeletFails) throw new Error('GET /api/v1/nodes/n1/proxy/metrics/cadvisor: HTTP 500 InternalError: boom');
     // The kubelet's metrics carry their own time; a sidecar is accounted like any container.
-    return cadvisorText(20 * MiB, 10 * MiB, w.now, ['a', 'b']) + cadvisorText(20 * MiB, 10 * MiB, w.now, ['a', 'b']).replaceAll('container="app"', 'container="sidecar"');
+    return cadvisorText(20 * MiB, 10 * MiB, w.now, w.onlyPods) + cadvisorText(20 * MiB, 10 * MiB, w.now, w.onlyPods).replaceAll('container="app"', 'container="sidecar"');
   });
   const ev = new AuditEvidence('u1');
   const sample = (pods: Pod[]) => sampleRound(readers(client, () => w.now), DEFAULT_EVIDENCE_LIMITS, round(auditOf(spec), w.now, ev), targetsOf(pods));
@@ -73,6 +73,32 @@ describe('sampleRound', () => {
     w.now += 10_000;
     await sample([pod('a')]);
     expect([t.lastError, t.samples().length]).toEqual([undefined, 2]);
+  });
+
+  it('says nothing while a container waits to restart, and tolerates one round without its series before Failing', async () => {
+    const { w, ev, sample } = world();
+    await sample([pod('a')]);
+    const t = ev.targets.get('a/app')!;
+    // The kubelet serves pod b only: a's series are gone.
+    const onlyB = (p: Pod): Pod => ({ ...p, status: { ...p.status, containerStatuses: [{ name: 'app', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled', containerID: 'containerd://0123456789abcdef' } } }] } });
+    w.onlyPods = ['b'];
+    w.now += 10_000;
+    await sample([onlyB(pod('a'))]);
+    expect([t.lastError, t.missedRounds]).toEqual([undefined, 0]);
+    // The pod status named the killed container: remembered for the engine (container-status.ts).
+    expect([...t.oomKilledContainers]).toEqual(['0123456789abcdef']);
+    // Running for a minute, yet no series: the first round is let pass, the second is a failure.
+    const running = (p: Pod): Pod => ({ ...p, status: { ...p.status, containerStatuses: [{ name: 'app', state: { running: { startedAt: new Date(w.now - 60_000).toISOString() } } }] } });
+    w.now += 10_000;
+    await sample([running(pod('a'))]);
+    expect([t.lastError, t.missedRounds]).toEqual([undefined, 1]);
+    w.now += 10_000;
+    await sample([running(pod('a'))]);
+    expect(t.lastError).toBe('kubelet on node n1 has no memory metrics for container app of pod a (not started yet?)');
+    w.onlyPods = ['a', 'b'];
+    w.now += 10_000;
+    await sample([running(pod('a'))]);
+    expect([t.lastError, t.missedRounds, t.samplesTaken]).toEqual([undefined, 0, 2]);
   });
 
   it('still samples the cgroup when pprof fails, and says so', async () => {
