@@ -32,7 +32,7 @@ export const backfillDue = ({ spec, evidence, nowMs }: Round, targets: readonly 
 function unchecked(evidence: AuditEvidence, targets: readonly Target[]): Target[] {
   return targets.filter((t) => {
     const te = evidence.targets.get(`${t.pod.metadata.name}/${t.container}`);
-    return !te || (te.samples.length === 0 && !te.historyChecked);
+    return !te || (te.series.length === 0 && !te.historyChecked);
   });
 }
 

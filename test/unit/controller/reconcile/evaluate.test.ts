@@ -81,4 +81,24 @@ describe('evaluate', () => {
     expect(status.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetsMissing', message: 'No running pod in namespace ns matches (everything).' });
     expect(status.targets).toEqual([]);
   });
+
+  it('reports the samples taken in the window, not the fewer the compact evidence holds', () => {
+    // 24 h at 30 s: 2,880 samples taken; the evidence keeps two a time bucket (fewer than 300).
+    const ev = new AuditEvidence('u1');
+    const t = ev.target('a', 'app');
+    const day = 24 * 3600_000;
+    for (let i = 0; i < 2880; i++) t.addSample({ timestampMs: T0 + i * 30_000, usageBytes: 40 * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB, limitBytes: 512 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    const now = T0 + 2879 * 30_000;
+    ev.lastRoundMs = now;
+    let engineSaw = 0;
+    const counting: Engine = (samples, profiles, options) => {
+      engineSaw = samples.length;
+      return engine(samples, profiles, options);
+    };
+    const status = evaluate(counting, new ControllerMetrics(false), round(auditOf({ selector: {}, interval: '30s', window: '24h', minDuration: '30m' }), now, ev), 'unused');
+    expect(engineSaw).toBeLessThan(300);
+    expect(t.samplesTaken).toBe(2880);
+    expect(status.targets!.map((x) => [x.pod, x.samples])).toEqual([['a', 2880]]);
+    expect(status.targets![0]!.windowSeconds).toBeGreaterThan(day / 1000 - 3600);
+  });
 });
