@@ -77,7 +77,7 @@ describe('backfill from a real Prometheus', () => {
   it('applies the controller\'s selector to every series (one Prometheus, many clusters)', async () => {
     const r = round(auditOf(spec), traceEndMs + 30_000);
     await backfill({ client, selector: [{ name: 'cluster', op: '=', value: 'other' }] }, new ControllerMetrics(false), DEFAULT_EVIDENCE_LIMITS, r, targets);
-    expect(r.evidence.targets.get('old/app')!.samples).toEqual([]);
+    expect(r.evidence.targets.get('old/app')!.samples()).toEqual([]);
   });
 
   it('when Prometheus does not answer: logs, checks nobody, and waits a minute before the next try', async () => {
