@@ -1,6 +1,6 @@
 // The evidence kept per audited container: its samples within the window, held compact
 // (src/model/compact-samples.ts: time buckets of two whole samples each and the newest samples as
-// they came, quantised, varint-coded: 24 h at 30 s in about 3 KiB), and a few reduced heap
+// they came, quantised, varint-coded: 24 h at 30 s in under 4 KiB), and a few reduced heap
 // profiles, so memory stays flat however long an audit runs and however many containers it has.
 // Pure data plus the bounding rules; persistence lives in evidence-codec.ts and evidence-store.ts.
 import { CompactSamples, DEFAULT_MAX_BUCKETS } from '../model/compact-samples.ts';

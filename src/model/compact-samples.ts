@@ -1,5 +1,5 @@
 // A container's samples over a window, held in a few kilobytes: what the controller keeps per
-// audited container (24 h at 30 s: 2,880 samples in; about 190 kept in ~3 KiB).
+// audited container (24 h at 30 s: 2,880 samples in; about 190 kept in under 4 KiB).
 //
 // Shape. Time is cut into buckets of a fixed width (a power of two of milliseconds, aligned to
 // the epoch, so every container's buckets line up); each bucket keeps two WHOLE samples: the one

@@ -119,7 +119,7 @@ Options:
   --leader-elect-retry-period D      (default 2s)
   --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
   --max-samples-per-target N         samples held per container, older ones two per time bucket
-                                     (default 280: 24 h at 30 s in ~3 KiB)
+                                     (default 280: 24 h at 30 s in under 4 KiB)
   --max-targets-per-audit N          (default 200)
   --concurrent-reconciles N          (default 4)
   --log-level LEVEL                  trace|debug|info|warn|error (default info)
