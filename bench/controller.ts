@@ -26,7 +26,8 @@ import type { Pod } from '../src/controller/runtime/kube/types.ts';
 import { ControllerMetrics } from '../src/controller/runtime/metrics.ts';
 import { KubeletReader } from '../src/sampling/kubelet.ts';
 import { PodPprofReader } from '../src/sampling/pod-pprof.ts';
-import { parseCadvisorMetrics } from '../src/sources/cadvisor.ts';
+import { scanCadvisorMetrics } from '../src/sources/cadvisor.ts';
+import { generatePods, NodeScrape } from '../test/e2e/harness/generated-cadvisor.ts';
 import { decodeHeapProfile } from '../src/sources/pprof.ts';
 import { goSampleFromMemStats, parseMemStatsText } from '../src/sources/memstats.ts';
 import { timing, type Timing } from './measure.ts';
@@ -147,46 +148,55 @@ export function kubeletScrape(node: string, pods: readonly string[], t: number, 
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Heap and ConfigMap bytes per container of 24 h of evidence at 30 s, sampled from full kubelet
- * scrapes through the real parser and the controller's bounds. Measured twice: as held (a sample's
- * `instance`, the cgroup id label, is a slice of the scrape text, which V8 keeps whole: every
- * sample kept pins its round's whole scrape), and with those strings copied out (the samples'
- * own size). Per container the pinned part is (rounds kept) x (one pod's share of a scrape), so a
- * few containers measure it as well as a full node.
+ * Heap and ConfigMap bytes per container of 24 h of evidence at 30 s, sampled from generated
+ * kubelet scrapes of a node (test/e2e/harness/generated-cadvisor.ts: every cAdvisor family, steady,
+ * caching, warming and leaking containers) through the kubelet scanner and the controller's evidence
+ * (src/controller/evidence.ts, compact-samples.ts), the window pruned every round as the controller
+ * does. Held bytes are the V8 heap and the ArrayBuffers' backing stores, after GC, that dropping
+ * the containers' evidence frees (TargetEvidence, its series and strings).
  */
 export function measureEvidenceBytes(containers: number, hours = 24): EvidenceBytes {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
-  const pods = Array.from({ length: containers }, (_, i) => `web-${i}`);
+  const pods = generatePods('web', 'ns', containers, 1);
+  const node = new NodeScrape(pods);
   const ev = new AuditEvidence('uid');
   const settle = () => {
     for (let i = 0; i < 3; i++) gc();
-    return process.memoryUsage().heapUsed;
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
   };
-  const before = settle();
   const rounds = (hours * 3600_000) / INTERVAL_MS;
+  const windowMs = hours * 3600_000;
   for (let r = 0; r < rounds; r++) {
     const t = T0 + r * INTERVAL_MS;
-    for (const c of parseCadvisorMetrics(kubeletScrape('n0', pods, t), { source: 'n0', scrapeTimeMs: t }).containers) {
-      ev.target(c.key.pod, c.key.container).addSample(c.sample, DEFAULT_EVIDENCE_LIMITS);
+    // The generated kubelet refreshes every 10 s; a round's scrape time moves on by 30 s.
+    for (const c of scanCadvisorMetrics(node.body(t), { source: 'n0', scrapeTimeMs: t }).containers) {
+      const te = ev.target(c.key.pod, c.key.container);
+      te.addSample(c.sample, DEFAULT_EVIDENCE_LIMITS);
+      te.prune(t, windowMs);
     }
   }
-  const held = settle() - before;
   const persisted = encodeEvidence(ev, T0 + rounds * INTERVAL_MS, Number.MAX_SAFE_INTEGER).length;
-  // The same samples with their strings copied out of the scrape text.
-  for (const t of ev.targets.values()) for (const s of t.samples) if (s.instance !== undefined) s.instance = Buffer.from(s.instance, 'utf8').toString('utf8');
-  const own = settle() - before;
-  const samplesKept = [...ev.targets.values()][0]!.samples.length;
-  return { heapBytesPerContainer: Math.round(held / containers), ownBytesPerContainer: Math.round(own / containers), persistedBytesPerContainer: Math.round(persisted / containers), samplesKept, rounds };
+  const t0 = [...ev.targets.values()][0]!;
+  const figures = { seriesBytesPerContainer: Math.round(ev.heldBytes() / containers), persistedBytesPerContainer: Math.round(persisted / containers), samplesKept: t0.series.length, samplesTaken: t0.samplesTaken, rounds };
+  // Held = the heap with the evidence minus the heap once it is dropped: a baseline taken before
+  // the rounds would count the code compiled and the caches filled meanwhile (and go negative).
+  const withEvidence = settle();
+  ev.targets.clear();
+  const held = withEvidence - settle();
+  return { heapBytesPerContainer: Math.round(held / containers), ...figures };
 }
 
 export interface EvidenceBytes {
-  /** As the controller holds it now (scrape text pinned by the samples' strings). */
+  /** Heap and backing stores held per container's evidence after `rounds` rounds (GC'd). */
   heapBytesPerContainer: number;
-  /** The samples themselves, strings copied out. */
-  ownBytesPerContainer: number;
+  /** Of which the compact samples' own bytes (CompactSamples.heldBytes). */
+  seriesBytesPerContainer: number;
   persistedBytesPerContainer: number;
   samplesKept: number;
+  /** Samples taken within the window, which the kept ones stand for. */
+  samplesTaken: number;
   rounds: number;
 }
 
@@ -309,7 +319,7 @@ export async function measureRounds(scenario: Scenario, steadyRuns = 3): Promise
   };
   const reconciler = new Reconciler({
     client,
-    config: { maxSamplesPerTarget: DEFAULT_EVIDENCE_LIMITS.maxSamples, maxTargetsPerAudit: 200, stateSyncPeriodMs: 30_000 },
+    config: { maxSamplesPerTarget: 280, maxTargetsPerAudit: 200, stateSyncPeriodMs: 30_000 },
     log,
     metrics,
     kubelet,
@@ -377,7 +387,7 @@ export function figuresFor20k(measured: ControllerFigures['measured'], evidence:
   return {
     method: `in-process: this checkout's Reconciler, kubelet and pprof readers, engine and evidence store, against a fake API server (generated kubelet scrapes, fixture MemStats and heap profile); ${measured.containers} containers measured and scaled x${scale.toFixed(1)} to 20,000`,
     bytesPerContainer: evidence.heapBytesPerContainer,
-    ownBytesPerContainer: evidence.ownBytesPerContainer,
+    ownBytesPerContainer: evidence.seriesBytesPerContainer,
     persistedBytesPerContainer: evidence.persistedBytesPerContainer,
     samplesKeptPerContainer: evidence.samplesKept,
     cpuSecondsPerRound20k: Math.round(measured.cpuSecondsSteadyRound * scale * 100) / 100,

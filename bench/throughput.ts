@@ -30,7 +30,7 @@ function makeSample(series: number, i: number): MemorySample {
 
 export function throughput(report: Report, seriesCount: number, rounds: number): void {
   const history = 120; // one hour at 30 s
-  const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: 240 };
+  const limits = DEFAULT_EVIDENCE_LIMITS;
   const all: TargetEvidence[] = [];
   for (let s = 0; s < seriesCount; s++) {
     const ser = new TargetEvidence(`pod-${s}`, 'app');
@@ -43,7 +43,7 @@ export function throughput(report: Report, seriesCount: number, rounds: number):
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
       ser.addSample(makeSample(s, history + r), limits);
-      const xs = ser.samples;
+      const xs = ser.samples();
       sink += ols(
         xs.map((x) => x.timestampMs),
         xs.map((x) => x.usageBytes),
@@ -57,7 +57,7 @@ export function throughput(report: Report, seriesCount: number, rounds: number):
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
       ser.addSample(makeSample(s, history + rounds + r), limits);
-      const res = audit(ser.samples);
+      const res = audit(ser.samples());
       verdicts[res.verdict] = (verdicts[res.verdict] ?? 0) + 1;
     }
   }

@@ -45,6 +45,8 @@ export interface TargetInput {
   message: string | undefined;
   result: AuditResult;
   lastSampleMs: number | undefined;
+  /** Samples taken within the window; the engine sees fewer once the evidence compacts them (evidence.ts). */
+  samplesTaken?: number;
 }
 
 export function targetStatus(t: TargetInput): TargetStatus {
@@ -60,7 +62,7 @@ export function targetStatus(t: TargetInput): TargetStatus {
     state: t.state,
     verdict: r.verdict,
     explanation: clip(r.explanation, 1024),
-    samples: r.window.samples,
+    samples: t.samplesTaken ?? r.window.samples,
     windowSeconds: Math.round(r.window.durationSeconds),
     growthBytesPerHour: growth,
   };

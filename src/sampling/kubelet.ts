@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { isNoData } from '../model/no-data.ts';
 import type { MemorySample } from '../model/sample.ts';
-import { findContainerSample, parseCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
+import { findContainerSample, scanCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { hostPort, httpGet } from './http-get.ts';
 import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
@@ -99,7 +99,7 @@ export class KubeletReader {
     let read: Read<ContainerSample[]>;
     try {
       const [body, source] = this.#o.config.kubeletAccess === 'proxy' ? await this.#viaProxy(nodeName) : await this.#direct(nodeName);
-      read = body.kind === 'data' ? data(parseCadvisorMetrics(body.value.toString('utf8'), { source, scrapeTimeMs: started }).containers) : body;
+      read = body.kind === 'data' ? data(scanCadvisorMetrics(body.value, { source, scrapeTimeMs: started }).containers) : body;
     } catch (e) {
       // From the API server (node proxy, Node object) or the parser.
       const why = e instanceof Error ? e.message : String(e);

@@ -240,6 +240,8 @@ export interface CadvisorOptions {
   source: string;
   /** When the scrape was taken; used for samples that carry no timestamp of their own. */
   scrapeTimeMs: number;
+  /** Only these containers (the rest of the scrape is skipped without building anything for it); all when absent. */
+  select?: ContainerSelection;
 }
 
 const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), ...Object.keys(RECLAIM_METRICS), FAILURES_METRIC, SWAP_METRIC]);
@@ -253,35 +255,501 @@ const WANTED = new Set([...Object.keys(CADVISOR_MEMORY_METRICS), ...Object.keys(
  * a series is not the container's sample.
  */
 export function parseCadvisorMetrics(text: string, options: CadvisorOptions): CadvisorScrape {
-  const perCgroup = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; usageTs?: number; maxTs?: number }>();
-  for (const s of parsePrometheusText(text, options.source, WANTED)) {
-    const key = containerKeyFromLabels(s.labels);
-    if (!key) continue;
-    const id = `${containerKeyString(key)}\u0000${s.labels.id ?? ''}`;
-    let entry = perCgroup.get(id);
-    if (!entry) perCgroup.set(id, (entry = { key, cgroupId: s.labels.id || undefined, fields: {} }));
-    if (s.timestampMs !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, s.timestampMs);
-    const f = cadvisorField(s.name, s.labels);
-    if (!f) continue; // swap: no field in the model yet
-    const field = f.field;
-    if (f.kind === 'seconds') {
-      if (Number.isFinite(s.value) && s.value >= 0) entry.fields[field] = Math.round(s.value * 1e6);
-      continue;
+  return scanCadvisorMetrics(Buffer.from(text, 'utf8'), options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scrape read as bytes. A kubelet's /metrics/cadvisor is megabytes per node (some 60 series
+// for every container, pod cgroup and pause container: CPU, file systems, block I/O, network,
+// processes, memory), of which memaudit reads the memory families of the containers its audits
+// select. So the scanner
+// - never turns the body into a string: it walks the bytes (Buffer.indexOf is a native memchr);
+// - skips a whole family it does not read at once: the exposition format writes every family as
+//   one group after its `# HELP` / `# TYPE` lines, so the family ends where the next comment line
+//   starts (checked: the line just before it must still be of that family, else it goes line by
+//   line);
+// - reads, on a line of a family it wants, only the labels that say whose series it is
+//   (container, pod, namespace and their pre-1.16 names; id; failure_type and scope), and looks
+//   the container up in the selection by a hash of those bytes: an unselected container's line
+//   costs no string and no object;
+// - builds strings and samples for selected containers only, as copies (nothing it returns points
+//   into the body).
+// The same rules as the text parser it replaced: the same samples from the same scrape
+// (test/unit/sources/cadvisor.test.ts compares them on generated fleets).
+// ---------------------------------------------------------------------------------------------
+
+/** The containers a scan keeps, looked up by the bytes of their labels. */
+export class ContainerSelection {
+  readonly #byHash = new Map<number, { key: ContainerKey; text: string; bytes: [Uint8Array, Uint8Array, Uint8Array] }[]>();
+  readonly size: number;
+
+  constructor(keys: Iterable<ContainerKey>) {
+    let n = 0;
+    for (const key of keys) {
+      const bytes: [Uint8Array, Uint8Array, Uint8Array] = [Buffer.from(key.namespace, 'utf8'), Buffer.from(key.pod, 'utf8'), Buffer.from(key.container, 'utf8')];
+      const h = keyHash(bytes[0], 0, bytes[0].length, bytes[1], 0, bytes[1].length, bytes[2], 0, bytes[2].length);
+      const list = this.#byHash.get(h) ?? [];
+      const text = containerKeyString(key);
+      if (list.some((e) => e.text === text)) continue;
+      list.push({ key: { namespace: key.namespace, pod: key.pod, container: key.container }, text, bytes });
+      this.#byHash.set(h, list);
+      n++;
     }
-    if (field === 'limitBytes') {
-      const limit = limitBytesFromSpec(s.value);
-      if (limit !== undefined) entry.fields.limitBytes = limit;
-      continue;
-    }
-    if (!Number.isFinite(s.value)) continue; // NaN: cAdvisor could not read it; unknown, not 0
-    entry.fields[field] = s.value;
-    if (field === 'usageBytes' && s.timestampMs !== undefined) entry.usageTs = s.timestampMs;
+    this.size = n;
   }
 
+  has(key: ContainerKey): boolean {
+    const b = [Buffer.from(key.namespace), Buffer.from(key.pod), Buffer.from(key.container)] as const;
+    return this.find(b[0], 0, b[0].length, b[1], 0, b[1].length, b[2], 0, b[2].length) !== undefined;
+  }
+
+  /** The selected key whose namespace, pod and container are these byte ranges, if any. */
+  find(nb: Uint8Array, ns: number, ne: number, pb: Uint8Array, ps: number, pe: number, cb: Uint8Array, cs: number, ce: number): { key: ContainerKey; text: string } | undefined {
+    const list = this.#byHash.get(keyHash(nb, ns, ne, pb, ps, pe, cb, cs, ce));
+    if (!list) return undefined;
+    for (const e of list) if (bytesEqual(e.bytes[0], nb, ns, ne) && bytesEqual(e.bytes[1], pb, ps, pe) && bytesEqual(e.bytes[2], cb, cs, ce)) return e;
+    return undefined;
+  }
+}
+
+/** FNV-1a over namespace, 0, pod, 0, container. */
+function keyHash(nb: Uint8Array, ns: number, ne: number, pb: Uint8Array, ps: number, pe: number, cb: Uint8Array, cs: number, ce: number): number {
+  let h = 0x811c9dc5;
+  for (let i = ns; i < ne; i++) h = Math.imul(h ^ nb[i]!, 0x01000193);
+  h = Math.imul(h, 0x01000193);
+  for (let i = ps; i < pe; i++) h = Math.imul(h ^ pb[i]!, 0x01000193);
+  h = Math.imul(h, 0x01000193);
+  for (let i = cs; i < ce; i++) h = Math.imul(h ^ cb[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  if (a.length !== e - s) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[s + i]) return false;
+  return true;
+}
+
+/** What a wanted family fills, decided once per family name. */
+type FamilyRule = { kind: 'field'; field: CadvisorField } | { kind: 'failures' } | { kind: 'swap' };
+
+const FAMILY_RULES = new Map<string, FamilyRule>();
+for (const name of WANTED) {
+  if (name === FAILURES_METRIC) FAMILY_RULES.set(name, { kind: 'failures' });
+  else if (name === SWAP_METRIC) FAMILY_RULES.set(name, { kind: 'swap' });
+  else FAMILY_RULES.set(name, { kind: 'field', field: cadvisorField(name, {})! });
+}
+
+const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+/** Label names the scanner reads; every other label is stepped over. */
+const L_CONTAINER = ascii('container');
+const L_CONTAINER_NAME = ascii('container_name');
+const L_POD = ascii('pod');
+const L_POD_NAME = ascii('pod_name');
+const L_NAMESPACE = ascii('namespace');
+const L_ID = ascii('id');
+const L_FAILURE_TYPE = ascii('failure_type');
+const L_SCOPE = ascii('scope');
+const V_PGMAJFAULT = ascii('pgmajfault');
+const V_CONTAINER = ascii('container');
+const V_POD = ascii('POD');
+const HELP = ascii('# HELP ');
+const TYPE = ascii('# TYPE ');
+
+const NL = 10;
+const HASH = 35;
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+const isNameStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 57);
+const isLabelStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isLabelChar = (c: number) => isLabelStart(c) || (c >= 48 && c <= 57);
+const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
+
+function rangeIs(b: Uint8Array, s: number, e: number, want: Uint8Array): boolean {
+  return bytesEqual(want, b, s, e);
+}
+
+/** One label value's place in the body, and whether it holds escapes (then it is decoded apart). */
+interface ValueRange {
+  s: number;
+  e: number;
+  escaped: boolean;
+}
+
+type CgroupEntry = {
+  key: ContainerKey;
+  cgroupId: string | undefined;
+  /** Where the id was first read (unescaped), to know the cgroup again by its bytes. */
+  idStart: number;
+  idEnd: number;
+  fields: Partial<Record<keyof MemorySample, number>>;
+  usageTs?: number;
+  maxTs?: number;
+};
+
+/** The scan: `bytes` is one scrape; options.select limits it to those containers. */
+export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions): CadvisorScrape {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.length;
+  const select = options.select;
+  /** Every cgroup of a kept container, in the order met; and by container (the selection's own key objects, or one per text). */
+  const entries: CgroupEntry[] = [];
+  const cgroupsOf = new Map<ContainerKey, CgroupEntry[]>();
+  const keyOfText = new Map<string, ContainerKey>();
+  const lineOf = (pos: number): number => {
+    let line = 1;
+    for (let i = buf.indexOf(NL, 0); i >= 0 && i < pos; i = buf.indexOf(NL, i + 1)) line++;
+    return line;
+  };
+  const fail = (pos: number, lineStart: number, lineEnd: number, what: string): never => {
+    const text = buf.toString('utf8', lineStart, Math.min(lineEnd, lineStart + 120)).trim();
+    throw new InputError(options.source, `expected a Prometheus text-format sample (name{labels} value [timestamp]): ${what} in ${JSON.stringify(text)}`, { line: lineOf(pos) });
+  };
+
+  // The family of the previous sample line, so consecutive lines of one family compare bytes, not strings.
+  let famStart = 0;
+  let famLen = 0;
+  let famRule: FamilyRule | null = null;
+  const container: ValueRange = { s: 0, e: 0, escaped: false };
+  const containerName: ValueRange = { s: 0, e: 0, escaped: false };
+  const pod: ValueRange = { s: 0, e: 0, escaped: false };
+  const podName: ValueRange = { s: 0, e: 0, escaped: false };
+  const namespace: ValueRange = { s: 0, e: 0, escaped: false };
+  const id: ValueRange = { s: 0, e: 0, escaped: false };
+  const failureType: ValueRange = { s: 0, e: 0, escaped: false };
+  const scope: ValueRange = { s: 0, e: 0, escaped: false };
+
+  /** The next backslash in the body (n: none): label values before it need no unescaping. */
+  let nextBackslash = -1;
+  let pos = 0;
+  while (pos < n) {
+    let eol = buf.indexOf(NL, pos);
+    if (eol < 0) eol = n;
+    let i = pos;
+    while (i < eol && isBlank(buf[i]!)) i++;
+    if (i === eol) {
+      pos = eol + 1;
+      continue;
+    }
+    if (buf[i] === HASH) {
+      pos = skipFamily(buf, i, eol, n) ?? eol + 1;
+      continue;
+    }
+    const lineStart = i;
+    // The metric name.
+    if (!isNameStart(buf[i]!)) fail(i, lineStart, eol, 'bad metric name');
+    const nameStart = i;
+    while (i < eol && isNameChar(buf[i]!)) i++;
+    const nameLen = i - nameStart;
+    if (nameLen !== famLen || buf.compare(buf, famStart, famStart + famLen, nameStart, i) !== 0) {
+      famStart = nameStart;
+      famLen = nameLen;
+      famRule = FAMILY_RULES.get(buf.toString('latin1', nameStart, i)) ?? null;
+    }
+    const rule = famRule;
+    if (rule === null) {
+      pos = eol + 1;
+      continue;
+    }
+    // The labels that matter; presence is a range with s >= 0.
+    container.s = containerName.s = pod.s = podName.s = namespace.s = id.s = failureType.s = scope.s = -1;
+    if (buf[i] === 123 /* { */) {
+      i++;
+      for (;;) {
+        while (i < eol && (buf[i] === 32 || buf[i] === 9 || buf[i] === 44)) i++;
+        if (buf[i] === 125 /* } */) {
+          i++;
+          break;
+        }
+        if (i >= eol || !isLabelStart(buf[i]!)) fail(i, lineStart, eol, 'bad label name');
+        const ls = i;
+        while (i < eol && isLabelChar(buf[i]!)) i++;
+        const le = i;
+        while (buf[i] === 32) i++;
+        if (buf[i] !== 61 /* = */) fail(i, lineStart, eol, `no "=" after label ${buf.toString('latin1', ls, le)}`);
+        i++;
+        while (buf[i] === 32) i++;
+        if (buf[i] !== QUOTE) fail(i, lineStart, eol, `label ${buf.toString('latin1', ls, le)} value is not quoted`);
+        i++;
+        const vs = i;
+        // The closing quote by memchr; a backslash before it means escapes, read byte by byte.
+        let escaped = false;
+        i = buf.indexOf(QUOTE, vs);
+        if (i < 0 || i > eol) i = eol;
+        if (nextBackslash < vs) {
+          nextBackslash = buf.indexOf(BACKSLASH, vs);
+          if (nextBackslash < 0) nextBackslash = n;
+        }
+        if (nextBackslash < i) {
+          escaped = true;
+          i = nextBackslash;
+          while (i < eol && buf[i] !== QUOTE) i += buf[i] === BACKSLASH ? 2 : 1;
+        }
+        if (i >= eol) fail(i, lineStart, eol, `unterminated value of label ${buf.toString('latin1', ls, le)}`);
+        const target = labelSlot(buf, ls, le, container, containerName, pod, podName, namespace, id, failureType, scope);
+        if (target) {
+          target.s = vs;
+          target.e = i;
+          target.escaped = escaped;
+        }
+        i++;
+      }
+    }
+    // The value and an optional timestamp.
+    while (i < eol && isBlank(buf[i]!)) i++;
+    const valueStart = i;
+    while (i < eol && !isBlank(buf[i]!)) i++;
+    const valueEnd = i;
+    while (i < eol && isBlank(buf[i]!)) i++;
+    const tsStart = i;
+    while (i < eol && !isBlank(buf[i]!)) i++;
+    const tsEnd = i;
+    while (i < eol && isBlank(buf[i]!)) i++;
+    if (valueStart === valueEnd || i < eol) fail(i, lineStart, eol, 'expected a value and an optional timestamp');
+
+    if (id.s === id.e) id.s = -1; // id="" is no id, as for the text parser
+    // Whose series: the identity rules of containerKeyFromLabels, on bytes.
+    const c = container.s >= 0 ? container : containerName;
+    const p = pod.s >= 0 ? pod : podName;
+    if (c.s < 0 || p.s < 0 || namespace.s < 0 || c.e === c.s || p.e === p.s || namespace.e === namespace.s) {
+      pos = eol + 1;
+      continue;
+    }
+    if (!c.escaped && rangeIs(buf, c.s, c.e, V_POD)) {
+      pos = eol + 1;
+      continue;
+    }
+    let key: ContainerKey;
+    if (c.escaped || p.escaped || namespace.escaped) {
+      const k = { namespace: labelValue(buf, namespace), pod: labelValue(buf, p), container: labelValue(buf, c) };
+      if (k.container === 'POD' || (select && !select.has(k))) {
+        pos = eol + 1;
+        continue;
+      }
+      key = internKey(keyOfText, k);
+    } else if (select) {
+      const found = select.find(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e);
+      if (!found) {
+        pos = eol + 1;
+        continue;
+      }
+      key = found.key;
+    } else {
+      key = internKey(keyOfText, { namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
+    }
+
+    const value = parseNumber(buf, valueStart, valueEnd);
+    if (value === undefined) fail(valueStart, lineStart, eol, `bad value ${JSON.stringify(buf.toString('utf8', valueStart, valueEnd))}`);
+    let ts: number | undefined;
+    if (tsStart < tsEnd) {
+      ts = parseInteger(buf, tsStart, tsEnd);
+      if (ts === undefined) fail(tsStart, lineStart, eol, `bad timestamp ${JSON.stringify(buf.toString('utf8', tsStart, tsEnd))}`);
+    }
+
+    let list = cgroupsOf.get(key);
+    if (!list) cgroupsOf.set(key, (list = []));
+    let entry = findCgroup(buf, list, id);
+    if (!entry) {
+      const cgroupId = id.s >= 0 ? labelValue(buf, id) : '';
+      entry = { key, cgroupId: cgroupId || undefined, idStart: id.escaped ? -1 : id.s, idEnd: id.escaped ? -1 : id.e, fields: {} };
+      list.push(entry);
+      entries.push(entry);
+    }
+    if (ts !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, ts);
+    let f: CadvisorField | null;
+    if (rule.kind === 'field') f = rule.field;
+    else if (rule.kind === 'swap') f = null;
+    else f = rangeIs(buf, failureType.s, failureType.e, V_PGMAJFAULT) && (scope.s < 0 || rangeIs(buf, scope.s, scope.e, V_CONTAINER)) ? { field: 'majorFaultCount', kind: 'count' } : null;
+    if (f) record(entry, f, value!, ts);
+    pos = eol + 1;
+  }
+  return bestSamples(entries, options.scrapeTimeMs);
+}
+
+function internKey(keys: Map<string, ContainerKey>, k: ContainerKey): ContainerKey {
+  const text = containerKeyString(k);
+  const known = keys.get(text);
+  if (known) return known;
+  keys.set(text, k);
+  return k;
+}
+
+/** The container's cgroup with this id (the label absent: the one without an id). */
+function findCgroup(buf: Buffer, list: readonly CgroupEntry[], id: ValueRange): CgroupEntry | undefined {
+  for (const e of list) {
+    if (id.s < 0) {
+      if (e.cgroupId === undefined) return e;
+    } else if (!id.escaped && e.idStart >= 0) {
+      if (buf.compare(buf, e.idStart, e.idEnd, id.s, id.e) === 0) return e;
+    } else if (e.cgroupId === labelValue(buf, id)) return e;
+  }
+  return undefined;
+}
+
+/** The slot a label name fills, or null for one the scanner does not read. */
+function labelSlot(buf: Uint8Array, s: number, e: number, container: ValueRange, containerName: ValueRange, pod: ValueRange, podName: ValueRange, namespace: ValueRange, id: ValueRange, failureType: ValueRange, scope: ValueRange): ValueRange | null {
+  switch (e - s) {
+    case 2:
+      return rangeIs(buf, s, e, L_ID) ? id : null;
+    case 3:
+      return rangeIs(buf, s, e, L_POD) ? pod : null;
+    case 5:
+      return rangeIs(buf, s, e, L_SCOPE) ? scope : null;
+    case 8:
+      return rangeIs(buf, s, e, L_POD_NAME) ? podName : null;
+    case 9:
+      return rangeIs(buf, s, e, L_CONTAINER) ? container : rangeIs(buf, s, e, L_NAMESPACE) ? namespace : null;
+    case 12:
+      return rangeIs(buf, s, e, L_FAILURE_TYPE) ? failureType : null;
+    case 14:
+      return rangeIs(buf, s, e, L_CONTAINER_NAME) ? containerName : null;
+    default:
+      return null;
+  }
+}
+
+/** A label value as a string of its own; escapes (\\, \", \n) decoded. */
+function labelValue(buf: Buffer, r: ValueRange): string {
+  if (!r.escaped) return buf.toString('utf8', r.s, r.e);
+  let out = '';
+  let from = r.s;
+  for (let i = r.s; i < r.e; i++) {
+    if (buf[i] !== BACKSLASH) continue;
+    out += buf.toString('utf8', from, i);
+    const c = buf[i + 1];
+    out += c === 110 ? '\n' : c === BACKSLASH || c === QUOTE ? String.fromCharCode(c) : `\\${String.fromCharCode(c!)}`;
+    i++;
+    from = i + 1;
+  }
+  return out + buf.toString('utf8', from, r.e);
+}
+
+/**
+ * At a comment line: when it is the HELP or TYPE line of a family the scanner does not read, the
+ * position of the next comment line (the family's lines are all before it), else null (go on
+ * line by line).
+ */
+function skipFamily(buf: Buffer, i: number, eol: number, n: number): number | null {
+  const isHelp = rangeIs(buf, i, Math.min(i + 7, eol), HELP);
+  if (!isHelp && !rangeIs(buf, i, Math.min(i + 7, eol), TYPE)) return null;
+  let j = i + 7;
+  const ns = j;
+  while (j < eol && isNameChar(buf[j]!)) j++;
+  if (j === ns || FAMILY_RULES.has(buf.toString('latin1', ns, j))) return null;
+  const nameLen = j - ns;
+  const next = buf.indexOf('\n#', eol);
+  const end = next < 0 ? n : next + 1;
+  // The last line before `end`: either a comment of this family or one of its samples.
+  let last = buf.lastIndexOf(NL, end - 2);
+  last = last < eol ? i : last + 1;
+  if (last === i) return end;
+  if (buf[last] === HASH) return null;
+  if (!(buf.compare(buf, ns, j, last, last + nameLen) === 0 && !isNameChar(buf[last + nameLen] ?? 32))) return null;
+  return end;
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * A sample value: the format's float (`[+-]digits[.digits][e[+-]digits]`, NaN, +Inf, -Inf).
+ * Exact like Number(): up to 15 significant digits and a power of ten within 10^22 is one
+ * correctly rounded operation on two exact doubles; anything else goes to Number().
+ */
+function parseNumber(buf: Buffer, s: number, e: number): number | undefined {
+  let i = s;
+  let c = buf[i]!;
+  if (c === 78 /* N */ || c === 73 /* I */ || ((c === 43 || c === 45) && buf[i + 1] === 73)) {
+    const t = buf.toString('latin1', s, e);
+    return t === 'NaN' ? NaN : t === '+Inf' || t === 'Inf' ? Infinity : t === '-Inf' ? -Infinity : undefined;
+  }
+  let negative = false;
+  if (c === 43 || c === 45) {
+    negative = c === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let intDigits = 0;
+  let fracDigits = 0;
+  while (i < e && (c = buf[i]!) >= 48 && c <= 57) {
+    if (mantissa !== 0 || c !== 48) digits++;
+    mantissa = mantissa * 10 + (c - 48);
+    intDigits++;
+    i++;
+  }
+  if (i < e && buf[i] === 46 /* . */) {
+    i++;
+    while (i < e && (c = buf[i]!) >= 48 && c <= 57) {
+      if (mantissa !== 0 || c !== 48) digits++;
+      mantissa = mantissa * 10 + (c - 48);
+      scale--;
+      fracDigits++;
+      i++;
+    }
+  }
+  if (intDigits + fracDigits === 0) return undefined;
+  if (i < e && (buf[i] === 101 || buf[i] === 69)) {
+    i++;
+    let expNeg = false;
+    if (buf[i] === 43 || buf[i] === 45) {
+      expNeg = buf[i] === 45;
+      i++;
+    }
+    let exp = 0;
+    const es = i;
+    while (i < e && (c = buf[i]!) >= 48 && c <= 57) {
+      exp = exp * 10 + (c - 48);
+      i++;
+    }
+    if (i === es) return undefined;
+    scale += expNeg ? -exp : exp;
+  }
+  if (i !== e) return undefined;
+  let v: number;
+  if (digits <= 15 && scale >= -22 && scale <= 22) v = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+  else v = Number(buf.toString('latin1', negative || buf[s] === 43 ? s + 1 : s, e));
+  return negative ? -v : v;
+}
+
+/** A timestamp: an optionally negative integer of milliseconds. */
+function parseInteger(buf: Buffer, s: number, e: number): number | undefined {
+  let i = s;
+  const negative = buf[i] === 45;
+  if (negative) i++;
+  if (i === e) return undefined;
+  let v = 0;
+  for (; i < e; i++) {
+    const c = buf[i]!;
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  return negative ? -v : v;
+}
+
+function record(entry: CgroupEntry, f: CadvisorField, value: number, ts: number | undefined): void {
+  const field = f.field;
+  if (f.kind === 'seconds') {
+    if (Number.isFinite(value) && value >= 0) entry.fields[field] = Math.round(value * 1e6);
+    return;
+  }
+  if (field === 'limitBytes') {
+    const limit = limitBytesFromSpec(value);
+    if (limit !== undefined) entry.fields.limitBytes = limit;
+    return;
+  }
+  if (!Number.isFinite(value)) return; // NaN: cAdvisor could not read it; unknown, not 0
+  entry.fields[field] = value;
+  if (field === 'usageBytes' && ts !== undefined) entry.usageTs = ts;
+}
+
+/** Per container, the cgroup with usage and the newest usage timestamp (see parseCadvisorMetrics). */
+function bestSamples(entries: readonly CgroupEntry[], scrapeTimeMs: number): CadvisorScrape {
   const best = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
-  for (const e of perCgroup.values()) {
+  for (const e of entries) {
     const k = containerKeyString(e.key);
-    const ts = e.usageTs ?? e.maxTs ?? options.scrapeTimeMs;
+    const ts = e.usageTs ?? e.maxTs ?? scrapeTimeMs;
     const hasUsage = e.fields.usageBytes !== undefined && e.fields.usageBytes > 0;
     const prev = best.get(k);
     if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, cgroupId: e.cgroupId, fields: e.fields, ts, hasUsage });

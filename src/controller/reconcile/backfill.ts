@@ -32,7 +32,7 @@ export const backfillDue = ({ spec, evidence, nowMs }: Round, targets: readonly 
 function unchecked(evidence: AuditEvidence, targets: readonly Target[]): Target[] {
   return targets.filter((t) => {
     const te = evidence.targets.get(`${t.pod.metadata.name}/${t.container}`);
-    return !te || (te.samples.length === 0 && !te.historyChecked);
+    return !te || (te.series.length === 0 && !te.historyChecked);
   });
 }
 
@@ -45,7 +45,7 @@ export async function backfill(history: HistorySource, metrics: Pick<ControllerM
   const range = alignedRange(nowMs, spec.windowMs, stepMs);
   const pods = [...new Set(todo.map((t) => t.pod.metadata.name))].sort();
   const t0 = performance.now();
-  const read = await fetchBatchHistory(history.client, { batch: { namespaces: [ns], pods }, range, selector: history.selector, maxBuckets: Math.max(2, Math.floor(limits.maxSamples / 2) - 4) });
+  const read = await fetchBatchHistory(history.client, { batch: { namespaces: [ns], pods }, range, selector: history.selector, maxBuckets: limits.maxBuckets });
   metrics.observeFetch('prometheus', read.kind === 'data', (performance.now() - t0) / 1000);
   if (read.kind !== 'data') {
     ev.backfillNotBeforeMs = nowMs + Math.max(RETRY_AFTER_MS, spec.intervalMs);

@@ -25,7 +25,8 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     }
     let result: AuditResult;
     try {
-      result = engine(t.samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(t.samples, t.oomKilledContainers) });
+      const samples = t.samples();
+      result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
     } catch (e) {
       // One target's failure leaves the others' verdicts standing.
       log.error({ target: tk, err: e instanceof Error ? e.message : String(e) }, 'Analysis failed');
@@ -34,11 +35,11 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     results.set(tk, result);
     const gone = t.goneSinceMs !== undefined;
     const message = gone ? `Pod ${t.pod} is gone since ${rfc3339(t.goneSinceMs!)}; its evidence is kept until the window passes.` : (t.lastError ?? t.pprofError);
-    statuses.push(targetStatus({ pod: t.pod, container: t.container, node: t.node, state: gone ? 'Gone' : t.lastError ? 'Failing' : 'Sampling', message, result, lastSampleMs: t.samples.at(-1)?.timestampMs }));
+    statuses.push(targetStatus({ pod: t.pod, container: t.container, node: t.node, state: gone ? 'Gone' : t.lastError ? 'Failing' : 'Sampling', message, result, lastSampleMs: t.lastSampleMs, samplesTaken: t.samplesTaken }));
     const growth = Object.fromEntries(Object.entries(result.growth).map(([c, tr]) => [c, tr.slopeBytesPerHour]));
     metrics.setTarget(
       { namespace, audit: name, pod: t.pod, container: t.container },
-      { verdict: result.verdict, growth, timeToLimitSeconds: result.timeToLimitSeconds, limitBytes: result.limitBytes, recommendedLimitBytes: result.recommendation.memoryLimitBytes, samples: result.window.samples },
+      { verdict: result.verdict, growth, timeToLimitSeconds: result.timeToLimitSeconds, limitBytes: result.limitBytes, recommendedLimitBytes: result.recommendation.memoryLimitBytes, samples: t.samplesTaken },
     );
   }
   metrics.pruneTargets(namespace, name, new Set(results.keys()));

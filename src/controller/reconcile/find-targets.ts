@@ -44,7 +44,7 @@ function markGone({ evidence: ev, nowMs, events }: Round, targets: Target[]): vo
     } else if (!cur && t.goneSinceMs === undefined) {
       t.goneSinceMs = nowMs;
       ev.dirty = true;
-      events.push({ type: 'Normal', reason: EventReason.TargetGone, message: `Pod ${t.pod} (container ${t.container}) is gone; its ${t.samples.length} samples are kept until the window passes.` });
+      events.push({ type: 'Normal', reason: EventReason.TargetGone, message: `Pod ${t.pod} (container ${t.container}) is gone; its ${t.samplesTaken} samples are kept until the window passes.` });
     } else if (cur && t.goneSinceMs !== undefined) {
       t.goneSinceMs = undefined;
     }

@@ -6,7 +6,7 @@
 // this audit's reconcile only: the queue retries it with backoff and goes on with the others.
 import type { Logger } from 'pino';
 import type { MemoryAudit } from '../api/v1alpha1.ts';
-import { DEFAULT_EVIDENCE_LIMITS, type AuditEvidence } from '../evidence.ts';
+import { DEFAULT_EVIDENCE_LIMITS, bucketsForSamples, type AuditEvidence } from '../evidence.ts';
 import { persistDue, persistEvidence, restoreEvidence, type EvidenceStore } from '../evidence-store.ts';
 import type { InformerGroup } from '../runtime/informer-group.ts';
 import type { Pod } from '../runtime/kube/types.ts';
@@ -70,7 +70,7 @@ export class Reconciler {
 
     const { targets, noTargetsMessage } = await step('findTargets', () => findTargets(round, deps.pods.list(ns), deps.config.maxTargetsPerAudit));
     this.sampledNodes(key, new Set(targets.map((t) => t.pod.spec!.nodeName!)));
-    const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxSamples: deps.config.maxSamplesPerTarget };
+    const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxBuckets: bucketsForSamples(deps.config.maxSamplesPerTarget) };
     const history = deps.history ?? null;
     if (history && backfillDue(round, targets, history)) await step('backfill', () => backfill(history, deps.metrics, limits, round, targets));
     if (sampleDue(round, targets)) await step('sample', () => sampleRound(deps, limits, round, targets));

@@ -79,7 +79,7 @@ export const CONTROLLER_FLAGS = {
   'leader-elect-renew-deadline': { type: 'string', default: '10s' },
   'leader-elect-retry-period': { type: 'string', default: '2s' },
   'state-sync-period': { type: 'string', default: '30s' },
-  'max-samples-per-target': { type: 'string', default: '1000' },
+  'max-samples-per-target': { type: 'string', default: '280' },
   'max-targets-per-audit': { type: 'string', default: '200' },
   'concurrent-reconciles': { type: 'string', default: '4' },
   'log-level': { type: 'string', default: 'info' },
@@ -118,7 +118,8 @@ Options:
   --leader-elect-renew-deadline D    (default 10s)
   --leader-elect-retry-period D      (default 2s)
   --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
-  --max-samples-per-target N         (default 1000; older samples are thinned)
+  --max-samples-per-target N         samples held per container, older ones two per time bucket
+                                     (default 280: 24 h at 30 s in under 4 KiB)
   --max-targets-per-audit N          (default 200)
   --concurrent-reconciles N          (default 4)
   --log-level LEVEL                  trace|debug|info|warn|error (default info)

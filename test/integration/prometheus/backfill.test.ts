@@ -51,12 +51,12 @@ describe('backfill from a real Prometheus', () => {
     const metrics = new ControllerMetrics(false);
     await backfill(history, metrics, DEFAULT_EVIDENCE_LIMITS, r, targets);
     const old = r.evidence.targets.get('old/app')!;
-    expect(old.samples.length).toBeGreaterThan(140); // the trace: 151 samples 2 s apart
+    expect(old.samples().length).toBeGreaterThan(140); // the trace: 151 samples 2 s apart
     // The trace's last sample, on the grid, read again at most one step later (last_over_time over two steps).
-    expect(old.samples.at(-1)!.timestampMs).toBeLessThanOrEqual(traceEndMs + 4000);
-    expect(old.samples.at(-1)!.instance).toBe('/kubepods/pod-old/app');
+    expect(old.samples().at(-1)!.timestampMs).toBeLessThanOrEqual(traceEndMs + 4000);
+    expect(old.samples().at(-1)!.instance).toBe('/kubepods/pod-old/app');
     expect(old.podUid).toBe('uid-old');
-    expect(r.evidence.targets.get('new/app')!.samples).toEqual([]);
+    expect(r.evidence.targets.get('new/app')!.samples()).toEqual([]);
     expect(r.events).toEqual([{ type: 'Normal', reason: 'Backfilled', message: expect.stringMatching(/^Loaded 1\d\d samples over 5m of history from Prometheus for 1 container\.$/) }]);
     expect(await metrics.samplingTotal.get()).toMatchObject({ values: [{ labels: { source: 'prometheus', result: 'ok' }, value: 1 }] });
 
@@ -77,7 +77,7 @@ describe('backfill from a real Prometheus', () => {
   it('applies the controller\'s selector to every series (one Prometheus, many clusters)', async () => {
     const r = round(auditOf(spec), traceEndMs + 30_000);
     await backfill({ client, selector: [{ name: 'cluster', op: '=', value: 'other' }] }, new ControllerMetrics(false), DEFAULT_EVIDENCE_LIMITS, r, targets);
-    expect(r.evidence.targets.get('old/app')!.samples).toEqual([]);
+    expect(r.evidence.targets.get('old/app')!.samples()).toEqual([]);
   });
 
   it('when Prometheus does not answer: logs, checks nobody, and waits a minute before the next try', async () => {

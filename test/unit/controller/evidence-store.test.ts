@@ -1,4 +1,4 @@
-import { AuditEvidence } from '../../../src/controller/evidence.ts';
+import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../src/controller/evidence.ts';
 import { EvidenceStore, persistDue, persistEvidence, restoreEvidence } from '../../../src/controller/evidence-store.ts';
 import { KubeApiError } from '../../../src/controller/runtime/kube/api-error.ts';
 import { T0, auditOf, fakeClient, log, round } from './reconcile/fakes.ts';
@@ -25,7 +25,7 @@ function apiServer() {
 
 function dirtyEvidence(): AuditEvidence {
   const ev = new AuditEvidence('u1');
-  ev.target('a', 'app').samples.push({ timestampMs: T0, usageBytes: 1 });
+  ev.target('a', 'app').addSample({ timestampMs: T0, usageBytes: 64 * 1024 }, DEFAULT_EVIDENCE_LIMITS);
   ev.lastRoundMs = T0;
   ev.dirty = true;
   return ev;
@@ -52,7 +52,7 @@ describe('persistEvidence and restoreEvidence', () => {
     expect([r.evidence.dirty, r.evidence.lastPersistMs]).toEqual([false, T0 + 30_000]);
     const back = await restoreEvidence(store, audit, log);
     expect(back.restoredFrom).toBe('ns/memaudit-evidence-x');
-    expect(back.targets.get('a/app')!.samples).toEqual([{ timestampMs: T0, usageBytes: 1 }]);
+    expect(back.targets.get('a/app')!.samples()).toEqual([{ timestampMs: T0, usageBytes: 64 * 1024 }]);
     expect(calls.at(-1)).toEqual({ method: 'GET', path: PATH });
   });
 

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isInputError } from '../../../src/errors.ts';
-import { findContainerSample, parseCadvisorMetrics, parsePrometheusText } from '../../../src/sources/cadvisor.ts';
+import { ContainerSelection, findContainerSample, parseCadvisorMetrics, parsePrometheusText, scanCadvisorMetrics } from '../../../src/sources/cadvisor.ts';
 import { isNoData } from '../../../src/model/no-data.ts';
+import { generatePods, NodeScrape } from '../../e2e/harness/generated-cadvisor.ts';
+import { referenceParseCadvisor } from '../../helpers/cadvisor-reference.ts';
 
 const FIXTURE = path.join(import.meta.dirname, '../../fixtures/kubelet/metrics-cadvisor-kind-1.16.txt');
 const SCRAPE_MS = 1572450210000;
@@ -132,5 +134,73 @@ describe('parsePrometheusText', () => {
     expect(() => parsePrometheusText('m{a="b"} twelve', 's')).toThrow(/s:1: .*bad value "twelve"/);
     expect(() => parsePrometheusText('m 1 2 3', 's')).toThrow(/s:1:/);
     expect(() => parsePrometheusText('<html>', 's')).toThrow(/bad metric name/);
+  });
+});
+
+describe('scanCadvisorMetrics: the byte scanner against the text parser it replaced (test/helpers/cadvisor-reference.ts)', () => {
+  const T = 1_796_000_123_456;
+  const node = new NodeScrape(generatePods('web', 'shop', 40, 2));
+  const body = node.body(T);
+
+  it('gives the same samples as the text parser on a generated node (every cAdvisor family, pod cgroups, pause containers)', () => {
+    const scanned = scanCadvisorMetrics(body, { source: 't', scrapeTimeMs: T });
+    expect(scanned.containers).toHaveLength(80);
+    expect(scanned).toEqual(referenceParseCadvisor(body.toString('utf8'), T));
+    expect(scanned.containers[0]!.sample).toEqual(expect.objectContaining({ usageBytes: expect.any(Number), anonBytes: expect.any(Number), activeFileBytes: expect.any(Number), inactiveFileBytes: expect.any(Number), kernelBytes: expect.any(Number), limitBytes: expect.any(Number), majorFaultCount: expect.any(Number), failCount: expect.any(Number) }));
+  });
+
+  it('gives the same samples on the kind 1.16 capture and on the edge cases above', () => {
+    const texts = [
+      readFileSync(FIXTURE, 'utf8'),
+      'container_memory_usage_bytes{container_name="web",id="/kubepods/x/b",namespace="default",pod_name="web-1"} 1.2e+07\ncontainer_spec_memory_limit_bytes{container_name="web",id="/kubepods/x/b",namespace="default",pod_name="web-1"} 9.223372036854772e+18\n',
+      'container_memory_usage_bytes{container="a",namespace="n",pod="p"} 100\ncontainer_memory_rss{container="a",namespace="n",pod="p"} NaN\ncontainer_memory_working_set_bytes{container="b",namespace="n",pod="p"} 7',
+    ];
+    for (const text of texts) expect(parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: SCRAPE_MS })).toEqual(referenceParseCadvisor(text, SCRAPE_MS));
+  });
+
+  it('keeps only the selected containers, and the same samples for them', () => {
+    const all = referenceParseCadvisor(body.toString('utf8'), T);
+    const chosen = all.containers.filter((_, i) => i % 3 === 0).map((c) => c.key);
+    const scanned = scanCadvisorMetrics(body, { source: 't', scrapeTimeMs: T, select: new ContainerSelection([...chosen, { namespace: 'shop', pod: 'not-here', container: 'app' }]) });
+    expect(scanned.containers.map((c) => c.key)).toEqual(chosen);
+    expect(scanned.containers).toEqual(all.containers.filter((_, i) => i % 3 === 0));
+  });
+
+  it('does not depend on HELP and TYPE lines: families without them, or a commented family followed by one without', () => {
+    const lines = body.toString('utf8').split('\n');
+    const bare = lines.filter((l) => !l.startsWith('#')).join('\n');
+    // The TYPE of an unread family, then (no comment) memory lines of another family: read line by line.
+    const mixed = ['# HELP container_cpu_user_seconds_total x', '# TYPE container_cpu_user_seconds_total counter', 'container_cpu_user_seconds_total{container="a",namespace="n",pod="p"} 5', 'container_memory_usage_bytes{container="a",namespace="n",pod="p"} 4096 1000', '# HELP container_threads t', 'container_threads{container="a",namespace="n",pod="p"} 3'].join('\n');
+    for (const text of [bare, mixed]) {
+      const scanned = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: T });
+      expect(scanned).toEqual(referenceParseCadvisor(text, T));
+      expect(scanned.containers.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('decodes escaped label values, CRLF line ends and blank lines as the text parser does', () => {
+    const text = ['', 'container_memory_usage_bytes{container="a\\"b",id="/x\\\\y",namespace="n",pod="p"} 4096 1000\r', '   ', 'container_memory_rss{container="a\\"b",id="/x\\\\y",namespace="n",pod="p"}   2048   1000  '].join('\n');
+    const scanned = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: T });
+    expect(scanned.containers[0]).toEqual({ key: { namespace: 'n', pod: 'p', container: 'a"b' }, sample: { timestampMs: 1000, usageBytes: 4096, anonBytes: 2048, instance: '/x\\y' } });
+    expect(scanned).toEqual(referenceParseCadvisor(text, T));
+    const selected = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: T, select: new ContainerSelection([{ namespace: 'n', pod: 'p', container: 'a"b' }]) });
+    expect(selected.containers).toHaveLength(1);
+  });
+
+  it('reads values as Number() does: exponents, fractions, signs, 16+ digits, NaN and infinities', () => {
+    const values = ['0', '1', '-0', '1.2345678e+07', '9.223372036854772e+18', '123456789012345678', '0.1', '3.14159', '1e-7', '-2.5E3', '+7', '.5', '5.', '1.7976931348623157e+308', '4.9e-324', 'NaN', '+Inf', '-Inf'];
+    for (const v of values) {
+      const text = `container_memory_rss{container="a",namespace="n",pod="p"} ${v}\ncontainer_memory_usage_bytes{container="a",namespace="n",pod="p"} 1\n`;
+      const got = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: 1 }).containers[0]!.sample.anonBytes;
+      const want = Number(v === '+Inf' ? 'Infinity' : v === '-Inf' ? '-Infinity' : v);
+      expect([v, Number.isFinite(want) ? got : undefined]).toEqual([v, Number.isFinite(want) ? want : undefined]);
+    }
+  });
+
+  it('names the source and the line of a malformed memory series', () => {
+    const text = 'container_memory_usage_bytes{container="a",namespace="n",pod="p"} 1\ncontainer_memory_rss{container="a} 1\n';
+    expect(() => parseCadvisorMetrics(text, { source: 'scrape.txt', scrapeTimeMs: 1 })).toThrow(/^scrape\.txt:2: .*unterminated value of label container/);
+    expect(() => parseCadvisorMetrics('<html>', { source: 's', scrapeTimeMs: 1 })).toThrow(/bad metric name/);
+    expect(() => parseCadvisorMetrics('container_memory_rss{container="a",namespace="n",pod="p"} twelve', { source: 's', scrapeTimeMs: 1 })).toThrow(/s:1: .*bad value "twelve"/);
   });
 });

@@ -1,5 +1,6 @@
 import { audit as engine } from '../../../../src/analysis/audit.ts';
 import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../../src/controller/evidence.ts';
+import { CompactSamples } from '../../../../src/model/compact-samples.ts';
 import { evaluate } from '../../../../src/controller/reconcile/evaluate.ts';
 import type { Engine } from '../../../../src/controller/reconcile/evaluate.ts';
 import { ControllerMetrics } from '../../../../src/controller/runtime/metrics.ts';
@@ -67,7 +68,10 @@ describe('evaluate', () => {
       return engine(samples, profiles, options);
     };
     const ev = evidence();
-    ev.targets.get('b/app')!.samples = ev.targets.get('b/app')!.samples.slice(0, 2);
+    const b = ev.targets.get('b/app')!;
+    const firstTwo = b.samples().slice(0, 2);
+    b.series = new CompactSamples();
+    for (const s of firstTwo) b.addSample(s, DEFAULT_EVIDENCE_LIMITS);
     const status = evaluate(failing, new ControllerMetrics(false), round(audit, NOW, ev), 'unused');
     expect(status.targets!.map((t) => t.pod)).toEqual(['a', 'c']);
   });
@@ -76,5 +80,25 @@ describe('evaluate', () => {
     const status = evaluate(engine, new ControllerMetrics(false), round(audit, NOW), 'No running pod in namespace ns matches (everything).');
     expect(status.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'TargetsMissing', message: 'No running pod in namespace ns matches (everything).' });
     expect(status.targets).toEqual([]);
+  });
+
+  it('reports the samples taken in the window, not the fewer the compact evidence holds', () => {
+    // 24 h at 30 s: 2,880 samples taken; the evidence keeps two a time bucket (fewer than 300).
+    const ev = new AuditEvidence('u1');
+    const t = ev.target('a', 'app');
+    const day = 24 * 3600_000;
+    for (let i = 0; i < 2880; i++) t.addSample({ timestampMs: T0 + i * 30_000, usageBytes: 40 * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB, limitBytes: 512 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    const now = T0 + 2879 * 30_000;
+    ev.lastRoundMs = now;
+    let engineSaw = 0;
+    const counting: Engine = (samples, profiles, options) => {
+      engineSaw = samples.length;
+      return engine(samples, profiles, options);
+    };
+    const status = evaluate(counting, new ControllerMetrics(false), round(auditOf({ selector: {}, interval: '30s', window: '24h', minDuration: '30m' }), now, ev), 'unused');
+    expect(engineSaw).toBeLessThan(300);
+    expect(t.samplesTaken).toBe(2880);
+    expect(status.targets!.map((x) => [x.pod, x.samples])).toEqual([['a', 2880]]);
+    expect(status.targets![0]!.windowSeconds).toBeGreaterThan(day / 1000 - 3600);
   });
 });

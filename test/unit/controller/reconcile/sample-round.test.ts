@@ -40,10 +40,10 @@ describe('sampleRound', () => {
     expect(fetched.filter((p) => p.includes('/pods/a:6060/'))).toEqual(['/api/v1/namespaces/ns/pods/a:6060/proxy/debug/pprof/heap?debug=1', '/api/v1/namespaces/ns/pods/a:6060/proxy/debug/pprof/heap']);
     const app = ev.targets.get('a/app')!;
     expect(app).toMatchObject({ node: 'n1', podUid: 'uid-a', lastError: undefined, pprofError: undefined });
-    expect(app.samples).toEqual([expect.objectContaining({ timestampMs: T0, usageBytes: 20 * MiB, go: expect.objectContaining({ heapInuseBytes: expect.any(Number) }) })]);
+    expect(app.samples()).toEqual([expect.objectContaining({ timestampMs: T0, usageBytes: 20 * MiB, go: expect.objectContaining({ heapInuseBytes: expect.any(Number) }) })]);
     expect(app.profiles.map((p) => p.totalInuseBytes)).toEqual([2130090]);
     const sidecar = ev.targets.get('a/sidecar')!;
-    expect(sidecar.samples[0]!.go).toBeUndefined();
+    expect(sidecar.samples()[0]!.go).toBeUndefined();
     expect(sidecar.profiles).toEqual([]);
     expect([ev.lastRoundMs, ev.lastProfileMs, ev.dirty]).toEqual([T0, T0, true]);
   });
@@ -56,7 +56,7 @@ describe('sampleRound', () => {
     w.now += 50_000;
     await sample([pod('a')]);
     expect(w.calls.filter((c) => c.path.endsWith('/debug/pprof/heap')).length).toBe(2);
-    expect(ev.targets.get('a/app')!.samples).toHaveLength(3);
+    expect(ev.targets.get('a/app')!.samples()).toHaveLength(3);
     expect(ev.lastProfileMs).toBe(T0 + 60_000);
   });
 
@@ -68,11 +68,11 @@ describe('sampleRound', () => {
     await sample([pod('a')]);
     const t = ev.targets.get('a/app')!;
     expect(t.lastError).toBe('kubelet on node n1: GET /api/v1/nodes/n1/proxy/metrics/cadvisor: HTTP 500 InternalError: boom');
-    expect(t.samples).toHaveLength(1);
+    expect(t.samples()).toHaveLength(1);
     w.kubeletFails = false;
     w.now += 10_000;
     await sample([pod('a')]);
-    expect([t.lastError, t.samples.length]).toEqual([undefined, 2]);
+    expect([t.lastError, t.samples().length]).toEqual([undefined, 2]);
   });
 
   it('says nothing while a container waits to restart, and tolerates one round without its series before Failing', async () => {
@@ -98,7 +98,7 @@ describe('sampleRound', () => {
     w.onlyPods = ['a', 'b'];
     w.now += 10_000;
     await sample([running(pod('a'))]);
-    expect([t.lastError, t.missedRounds, t.samples.length]).toEqual([undefined, 0, 2]);
+    expect([t.lastError, t.missedRounds, t.samplesTaken]).toEqual([undefined, 0, 2]);
   });
 
   it('still samples the cgroup when pprof fails, and says so', async () => {
@@ -107,8 +107,8 @@ describe('sampleRound', () => {
     await sample([pod('a')]);
     const t = ev.targets.get('a/app')!;
     expect(t.pprofError).toBe('heap profile at port 6060: connection refused');
-    expect(t.samples).toHaveLength(1);
-    expect(t.samples[0]!.go).toBeUndefined();
+    expect(t.samples()).toHaveLength(1);
+    expect(t.samples()[0]!.go).toBeUndefined();
     // The profile is not asked for when the runtime stats already failed.
     expect(w.calls.filter((c) => c.path.endsWith('/debug/pprof/heap'))).toEqual([]);
   });

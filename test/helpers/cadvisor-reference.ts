@@ -1,0 +1,55 @@
+// The text parser parseCadvisorMetrics was before the byte scanner (src/sources/cadvisor.ts),
+// kept as the reference the scanner must agree with: every line through parsePrometheusText, a
+// record per metric, the same choice of cgroup per container.
+import type { MemorySample } from '../../src/model/sample.ts';
+import { cadvisorField, containerKeyFromLabels, containerKeyString, limitBytesFromSpec, parsePrometheusText, type CadvisorScrape, type ContainerKey, type ContainerSample } from '../../src/sources/cadvisor.ts';
+
+const WANTED = new Set(['container_memory_usage_bytes', 'container_memory_working_set_bytes', 'container_memory_cache', 'container_memory_rss', 'container_memory_mapped_file', 'container_memory_total_active_file_bytes', 'container_memory_total_inactive_file_bytes', 'container_memory_kernel_usage', 'container_spec_memory_limit_bytes', 'container_memory_failcnt', 'container_pressure_memory_waiting_seconds_total', 'container_pressure_memory_stalled_seconds_total', 'container_memory_failures_total', 'container_memory_swap']);
+
+export function referenceParseCadvisor(text: string, scrapeTimeMs: number): CadvisorScrape {
+  const perCgroup = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; usageTs?: number; maxTs?: number }>();
+  for (const s of parsePrometheusText(text, 'reference', WANTED)) {
+    const key = containerKeyFromLabels(s.labels);
+    if (!key) continue;
+    const id = `${containerKeyString(key)}\u0000${s.labels.id ?? ''}`;
+    let entry = perCgroup.get(id);
+    if (!entry) perCgroup.set(id, (entry = { key, cgroupId: s.labels.id || undefined, fields: {} }));
+    if (s.timestampMs !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, s.timestampMs);
+    const f = cadvisorField(s.name, s.labels);
+    if (!f) continue;
+    const field = f.field;
+    if (f.kind === 'seconds') {
+      if (Number.isFinite(s.value) && s.value >= 0) entry.fields[field] = Math.round(s.value * 1e6);
+      continue;
+    }
+    if (field === 'limitBytes') {
+      const limit = limitBytesFromSpec(s.value);
+      if (limit !== undefined) entry.fields.limitBytes = limit;
+      continue;
+    }
+    if (!Number.isFinite(s.value)) continue;
+    entry.fields[field] = s.value;
+    if (field === 'usageBytes' && s.timestampMs !== undefined) entry.usageTs = s.timestampMs;
+  }
+  const best = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
+  for (const e of perCgroup.values()) {
+    const k = containerKeyString(e.key);
+    const ts = e.usageTs ?? e.maxTs ?? scrapeTimeMs;
+    const hasUsage = e.fields.usageBytes !== undefined && e.fields.usageBytes > 0;
+    const prev = best.get(k);
+    if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, cgroupId: e.cgroupId, fields: e.fields, ts, hasUsage });
+  }
+  const containers: ContainerSample[] = [];
+  const withoutUsage: ContainerKey[] = [];
+  for (const e of best.values()) {
+    if (!e.hasUsage) {
+      withoutUsage.push(e.key);
+      continue;
+    }
+    const sample = { timestampMs: e.ts, ...e.fields } as MemorySample;
+    if (e.cgroupId !== undefined) sample.instance = e.cgroupId;
+    containers.push({ key: e.key, sample });
+  }
+  containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));
+  return { containers, withoutUsage };
+}

@@ -1,0 +1,143 @@
+import { CompactSamples, QUANTUM_BYTES, floorKeyBytes } from '../../../src/model/compact-samples.ts';
+import type { MemorySample } from '../../../src/model/sample.ts';
+
+const Q = QUANTUM_BYTES;
+const MiB = 1024 * 1024;
+const T0 = Date.UTC(2026, 10, 30);
+
+/** A cAdvisor-like sample: what the controller takes every round. */
+function cadvisor(i: number, t = T0 + i * 30_000): MemorySample {
+  const anon = 100 * MiB + ((i * 37) % 41) * 200 * 1024;
+  const active = 3 * MiB;
+  const inactive = 2 * MiB;
+  const usage = anon + active + inactive + 2 * MiB;
+  return { timestampMs: t, usageBytes: usage, workingSetBytes: usage - inactive, anonBytes: anon, fileBytes: active + inactive, activeFileBytes: active, inactiveFileBytes: inactive, mappedFileBytes: MiB, kernelBytes: 2 * MiB, limitBytes: 512 * MiB, failCount: 0, majorFaultCount: 120 + i, instance: '/kubepods/burstable/podabc/0123456789abcdef' };
+}
+
+describe('CompactSamples', () => {
+  it('holds nothing at first, refuses a sample not newer than the last', () => {
+    const c = new CompactSamples();
+    expect([c.length, c.samples(), c.last(), c.taken]).toEqual([0, [], undefined, 0]);
+    expect(c.add({ timestampMs: T0, usageBytes: Q })).toBe(true);
+    expect(c.add({ timestampMs: T0, usageBytes: 2 * Q })).toBe(false);
+    expect(c.add({ timestampMs: T0 - 1, usageBytes: 2 * Q })).toBe(false);
+    expect(c.samples()).toEqual([{ timestampMs: T0, usageBytes: Q }]);
+  });
+
+  it('keeps sizes to 64 KiB (nearest), counters, the limit and times exactly, and leaves absent fields absent', () => {
+    const c = new CompactSamples();
+    const s: MemorySample = { timestampMs: T0 + 123, usageBytes: 10 * Q + 32767, anonBytes: 3 * Q + 32768, limitBytes: 536_870_913, failCount: 7, majorFaultCount: 2 ** 40 + 3, pressureSomeMicros: 123_456_789_012, memoryEvents: { oomKill: 2 }, go: { heapInuseBytes: 5 * Q, numGc: 99 }, instance: 'i1' };
+    c.add(s);
+    // 10 Q + 32767 rounds down, 3 Q + 32768 (half) up; the rest as given. Missing fields stay missing.
+    expect(c.samples()).toEqual([{ timestampMs: T0 + 123, usageBytes: 10 * Q, anonBytes: 4 * Q, limitBytes: 536_870_913, failCount: 7, majorFaultCount: 2 ** 40 + 3, pressureSomeMicros: 123_456_789_012, memoryEvents: { oomKill: 2 }, go: { heapInuseBytes: 5 * Q, numGc: 99 }, instance: 'i1' }]);
+    expect(c.last()).toEqual(c.samples()[0]);
+  });
+
+  it('codes fields that come and go (MemStats read some rounds only) without mixing their deltas', () => {
+    const c = new CompactSamples();
+    const xs: MemorySample[] = [
+      { timestampMs: T0, usageBytes: 10 * Q, go: { heapInuseBytes: 4 * Q } },
+      { timestampMs: T0 + 1000, usageBytes: 11 * Q },
+      { timestampMs: T0 + 2000, usageBytes: 9 * Q, go: { heapInuseBytes: 6 * Q }, limitBytes: 100 * Q },
+      { timestampMs: T0 + 3000, usageBytes: 12 * Q, instance: 'b' },
+    ];
+    for (const s of xs) c.add(s);
+    expect(c.samples()).toEqual(xs);
+    expect(c.last()).toEqual(xs[3]);
+    expect(CompactSamples.decode(c.encode()).samples()).toEqual(xs);
+  });
+
+  it("keeps a bucket's lowest and highest sample by floor key, whole (the components of one instant), and counts the samples it stood for", () => {
+    // Buckets of 8 s at most: 40 samples 1 s apart, a 4-bucket cap.
+    const c = new CompactSamples({ maxBuckets: 4 });
+    const xs: MemorySample[] = [];
+    for (let i = 0; i < 40; i++) {
+      // A sawtooth of anonymous memory on a rising page cache: usage peaks are not the anon peaks.
+      const anon = (20 + (i % 5)) * Q;
+      const file = (10 + i) * Q;
+      xs.push({ timestampMs: 1_000_000 + i * 1000, usageBytes: anon + file, anonBytes: anon, fileBytes: file });
+    }
+    for (const s of xs) c.add(s);
+    // Compactions run every 16 samples or so; this one buckets all but the newest 8 now.
+    const k = c.coarsened(4);
+    const held = k.samples();
+    expect(held.slice(-8)).toEqual(xs.slice(-8));
+    for (const s of held) expect(xs).toContainEqual(s);
+    // Each bucket's pair: the lowest and the highest floor key (usage - cache = anon) of ALL its
+    // samples, though an earlier compaction had already dropped some of them.
+    const bucketed = held.slice(0, -8);
+    const width = k.bucketWidthMs;
+    expect(Math.floor(xs[31]!.timestampMs / width) - Math.floor(xs[0]!.timestampMs / width)).toBeLessThan(4);
+    const byBucket = new Map<number, MemorySample[]>();
+    for (const s of xs.slice(0, 32)) byBucket.set(Math.floor(s.timestampMs / width), [...(byBucket.get(Math.floor(s.timestampMs / width)) ?? []), s]);
+    const expected = [...byBucket.values()].flatMap((b) => {
+      const lo = b.reduce((a, x) => (floorKeyBytes(x) < floorKeyBytes(a) ? x : a));
+      const hi = b.reduce((a, x) => (floorKeyBytes(x) >= floorKeyBytes(a) ? x : a));
+      return lo === hi ? [lo] : [lo, hi].sort((a, b2) => a.timestampMs - b2.timestampMs);
+    });
+    expect(bucketed).toEqual(expected);
+    expect(bucketed.length).toBeLessThan(32);
+    expect([c.taken, k.taken]).toEqual([40, 40]);
+  });
+
+  it('keeps 24 h at 30 s in under 4 KiB: ~190 samples, buckets of 17.5 min, every sample counted', () => {
+    const c = new CompactSamples();
+    for (let i = 0; i < 2880; i++) c.add(cadvisor(i));
+    expect(c.bucketWidthMs).toBe(2 ** 20);
+    expect(c.length).toBeLessThanOrEqual(2 * 84 + 24);
+    expect(c.heldBytes).toBeLessThan(4096);
+    expect(c.encode().length).toBeLessThan(4096);
+    expect(c.taken).toBe(2880);
+    // The newest samples as taken; the window's first minutes still there.
+    expect(c.samples().slice(-8)).toEqual(Array.from({ length: 8 }, (_, k) => cadvisor(2872 + k)).map(quantised));
+    expect(c.samples()[0]!.timestampMs - T0).toBeLessThan(2 ** 20);
+  });
+
+  it('forgets what the window left: prune, then nothing older is read, the count follows', () => {
+    const c = new CompactSamples();
+    for (let i = 0; i < 120; i++) c.add(cadvisor(i));
+    c.prune(T0 + 60 * 30_000);
+    expect(c.samples()[0]!.timestampMs).toBeGreaterThanOrEqual(T0 + 60 * 30_000);
+    expect(c.taken).toBeLessThanOrEqual(60);
+    expect(c.taken).toBeGreaterThan(50);
+    expect(c.firstTimestampMs).toBeGreaterThanOrEqual(T0 + 60 * 30_000);
+    c.prune(T0 + 10 ** 9);
+    expect([c.length, c.samples()]).toEqual([0, []]);
+  });
+
+  it('keeps the incarnations still referred to, in order, through compactions and the codec', () => {
+    const c = new CompactSamples({ maxBuckets: 8 });
+    for (let i = 0; i < 300; i++) c.add({ ...cadvisor(i), instance: `/pod/c${Math.floor(i / 100)}` });
+    const back = CompactSamples.decode(c.encode());
+    expect(back.samples()).toEqual(c.samples());
+    expect([...new Set(back.samples().map((s) => s.instance))]).toEqual(['/pod/c0', '/pod/c1', '/pod/c2']);
+    // And goes on from where it was: the next sample is coded against the restored last one.
+    back.add(cadvisor(300));
+    c.add(cadvisor(300));
+    expect(back.samples()).toEqual(c.samples());
+    expect(back.taken).toBe(301);
+  });
+
+  it('coarsened: the same window in fewer buckets, the samples taken still counted', () => {
+    const c = new CompactSamples();
+    for (let i = 0; i < 2880; i++) c.add(cadvisor(i));
+    const half = c.coarsened(32);
+    expect(half.length).toBeLessThan(c.length / 2);
+    expect(half.taken).toBe(2880);
+    expect(half.last()).toEqual(c.last());
+  });
+
+  it('refuses bytes that are not its format', () => {
+    expect(() => CompactSamples.decode(new Uint8Array([9, 9, 9]))).toThrow(/unknown format 9/);
+    const c = new CompactSamples();
+    c.add(cadvisor(0));
+    const bytes = c.encode();
+    expect(() => CompactSamples.decode(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
+  });
+});
+
+function quantised(s: MemorySample): MemorySample {
+  const out: Record<string, unknown> = { ...s };
+  for (const k of ['usageBytes', 'workingSetBytes', 'anonBytes', 'fileBytes', 'activeFileBytes', 'inactiveFileBytes', 'mappedFileBytes', 'kernelBytes']) out[k] = Math.round((s as unknown as Record<string, number>)[k]! / Q) * Q;
+  return out as unknown as MemorySample;
+}
