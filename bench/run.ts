@@ -17,6 +17,7 @@ import { figuresFor20k, measureEvidenceBytesApart, measureRounds, requestLines }
 import { DETECTORS, heldoutSets, labelledRows, limitSummary, limitTable, tally, verdictTable, type TraceRow } from './diagnosis.ts';
 import { heapProfileBench, profilePair } from './heap-profile.ts';
 import { loadLabelledTraces } from './labelled.ts';
+import { formatBytes } from '../src/model/units.ts';
 import { formatTiming, machine, mib, Report } from './measure.ts';
 import { throughput } from './throughput.ts';
 import { heapLeakAt5s, timesToVerdict } from './verdict-time.ts';
@@ -159,8 +160,8 @@ if (sections.has('controller')) {
   report.table(
     ['figure', 'value', 'how'],
     [
-      ['controller.bytesPerContainer', `${mib(f.bytesPerContainer)} (${f.bytesPerContainer} B)`, `heap and backing stores held for one container's evidence after 24 h at 30 s (${f.samplesKeptPerContainer} samples kept for the ${evidence.rounds} taken, compact-samples.ts), sampled from generated kubelet scrapes through the kubelet scanner, the window pruned every round`],
-      ['  samples alone', `${mib(f.ownBytesPerContainer)} (${f.ownBytesPerContainer} B)`, 'the compact samples\' own bytes (CompactSamples.heldBytes)'],
+      ['controller.bytesPerContainer', `${formatBytes(f.bytesPerContainer)} (${f.bytesPerContainer} B)`, `heap and backing stores held for one container's evidence after 24 h at 30 s (${f.samplesKeptPerContainer} samples kept for the ${evidence.rounds} taken, compact-samples.ts), sampled from generated kubelet scrapes through the kubelet scanner, the window pruned every round`],
+      ['  samples alone', `${formatBytes(f.ownBytesPerContainer)} (${f.ownBytesPerContainer} B)`, 'the compact samples\' own bytes (CompactSamples.heldBytes)'],
       ['  saved in the ConfigMap', `${f.persistedBytesPerContainer} B`, 'gzipped JSON of the same evidence'],
       ['controller.cpuSecondsPerRound20k', `${f.cpuSecondsPerRound20k} s`, `CPU of a steady round (${formatTiming(measured.cpuSecondsSteadyRounds, 's', 2)} for ${measured.containers} containers, ${measured.wallSecondsSteadyRound.toFixed(2)} s wall; ${measured.cpuSecondsProfileRound.toFixed(2)} s when heap profiles are due) x ${(20_000 / measured.containers).toFixed(0)}`],
       ['controller.apiRequestsPerRound', String(f.apiRequestsPerRound), `for 20,000 containers, heap profiles amortised over ${measured.profileEveryRounds} rounds; measured: ${requestLines(measured.requestsSteadyRound)} (+ heap profiles ${measured.requestsProfileRound['heap profile'] ?? 0} every ${measured.profileEveryRounds} rounds)`],
@@ -192,7 +193,7 @@ function summary(f: Record<string, unknown>): string[] {
   const cp = get('cadvisorParse') as { scannerSelectedMBps: { median: number }; textParserMBps: { median: number }; speedupSelected: number } | undefined;
   if (cp) out.push(`- \`cadvisorParse\` (section 4): the byte scanner reads /metrics/cadvisor at **${cp.scannerSelectedMBps.median.toFixed(0)} MB/s** (the text parser it replaced: ${cp.textParserMBps.median.toFixed(0)} MB/s; ${cp.speedupSelected}x)`);
   const c = get('controller') as { bytesPerContainer: number; ownBytesPerContainer: number; cpuSecondsPerRound20k: number; apiRequestsPerRound: number } | undefined;
-  if (c) out.push(`- controller, in-process (section 5): \`controller.bytesPerContainer\` **${mib(c.bytesPerContainer)}** (the samples alone ${mib(c.ownBytesPerContainer)}), \`controller.cpuSecondsPerRound20k\` **${c.cpuSecondsPerRound20k} s** per 30 s round, \`controller.apiRequestsPerRound\` **${c.apiRequestsPerRound}**`);
+  if (c) out.push(`- controller, in-process (section 5): \`controller.bytesPerContainer\` **${formatBytes(c.bytesPerContainer)}** (the samples alone ${formatBytes(c.ownBytesPerContainer)}), \`controller.cpuSecondsPerRound20k\` **${c.cpuSecondsPerRound20k} s** per 30 s round, \`controller.apiRequestsPerRound\` **${c.apiRequestsPerRound}**`);
   return out.length > 3 ? out : [];
 }
 
