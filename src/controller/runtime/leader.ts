@@ -3,12 +3,12 @@
 // candidate's own clock from when it last saw the record change, so clock skew does not matter);
 // the leader stops acting as soon as it has failed to renew for renewDeadline, which is shorter
 // than leaseDuration, so two replicas never act at once. Writes use resourceVersion (optimistic
-// concurrency), so two candidates cannot both win one round.
+// concurrency), so two candidates cannot both win one round. A patient candidate (a shard that is
+// not this replica's own, shards.ts) waits longer still, and for a released or absent Lease too.
 import type { Logger } from 'pino';
 import type { LeaderElectionConfig } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
 import { isConflict, isNotFound } from './kube/api-error.ts';
-import type { ControllerMetrics } from './metrics.ts';
 
 interface LeaseSpec {
   holderIdentity?: string;
@@ -30,13 +30,25 @@ export interface LeaderCallbacks {
   onStoppedLeading: () => void | Promise<void>;
 }
 
+export interface ElectorOptions {
+  /** Told each time this candidate starts or stops leading (a gauge). */
+  onLeading?: (leading: boolean) => void;
+  /**
+   * How long a Lease that is not ours must be seen unchanged (held, released, or absent) before
+   * this candidate takes it. Without it, client-go's rules: the holder's lease duration, and a
+   * released or absent Lease at once.
+   */
+  patienceMs?: () => number;
+  now?: () => number;
+}
+
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
   private readonly client: KubeClient;
   private readonly config: LeaderElectionConfig;
   private readonly log: Logger;
-  private readonly metrics: ControllerMetrics;
+  private readonly options: ElectorOptions;
   private readonly now: () => number;
   private leading = false;
   private lastRenewMs = 0;
@@ -46,12 +58,12 @@ export class LeaderElector {
   private callbacks: LeaderCallbacks | undefined;
   private transition: Promise<void> = Promise.resolve();
 
-  constructor(client: KubeClient, config: LeaderElectionConfig, log: Logger, metrics: ControllerMetrics, now: () => number = Date.now) {
+  constructor(client: KubeClient, config: LeaderElectionConfig, log: Logger, options: ElectorOptions = {}) {
     this.client = client;
     this.config = config;
     this.log = log.child({ lease: `${config.namespace}/${config.leaseName}`, identity: config.identity });
-    this.metrics = metrics;
-    this.now = now;
+    this.options = options;
+    this.now = options.now ?? Date.now;
   }
 
   get identity(): string {
@@ -68,7 +80,7 @@ export class LeaderElector {
     this.callbacks = callbacks;
     if (!this.config.enabled) {
       this.leading = true;
-      this.metrics.leader.set(1);
+      this.options.onLeading?.(true);
       this.transition = Promise.resolve(callbacks.onStartedLeading());
       return;
     }
@@ -93,13 +105,13 @@ export class LeaderElector {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
-        this.metrics.leader.set(1);
+        this.options.onLeading?.(true);
         this.log.info('Became leader');
         this.transition = this.transition.then(() => this.callbacks?.onStartedLeading());
       }
     } else if (this.leading && now - this.lastRenewMs >= this.config.renewDeadlineMs) {
       this.leading = false;
-      this.metrics.leader.set(0);
+      this.options.onLeading?.(false);
       this.log.warn({ sinceRenewMs: now - this.lastRenewMs }, 'Lost leadership: Lease not renewed within the renew deadline');
       this.transition = this.transition.then(() => this.callbacks?.onStoppedLeading());
     }
@@ -109,11 +121,13 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.now();
     const me = this.config.identity;
+    const patienceMs = this.options.patienceMs?.();
     let lease: Lease;
     try {
       lease = await this.client.get<Lease>(this.path(this.config.leaseName), { timeoutMs: this.config.retryPeriodMs * 2 });
     } catch (e) {
       if (!isNotFound(e)) throw e;
+      if (this.seenUnchangedFor('absent', now) < (patienceMs ?? 0)) return false;
       const created: Lease = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
@@ -129,11 +143,10 @@ export class LeaderElector {
       }
     }
     const spec = lease.spec ?? {};
-    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime]);
-    if (!this.observed || this.observed.record !== record) this.observed = { record, atMs: now };
+    const unchangedMs = this.seenUnchangedFor(JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime]), now);
     const holder = spec.holderIdentity ?? '';
     const durationMs = (spec.leaseDurationSeconds ?? Math.ceil(this.config.leaseDurationMs / 1000)) * 1000;
-    if (holder !== '' && holder !== me && this.observed.atMs + durationMs > now) return false;
+    if (holder !== me && unchangedMs < (patienceMs ?? (holder === '' ? 0 : durationMs))) return false;
     const next: Lease = {
       ...lease,
       spec: {
@@ -153,13 +166,19 @@ export class LeaderElector {
     }
   }
 
+  /** How long the Lease has looked like `record` on this replica's clock. */
+  private seenUnchangedFor(record: string, now: number): number {
+    if (!this.observed || this.observed.record !== record) this.observed = { record, atMs: now };
+    return now - this.observed.atMs;
+  }
+
   /** Stops; a leader hands the Lease back so a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     const wasLeading = this.leading;
     this.leading = false;
-    this.metrics.leader.set(0);
+    this.options.onLeading?.(false);
     if (wasLeading) await this.transition.then(() => this.callbacks?.onStoppedLeading());
     if (!this.config.enabled || !wasLeading) return;
     try {
