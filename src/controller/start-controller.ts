@@ -128,6 +128,8 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       log.info({ shard, shards: config.shards, audits: keys.length }, 'Shard gained');
     },
     onShardLost: async (shard) => {
+      // Handing the shard over, the Lease is still ours: save first. Lost, it is not: skipped.
+      await reconciler.flushAll(inShard(shard), (key) => leader.holdsLease(shardOf(key, config.shards)));
       if (leader.held === 0) {
         const q = queue;
         queue = undefined;

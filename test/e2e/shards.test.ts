@@ -8,7 +8,8 @@ import { Scenario, auditManifest } from './harness/scenario.ts';
 // Three controller replicas with --shards 3 on the real API server: each audit is reconciled by
 // the one replica that holds its shard's Lease; a replica that stops (gracefully, then one that is
 // killed) has its shards taken over by the survivors, which restore the audits' evidence from
-// their ConfigMaps.
+// their ConfigMaps; replicas that come back ask for their home shards, and get them with the
+// evidence saved at the hand-over.
 jest.setTimeout(600_000);
 
 const NS = 'fleet';
@@ -29,7 +30,8 @@ const allSamples = async () => Object.fromEntries(await Promise.all(AUDITS.map(a
 /** The audits whose targets this replica exports metrics for: the ones it evaluates. */
 const evaluatedBy = async (c: ControllerProcess) => new Set([...(await c.metrics()).matchAll(/^memaudit_target_samples\{[^}]*audit="([^"]+)"/gm)].map((m) => m[1]!));
 const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
-const logged = async (c: ControllerProcess, msg: string) => (await c.logLines()).filter((l) => l.msg === msg);
+/** Log lines with this message (a restarted replica appends to the same file: `since` skips the earlier process). */
+const logged = async (c: ControllerProcess, msg: string, since = 0) => (await c.logLines()).filter((l) => l.msg === msg && Number(l.time) >= since);
 
 beforeAll(async () => {
   s = await Scenario.start();
@@ -111,5 +113,27 @@ it('spreads audits over three replicas, one owner each, and hands a stopped repl
   const takeover = Math.max(...gains.map((l) => Number(l.time))) - killAt;
   const restoredByLast = (await logged(last, 'Restored evidence')).map((l) => `${String(l.audit).slice(NS.length + 1)}=${String(l.samples)}`);
   console.log(`kill: shards ${killedShards.join(',')} taken by ${last.name} ${(takeover / 1000).toFixed(1)} s after the kill; samples at the kill ${AUDITS.filter((x) => shard(x) !== lastShard).map((a) => `${a}=${atKill[a]}`).join(' ')}, restored ${restoredByLast.join(' ')}, now ${Object.entries(await allSamples()).map(([a, n]) => `${a}=${n}`).join(' ')}`);
-  await last.stop();
+
+  // 3. Both gone replicas come back under their names: each asks for its home shard, the last
+  //    replica saves that shard's evidence and hands it over, and each replica holds one shard again.
+  const comeback = Date.now();
+  const beforeComeback = await allSamples();
+  const back = await Promise.all(killedShards.map((i) => s.startController(`memaudit-controller-${i}`, LEASE)));
+  await waitFor('each replica holds its home shard again', async () => (await Promise.all([0, 1, 2].map(holderOf))).every((h, i) => h.startsWith(`memaudit-controller-${i}_`)), 120_000);
+  await waitFor(`${last.name} holds one shard`, async () => metric(await last.metrics(), /^memaudit_shards_held (\d+)$/m) === 1, 60_000);
+  expect((await logged(last, 'Handing the Lease over to the replica that claims it', comeback)).length).toBe(2);
+  for (const [j, i] of killedShards.entries()) {
+    for (const a of AUDITS.filter((x) => shard(x) === i)) {
+      const restored = await waitFor(`${a} restored by ${back[j]!.name}`, async () => (await logged(back[j]!, 'Restored evidence', comeback)).find((l) => l.audit === `${NS}/${a}`), 60_000);
+      // Saved at the hand-over, after these samples were read: none lost.
+      expect(restored.samples as number).toBeGreaterThanOrEqual(beforeComeback[a]!);
+      await waitFor(`${a} advancing`, async () => (await samples(a)) > (restored.samples as number) + 2, 60_000);
+    }
+  }
+  const final = [last, ...back].sort((x, y) => x.name.localeCompare(y.name));
+  const finalOwners = await Promise.all(final.map(evaluatedBy));
+  for (const a of AUDITS) expect([0, 1, 2].filter((i) => finalOwners[i]!.has(a))).toEqual([shard(a)]);
+  const handedAt = await Promise.all(back.map(async (r) => Number((await logged(r, 'Shard gained', comeback))[0]!.time)));
+  console.log(`come back: ${back.map((r, j) => `${r.name} got its shard ${((handedAt[j]! - comeback) / 1000).toFixed(1)} s after the restart`).join(', ')}; restored ${(await Promise.all(back.map(async (r) => (await logged(r, 'Restored evidence', comeback)).map((l) => `${String(l.audit).slice(NS.length + 1)}=${String(l.samples)}`)))).flat().join(' ')} (samples before the restart ${killedShards.flatMap((i) => AUDITS.filter((x) => shard(x) === i)).map((a) => `${a}=${beforeComeback[a]}`).join(' ')})`);
+  for (const r of final) await r.stop();
 });

@@ -108,12 +108,15 @@ export class Reconciler {
     }
   }
 
-  /** Persists every audit's unsaved evidence (on shutdown, while still holding their shards). */
-  async flushAll(): Promise<void> {
+  /**
+   * Persists the unsaved evidence of every audit `select` picks (all: on shutdown, while still
+   * holding their shards; one shard's: when handing it over, which `mayWrite` allows).
+   */
+  async flushAll(select: (key: string) => boolean = () => true, mayWrite: (key: string) => boolean = this.deps.isLeader): Promise<void> {
     for (const [key, evidence] of this.evidence) {
       const [ns, name] = splitKey(key);
       const audit = this.deps.audits.get(name, ns);
-      if (audit && evidence.dirty && this.deps.store) await persistEvidence(this.deps.store, () => this.deps.isLeader(key), { audit, evidence, nowMs: this.now(), log: this.deps.log.child({ audit: key }) });
+      if (audit && select(key) && evidence.dirty && this.deps.store) await persistEvidence(this.deps.store, () => mayWrite(key), { audit, evidence, nowMs: this.now(), log: this.deps.log.child({ audit: key }) });
     }
   }
 

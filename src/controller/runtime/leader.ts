@@ -5,6 +5,9 @@
 // than leaseDuration, so two replicas never act at once. Writes use resourceVersion (optimistic
 // concurrency), so two candidates cannot both win one round. A patient candidate (a shard that is
 // not this replica's own, shards.ts) waits longer still, and for a released or absent Lease too.
+// A shard's home replica that finds its Lease held by another asks for it back with an annotation
+// it refreshes every retry period; a holder that yields to such claims stops acting, saves what
+// it can (onStoppedLeading), and releases the Lease, which the claimant takes at once.
 import type { Logger } from 'pino';
 import type { LeaderElectionConfig } from './flags.ts';
 import type { KubeClient } from './kube/client.ts';
@@ -21,7 +24,7 @@ interface LeaseSpec {
 interface Lease {
   apiVersion: 'coordination.k8s.io/v1';
   kind: 'Lease';
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: LeaseSpec;
 }
 
@@ -39,8 +42,17 @@ export interface ElectorOptions {
    * released or absent Lease at once.
    */
   patienceMs?: () => number;
+  /** Asks a holder for the Lease back (a claim annotation) when this returns true for its identity. */
+  claimsFrom?: (holder: string) => boolean;
+  /** Hands the Lease over to a replica whose claim is fresh (changed within the lease duration). */
+  yieldsToClaims?: boolean;
   now?: () => number;
 }
+
+/** `<identity> <time>` of the replica asking for the Lease back; the time makes every refresh a change. */
+export const CLAIM_ANNOTATION = 'memaudit.io/claimed-by';
+
+type Outcome = 'held' | 'not held' | 'yield';
 
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
@@ -53,6 +65,9 @@ export class LeaderElector {
   private leading = false;
   private lastRenewMs = 0;
   private observed: { record: string; atMs: number } | undefined;
+  private observedClaim: { record: string; atMs: number } | undefined;
+  /** Handing the Lease over: no longer acting, not yet released. */
+  private yielding = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private callbacks: LeaderCallbacks | undefined;
@@ -72,6 +87,11 @@ export class LeaderElector {
 
   /** True while this replica may act: it holds the Lease and renewed it within renewDeadline. */
   isLeader(): boolean {
+    return this.holdsLease() && !this.yielding;
+  }
+
+  /** True while the Lease is this replica's, also while handing it over: what it may still save. */
+  holdsLease(): boolean {
     if (!this.config.enabled) return !this.stopped;
     return this.leading && this.now() - this.lastRenewMs < this.config.renewDeadlineMs;
   }
@@ -93,15 +113,31 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    let ok = false;
+    if (this.yielding) {
+      this.timer = setTimeout(() => void this.tick(), this.config.retryPeriodMs);
+      return;
+    }
+    let outcome: Outcome = 'not held';
     try {
-      ok = await this.tryAcquireOrRenew();
+      outcome = await this.tryAcquireOrRenew();
     } catch (e) {
       this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'Lease update failed');
     }
     if (this.stopped) return;
     const now = this.now();
-    if (ok) {
+    const ok = outcome === 'held';
+    if (outcome === 'yield' && this.leading) {
+      this.yielding = true;
+      this.log.info('Handing the Lease over to the replica that claims it');
+      this.transition = this.transition
+        .then(() => this.callbacks?.onStoppedLeading())
+        .then(() => this.release())
+        .finally(() => {
+          this.leading = false;
+          this.yielding = false;
+          this.options.onLeading?.(false);
+        });
+    } else if (ok) {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
@@ -118,7 +154,7 @@ export class LeaderElector {
     this.timer = setTimeout(() => void this.tick(), this.config.retryPeriodMs);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<Outcome> {
     const now = this.now();
     const me = this.config.identity;
     const patienceMs = this.options.patienceMs?.();
@@ -127,7 +163,7 @@ export class LeaderElector {
       lease = await this.client.get<Lease>(this.path(this.config.leaseName), { timeoutMs: this.config.retryPeriodMs * 2 });
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      if (this.seenUnchangedFor('absent', now) < (patienceMs ?? 0)) return false;
+      if (this.seenUnchangedFor('absent', now) < (patienceMs ?? 0)) return 'not held';
       const created: Lease = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
@@ -136,9 +172,9 @@ export class LeaderElector {
       };
       try {
         await this.client.json('POST', this.path(), { body: created });
-        return true;
+        return 'held';
       } catch (err) {
-        if (isConflict(err)) return false;
+        if (isConflict(err)) return 'not held';
         throw err;
       }
     }
@@ -146,9 +182,20 @@ export class LeaderElector {
     const unchangedMs = this.seenUnchangedFor(JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime]), now);
     const holder = spec.holderIdentity ?? '';
     const durationMs = (spec.leaseDurationSeconds ?? Math.ceil(this.config.leaseDurationMs / 1000)) * 1000;
-    if (holder !== me && unchangedMs < (patienceMs ?? (holder === '' ? 0 : durationMs))) return false;
+    const claim = lease.metadata.annotations?.[CLAIM_ANNOTATION] ?? '';
+    const claimFresh = claim !== '' && this.claimUnchangedFor(claim, now) < this.config.leaseDurationMs;
+    const claimIsMine = claim.startsWith(`${me} `);
+    if (holder !== me && unchangedMs < (patienceMs ?? (holder === '' ? 0 : durationMs))) {
+      if (holder !== '' && this.options.claimsFrom?.(holder)) await this.claim(lease, now);
+      return 'not held';
+    }
+    if (holder === me && this.options.yieldsToClaims && claimFresh && !claimIsMine) return 'yield';
+    // A claim is dropped once its claimant holds the Lease, or once it went stale.
+    const annotations = { ...lease.metadata.annotations };
+    if (claim !== '' && (claimIsMine || !claimFresh)) delete annotations[CLAIM_ANNOTATION];
     const next: Lease = {
       ...lease,
+      metadata: { ...lease.metadata, annotations },
       spec: {
         holderIdentity: me,
         leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000),
@@ -159,11 +206,27 @@ export class LeaderElector {
     };
     try {
       await this.client.json('PUT', this.path(this.config.leaseName), { body: next, timeoutMs: this.config.retryPeriodMs * 2 });
-      return true;
+      return 'held';
     } catch (e) {
-      if (isConflict(e)) return false;
+      if (isConflict(e)) return 'not held';
       throw e;
     }
+  }
+
+  /** Asks the holder for the Lease back; a conflict (the holder renewing) is tried again next round. */
+  private async claim(lease: Lease, now: number): Promise<void> {
+    const annotations = { ...lease.metadata.annotations, [CLAIM_ANNOTATION]: `${this.config.identity} ${microTime(now)}` };
+    try {
+      await this.client.json('PUT', this.path(this.config.leaseName), { body: { ...lease, metadata: { ...lease.metadata, annotations } }, timeoutMs: this.config.retryPeriodMs * 2 });
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+  }
+
+  /** How long the claim annotation has had this value on this replica's clock. */
+  private claimUnchangedFor(claim: string, now: number): number {
+    if (!this.observedClaim || this.observedClaim.record !== claim) this.observedClaim = { record: claim, atMs: now };
+    return now - this.observedClaim.atMs;
   }
 
   /** How long the Lease has looked like `record` on this replica's clock. */
@@ -176,11 +239,17 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const wasLeading = this.leading;
+    // A hand-over under way runs its own onStoppedLeading and release.
+    const wasLeading = this.leading && !this.yielding;
     this.leading = false;
     this.options.onLeading?.(false);
-    if (wasLeading) await this.transition.then(() => this.callbacks?.onStoppedLeading());
-    if (!this.config.enabled || !wasLeading) return;
+    if (!wasLeading) return this.transition;
+    await this.transition.then(() => this.callbacks?.onStoppedLeading());
+    if (this.config.enabled) await this.release();
+  }
+
+  /** Hands the Lease back (holder empty) if it is still ours, so another candidate takes it at once. */
+  private async release(): Promise<void> {
     try {
       const lease = await this.client.get<Lease>(this.path(this.config.leaseName), { timeoutMs: 5000 });
       if (lease.spec?.holderIdentity !== this.config.identity) return;

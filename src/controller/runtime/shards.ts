@@ -5,7 +5,8 @@
 // (1 + shards it already holds) x the lease duration, plus one retry period per place the shard
 // stands after its home (so one replica's candidates do not all win in the same instant): in
 // steady state each replica holds one shard, a dead replica's shard goes to the survivor holding
-// the fewest, and a replica that comes back in time takes its own home again.
+// the fewest, and a replica that comes back asks for its home (an annotation on the Lease): the
+// holder saves the shard's evidence and hands the Lease over (leader.ts).
 // With one shard this is exactly one Lease under the configured name, as without shards.
 import type { Logger } from 'pino';
 import type { KubeClient } from './kube/client.ts';
@@ -33,6 +34,9 @@ export function homeShardOf(podName: string | undefined, shards: number): number
   const m = /-(\d+)$/.exec(podName ?? '');
   return m ? Number(m[1]) % shards : null;
 }
+
+/** The pod name in a Lease holder's identity (`<pod>_<random>`, flags.ts). */
+const podNameOf = (identity: string) => identity.replace(/_[0-9a-f]+$/, '');
 
 /** The Lease of shard `i`: the configured name itself when there is one shard. */
 export function shardLeaseName(leaseName: string, shard: number, shards: number): string {
@@ -71,13 +75,18 @@ export class ShardLeadership {
     const anchor = options.home ?? fnv1a32(config.identity) % this.shards;
     this.electors = this.leading.map((_, shard) => {
       const place = (shard - anchor + this.shards) % this.shards;
-      const patienceMs = shard === options.home || this.shards === 1 ? undefined : () => (1 + this.held) * config.leaseDurationMs + place * config.retryPeriodMs;
+      const home = shard === options.home || this.shards === 1;
+      const patienceMs = home ? undefined : () => (1 + this.held) * config.leaseDurationMs + place * config.retryPeriodMs;
       return new LeaderElector(client, { ...config, leaseName: shardLeaseName(config.leaseName, shard, this.shards) }, log, {
         onLeading: (on) => {
           this.leading[shard] = on;
           this.onHeldChanged?.(this.held);
         },
         ...(patienceMs ? { patienceMs } : {}),
+        // A home shard is asked back from a replica for which it is not home too; any other
+        // shard is handed over to the replica whose home it is.
+        ...(this.shards > 1 && home ? { claimsFrom: (holder: string) => homeShardOf(podNameOf(holder), this.shards) !== shard } : {}),
+        ...(this.shards > 1 && !home ? { yieldsToClaims: true } : {}),
         ...(options.now ? { now: options.now } : {}),
       });
     });
@@ -95,6 +104,11 @@ export class ShardLeadership {
   /** True while this replica may act for the shard: it holds its Lease and renewed it within the renew deadline. */
   holds(shard: number): boolean {
     return this.electors[shard]?.isLeader() ?? false;
+  }
+
+  /** True while the shard's Lease is this replica's, also while handing it over: what it may still save. */
+  holdsLease(shard: number): boolean {
+    return this.electors[shard]?.holdsLease() ?? false;
   }
 
   /** True while this replica may act for the object key. */

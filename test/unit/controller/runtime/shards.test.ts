@@ -48,7 +48,7 @@ describe('shard assignment', () => {
 });
 
 interface StoredLease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: { holderIdentity?: string };
 }
 
@@ -94,9 +94,9 @@ describe('shard Leases', () => {
   let api: LeaseApi;
   let replicas: { name: string; down: boolean; shards: ShardLeadership; gained: number[]; lost: number[] }[];
 
-  const start = (name: string, home: number | null) => {
+  const start = (name: string, home: number | null, incarnation = '0a1b2c3d') => {
     const r = { name, down: false, gained: [] as number[], lost: [] as number[], shards: undefined as unknown as ShardLeadership };
-    r.shards = new ShardLeadership(api.client(r), { ...ELECTION, identity: `${name}_x` }, log, { shards: 3, home });
+    r.shards = new ShardLeadership(api.client(r), { ...ELECTION, identity: `${name}_${incarnation}` }, log, { shards: 3, home });
     r.shards.start({ onShardGained: (s) => void r.gained.push(s), onShardLost: (s) => void r.lost.push(s) });
     replicas.push(r);
     return r;
@@ -126,7 +126,7 @@ describe('shard Leases', () => {
     await advance(150_000);
     expect([heldBy(a!), heldBy(b!), heldBy(c!)]).toEqual([[0], [1], [2]]);
     expect([a!.gained, b!.gained, c!.gained]).toEqual([[0], [1], [2]]);
-    expect([api.holder(0), api.holder(1), api.holder(2)]).toEqual(['ctl-0_x', 'ctl-1_x', 'ctl-2_x']);
+    expect([api.holder(0), api.holder(1), api.holder(2)]).toEqual(['ctl-0_0a1b2c3d', 'ctl-1_0a1b2c3d', 'ctl-2_0a1b2c3d']);
   });
 
   it('has a survivor take a dead replica\'s shard once its Lease expired, and the replica stop acting for it first', async () => {
@@ -143,7 +143,7 @@ describe('shard Leases', () => {
     const owners = [a!, b!].filter((r) => r.shards.holds(2));
     expect(owners).toHaveLength(1);
     expect(owners[0]!.gained).toEqual([owners[0] === a ? 0 : 1, 2]);
-    expect(api.holder(2)).toBe(owners[0]!.name + '_x');
+    expect(api.holder(2)).toBe(owners[0]!.name + '_0a1b2c3d');
     expect(a!.shards.held + b!.shards.held).toBe(3);
   });
 
@@ -160,6 +160,37 @@ describe('shard Leases', () => {
     expect(heldBy(back)).toEqual([2]);
     await advance(60_000);
     expect([heldBy(a!), heldBy(b!), heldBy(back)]).toEqual([[0], [1], [2]]);
+  });
+
+  it('has a replica that comes back claim its home from the survivor that took it, which hands it over', async () => {
+    const [a, b, c] = [start('ctl-0', 0), start('ctl-1', 1), start('ctl-2', 2)];
+    await advance(100);
+    c!.down = true;
+    await advance(40_000);
+    const survivor = [a!, b!].find((r) => r.shards.holds(2))!;
+    expect(survivor.shards.held).toBe(2);
+    const back = start('ctl-2', 2, 'ffff0000');
+    // It asks (one round), the survivor hands over at its next renewal, it takes the released Lease.
+    await advance(8_000);
+    expect([heldBy(a!), heldBy(b!), heldBy(back)]).toEqual([[0], [1], [2]]);
+    expect(survivor.lost).toEqual([2]);
+    expect(api.holder(2)).toBe('ctl-2_ffff0000');
+    expect(api.leases.get('memaudit-controller-shard-2')!.metadata.annotations?.['memaudit.io/claimed-by']).toBeUndefined();
+    await advance(60_000);
+    expect([heldBy(a!), heldBy(b!), heldBy(back)]).toEqual([[0], [1], [2]]);
+    expect(survivor.gained).toHaveLength(2);
+  });
+
+  it('does not claim a home shard from a replica whose home it is too', async () => {
+    const a = start('ctl-0', 0);
+    await advance(100);
+    const spare = start('ctl-3', 0); // ordinal 3 of 3 shards: home 0 as well
+    await advance(60_000);
+    expect(heldBy(a)[0]).toBe(0);
+    expect(api.leases.get('memaudit-controller-shard-0')!.metadata.annotations?.['memaudit.io/claimed-by']).toBeUndefined();
+    // The shards nobody's home is were taken, each by one of them, the spare (holding none) first.
+    expect([...heldBy(a), ...heldBy(spare)].sort()).toEqual([0, 1, 2]);
+    expect(heldBy(spare).length).toBeGreaterThan(0);
   });
 
   it('spreads the shards over replicas without an ordinal', async () => {
