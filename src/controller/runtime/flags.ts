@@ -54,7 +54,7 @@ export interface ControllerConfig {
   leaderElection: LeaderElectionConfig;
   /** Audits are spread over this many shards, one Lease each (1: one Lease, as without shards). */
   shards: number;
-  /** The shard this replica contends for at once: its StatefulSet ordinal ($POD_NAME) mod shards; null: none. */
+  /** The shard this replica contends for at once: its StatefulSet ordinal ($POD_NAME) mod shards, else the hash of $POD_NAME; null: no $POD_NAME. */
   homeShard: number | null;
   /** How often evidence is written to the audit's ConfigMap (0 disables persistence). */
   stateSyncPeriodMs: number;
@@ -124,8 +124,9 @@ Options:
   --leader-elect-renew-deadline D    (default 10s)
   --leader-elect-retry-period D      (default 2s)
   --shards N                         spread audits over N shards, one Lease each (NAME-shard-I);
-                                     a replica takes its own shard (the ordinal of $POD_NAME) at
-                                     once, another only when its holder is gone (default 1)
+                                     a replica takes its own shard (the ordinal of $POD_NAME, else
+                                     its hash) at once, another only when its holder is gone
+                                     (default 1)
   --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
   --max-samples-per-target N         (default 1000; older samples are thinned)
   --max-targets-per-audit N          (default 200)

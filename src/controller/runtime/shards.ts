@@ -1,6 +1,7 @@
 // Shards, the way kube-state-metrics and Argo CD spread objects over replicas: every object key
 // belongs to one of N shards by a stable hash, and each shard has a Lease of its own. A replica
-// contends at once for its home shard (its StatefulSet ordinal), and for any other shard only
+// contends at once for its home shard (its StatefulSet ordinal, else the hash of its pod name),
+// and for any other shard only
 // once that shard's Lease has gone unrenewed (or stayed released, or absent) for
 // (1 + shards it already holds) x the lease duration, plus one retry period per place the shard
 // stands after its home (so one replica's candidates do not all win in the same instant): in
@@ -28,11 +29,16 @@ export function shardOf(key: string, shards: number): number {
   return shards <= 1 ? 0 : fnv1a32(key) % shards;
 }
 
-/** The home shard of a replica named like a StatefulSet's pod (`name-3`), or null (no ordinal). */
+/**
+ * The home shard of a replica: the ordinal of a StatefulSet's pod (`name-3`) mod shards, so N
+ * pods have N different homes; else the hash of its pod name (a Deployment's pods may share
+ * one); null without a pod name.
+ */
 export function homeShardOf(podName: string | undefined, shards: number): number | null {
   if (shards <= 1) return 0;
-  const m = /-(\d+)$/.exec(podName ?? '');
-  return m ? Number(m[1]) % shards : null;
+  if (!podName) return null;
+  const m = /-(\d+)$/.exec(podName);
+  return m ? Number(m[1]) % shards : shardOf(podName, shards);
 }
 
 /** The pod name in a Lease holder's identity (`<pod>_<random>`, flags.ts). */

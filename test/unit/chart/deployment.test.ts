@@ -106,8 +106,9 @@ describe('chart Deployment', () => {
       pprofTimeoutMs: 3000,
       leaderElection: { enabled: true, namespace: 'ops', leaseName: 'audits', leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4000 },
       shards: 3,
-      // A Deployment's pod names carry no ordinal: every shard is taken once its Lease is free.
-      homeShard: null,
+      // A Deployment's pod names carry no ordinal: the home is the hash of the name
+      // (fnv1a32('memaudit-controller-7d9f-abcde') = 2531500997, mod 3 = 2).
+      homeShard: 2,
       stateSyncPeriodMs: 0,
       maxSamplesPerTarget: 500,
       maxTargetsPerAudit: 50,

@@ -38,7 +38,9 @@ describe('controller flags', () => {
     };
     expect(config([], 'memaudit-controller-2')).toMatchObject({ shards: 1, homeShard: 0 });
     expect(config(['--shards', '3'], 'memaudit-controller-4')).toMatchObject({ shards: 3, homeShard: 1 });
-    expect(config(['--shards=3'], 'memaudit-controller-7d9f8c6b5-x2kqz')).toMatchObject({ shards: 3, homeShard: null });
+    // A Deployment's pod: the hash of its name (fnv1a32 = 488452960, mod 3 = 1).
+    expect(config(['--shards=3'], 'memaudit-controller-7d9f8c6b5-x2kqz')).toMatchObject({ shards: 3, homeShard: 1 });
+    expect(config(['--shards=3'])).toMatchObject({ shards: 3, homeShard: null });
     expect(() => config(['--shards', '0'])).toThrow(/--shards: expected a positive integer/);
     expect(() => config(['--shards', '2', '--no-leader-elect'])).toThrow(/--shards: more than one shard needs leader election/);
   });

@@ -33,10 +33,11 @@ describe('shard assignment', () => {
     for (const c of counts) expect(Math.abs(c - 300)).toBeLessThan(45);
   });
 
-  it('takes the home shard from a StatefulSet ordinal, and none from other pod names', () => {
+  it('takes the home shard from a StatefulSet ordinal, else from the hash of the pod name', () => {
     expect(homeShardOf('memaudit-controller-0', 3)).toBe(0);
     expect(homeShardOf('memaudit-controller-4', 3)).toBe(1);
-    expect(homeShardOf('memaudit-controller-7d9f8c6b5-x2kqz', 3)).toBeNull();
+    // fnv1a32('memaudit-controller-7d9f8c6b5-x2kqz') = 488452960 (Python agrees); mod 3 = 1.
+    expect(homeShardOf('memaudit-controller-7d9f8c6b5-x2kqz', 3)).toBe(1);
     expect(homeShardOf(undefined, 3)).toBeNull();
     expect(homeShardOf('anything', 1)).toBe(0);
   });
@@ -193,7 +194,7 @@ describe('shard Leases', () => {
     expect(heldBy(spare).length).toBeGreaterThan(0);
   });
 
-  it('spreads the shards over replicas without an ordinal', async () => {
+  it('spreads the shards over replicas without a home (no pod name)', async () => {
     const [a, b, c] = [start('ctl-a', null), start('ctl-b', null), start('ctl-c', null)];
     await advance(14_000);
     // No home: an absent Lease is taken only after a lease duration.
