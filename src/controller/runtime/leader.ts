@@ -191,11 +191,10 @@ export class LeaderElector {
     }
     if (holder === me && this.options.yieldsToClaims && claimFresh && !claimIsMine) return 'yield';
     // A claim is dropped once its claimant holds the Lease, or once it went stale.
-    const annotations = { ...lease.metadata.annotations };
-    if (claim !== '' && (claimIsMine || !claimFresh)) delete annotations[CLAIM_ANNOTATION];
+    const { [CLAIM_ANNOTATION]: _claim, ...unclaimed } = lease.metadata.annotations ?? {};
     const next: Lease = {
       ...lease,
-      metadata: { ...lease.metadata, annotations },
+      metadata: claim !== '' && (claimIsMine || !claimFresh) ? { ...lease.metadata, annotations: unclaimed } : lease.metadata,
       spec: {
         holderIdentity: me,
         leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000),
