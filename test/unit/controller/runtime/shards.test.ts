@@ -182,6 +182,24 @@ describe('shard Leases', () => {
     expect(survivor.gained).toHaveLength(2);
   });
 
+  it('ignores, then removes, a claim its claimant stopped refreshing: no endless hand-overs', async () => {
+    const [a, b, c] = [start('ctl-0', 0), start('ctl-1', 1), start('ctl-2', 2)];
+    await advance(100);
+    c!.down = true;
+    await advance(40_000);
+    const survivor = [a!, b!].find((r) => r.shards.holds(2))!;
+    const back = start('ctl-2', 2, 'ffff0000');
+    await advance(100); // it claims once, and is gone before it can take the Lease
+    back.down = true;
+    expect(api.leases.get('memaudit-controller-shard-2')!.metadata.annotations?.['memaudit.io/claimed-by']).toMatch(/^ctl-2_ffff0000 /);
+    await advance(300_000);
+    // The fresh claim was honoured once; then a survivor took the shard again and dropped the stale claim.
+    expect(survivor.lost).toEqual([2]);
+    expect([a!, b!].filter((r) => r.shards.holds(2))).toHaveLength(1);
+    expect(a!.gained.length + b!.gained.length).toBe(4);
+    expect(api.leases.get('memaudit-controller-shard-2')!.metadata.annotations?.['memaudit.io/claimed-by']).toBeUndefined();
+  });
+
   it('does not claim a home shard from a replica whose home it is too', async () => {
     const a = start('ctl-0', 0);
     await advance(100);
