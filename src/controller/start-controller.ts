@@ -1,7 +1,7 @@
 // Wires the controller: informers on MemoryAudits and Pods (always running, so a standby has warm
-// caches), a per-key queue and the reconciler that run only while this replica leads, the probe
-// server. Resolves when `signal` aborts and everything has stopped (evidence flushed, Lease
-// released).
+// caches), a per-key queue and the reconciler that run only for the audits of the shards this
+// replica leads (one shard, one Lease, by default), the probe server. Resolves when `signal`
+// aborts and everything has stopped (evidence flushed, Leases released).
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { UsageError } from '../errors.ts';
@@ -20,10 +20,10 @@ import { isNotFound } from './runtime/kube/api-error.ts';
 import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
 import { selectorMatches } from './runtime/kube/selector.ts';
 import type { List, Pod } from './runtime/kube/types.ts';
-import { LeaderElector } from './runtime/leader.ts';
 import { ControllerMetrics } from './runtime/metrics.ts';
 import { KeyedQueue } from './runtime/queue.ts';
 import { ProbeServer } from './runtime/probe-server.ts';
+import { ShardLeadership, shardOf } from './runtime/shards.ts';
 
 export interface RunningController {
   port: number;
@@ -38,7 +38,14 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   const pprof = new PodPprofReader({ api: client, config, observe: (ok, seconds) => metrics.observeFetch('pprof', ok, seconds) });
   const history = config.prometheus ? { client: prometheusClient(config.prometheus), selector: config.prometheus.selector } : null;
   const store = config.stateSyncPeriodMs > 0 ? new EvidenceStore(client, log.child({ component: 'state' })) : null;
-  const leader = new LeaderElector(client, config.leaderElection, log.child({ component: 'leader' }), metrics);
+  const leader = new ShardLeadership(client, config.leaderElection, log.child({ component: 'leader' }), {
+    shards: config.shards,
+    home: config.homeShard,
+    onHeldChanged: (held) => {
+      metrics.shardsHeld.set(held);
+      metrics.leader.set(held > 0 ? 1 : 0);
+    },
+  });
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
 
   // One informer pair for all namespaces, or one per watched namespace (--namespace a,b).
@@ -66,7 +73,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     events,
     audits,
     pods,
-    isLeader: () => leader.isLeader(),
+    isLeader: (key) => leader.owns(key),
     cachesSynced: () => audits.synced && pods.synced,
     engine,
     history,
@@ -74,7 +81,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   let queue: KeyedQueue | undefined;
   const keyOf = (o: { metadata: { name: string; namespace?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
-  const enqueue = (key: string) => queue?.add(key);
+  const enqueue = (key: string) => {
+    if (leader.owns(key)) queue?.add(key);
+  };
+  const inShard = (shard: number) => (key: string) => shardOf(key, config.shards) === shard;
+  const ownedAudits = () => audits.list().filter((a) => leader.owns(keyOf(a))).length;
   const newQueue = () => {
     const q = new KeyedQueue((key) => reconciler.reconcile(key), log.child({ component: 'queue' }), { retryInitialMs: 1000, retryMaxMs: 60_000, concurrency: config.concurrentReconciles });
     q.onResult = (_key, ok, ms) => {
@@ -102,24 +113,38 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     },
   });
   const port = await server.listen(config.listen.host, config.listen.port);
-  log.info({ port, identity: leader.identity, kubeletAccess: config.kubeletAccess, pprofAccess: config.pprofAccess, backfillFrom: history?.client.url ?? null }, 'Controller listening');
+  log.info({ port, identity: leader.identity, shards: config.shards, homeShard: config.homeShard, kubeletAccess: config.kubeletAccess, pprofAccess: config.pprofAccess, backfillFrom: history?.client.url ?? null }, 'Controller listening');
 
   await Promise.all([audits.start(), pods.start()]);
   leader.start({
-    onStartedLeading: () => {
-      queue = newQueue();
-      for (const a of audits.list()) queue.add(keyOf(a));
-      metrics.audits.set(audits.list().length);
+    onShardGained: (shard) => {
+      // Each audit of the shard starts with restoreEvidence: the evidence its last owner saved,
+      // never what this replica kept from an earlier time it held the shard.
+      reconciler.release(inShard(shard));
+      queue ??= newQueue();
+      const keys = audits.list().map(keyOf).filter(inShard(shard));
+      for (const key of keys) queue.add(key);
+      metrics.audits.set(ownedAudits());
+      log.info({ shard, shards: config.shards, audits: keys.length }, 'Shard gained');
     },
-    onStoppedLeading: async () => {
-      const q = queue;
-      queue = undefined;
-      await q?.stop();
-      reconciler.reset();
+    onShardLost: async (shard) => {
+      // Handing the shard over, the Lease is still ours: save first. Lost, it is not: skipped.
+      await reconciler.flushAll(inShard(shard), (key) => leader.holdsLease(shardOf(key, config.shards)));
+      if (leader.held === 0) {
+        const q = queue;
+        queue = undefined;
+        await q?.stop();
+        reconciler.reset();
+      } else {
+        // Queued audits of the shard find it gone at their next run and drop out of the queue.
+        reconciler.release(inShard(shard));
+      }
+      metrics.audits.set(ownedAudits());
+      if (config.shards > 1) log.info({ shard, shards: config.shards }, 'Shard lost');
     },
   });
   // Audits that arrive later are enqueued by the handlers; keep the gauge fresh.
-  const gauge = setInterval(() => metrics.audits.set(audits.list().length), 10_000);
+  const gauge = setInterval(() => metrics.audits.set(ownedAudits()), 10_000);
 
   const done = new Promise<void>((resolve) => {
     const shutdown = async () => {

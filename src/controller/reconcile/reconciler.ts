@@ -22,7 +22,9 @@ import type { ApiAccess, Round } from './round.ts';
 import { sampleDue, sampleRound, type Readers } from './sample-round.ts';
 import { invalidSpecStatus, writeStatus } from './write-status.ts';
 
-export interface ReconcilerDeps extends Readers, ApiAccess {
+export interface ReconcilerDeps extends Readers, Omit<ApiAccess, 'isLeader'> {
+  /** True while this replica acts for the audit (`namespace/name`): it holds the Lease of its shard. */
+  isLeader: (key: string) => boolean;
   config: { maxSamplesPerTarget: number; maxTargetsPerAudit: number; stateSyncPeriodMs: number };
   log: Logger;
   store: EvidenceStore | null;
@@ -53,9 +55,10 @@ export class Reconciler {
     const [ns, name] = splitKey(key);
     const audit = this.deps.audits.get(name, ns);
     if (!audit || audit.metadata.deletionTimestamp) return this.forget(key, ns, name, audit === undefined);
-    if (!this.deps.isLeader()) return {};
+    if (!this.deps.isLeader(key)) return {};
     if (this.deps.cachesSynced && !this.deps.cachesSynced()) return { requeueAfterMs: 1000 };
-    const { deps } = this;
+    // The steps that write ask about this audit's shard only.
+    const deps = { ...this.deps, isLeader: () => this.deps.isLeader(key) };
     const log = deps.log.child({ audit: key });
     const step = timedStep(deps.metrics, log);
     const spec = resolveSpec(audit.spec);
@@ -91,12 +94,29 @@ export class Reconciler {
     this.deps.kubelet.retainNodes(new Set());
   }
 
-  /** Persists every audit's unsaved evidence (on shutdown, while still leader). */
-  async flushAll(): Promise<void> {
+  /**
+   * Drops the in-memory evidence and the target metrics of the audits `lost` selects (a shard
+   * another replica now owns: it restores them from their ConfigMaps, and its metrics replace ours).
+   */
+  release(lost: (key: string) => boolean): void {
+    for (const key of [...this.evidence.keys()]) {
+      if (!lost(key)) continue;
+      const [ns, name] = splitKey(key);
+      this.evidence.delete(key);
+      this.sampledNodes(key, undefined);
+      this.deps.metrics.pruneTargets(ns, name, new Set());
+    }
+  }
+
+  /**
+   * Persists the unsaved evidence of every audit `select` picks (all: on shutdown, while still
+   * holding their shards; one shard's: when handing it over, which `mayWrite` allows).
+   */
+  async flushAll(select: (key: string) => boolean = () => true, mayWrite: (key: string) => boolean = this.deps.isLeader): Promise<void> {
     for (const [key, evidence] of this.evidence) {
       const [ns, name] = splitKey(key);
       const audit = this.deps.audits.get(name, ns);
-      if (audit && evidence.dirty && this.deps.store) await persistEvidence(this.deps.store, this.deps.isLeader, { audit, evidence, nowMs: this.now(), log: this.deps.log.child({ audit: key }) });
+      if (audit && select(key) && evidence.dirty && this.deps.store) await persistEvidence(this.deps.store, () => mayWrite(key), { audit, evidence, nowMs: this.now(), log: this.deps.log.child({ audit: key }) });
     }
   }
 
@@ -115,7 +135,7 @@ export class Reconciler {
     this.sampledNodes(key, undefined);
     this.deps.metrics.pruneTargets(ns, name, new Set());
     // The ConfigMap is owned by the audit (garbage-collected); delete it now as well.
-    if (deleted && this.deps.store && this.deps.isLeader()) {
+    if (deleted && this.deps.store && this.deps.isLeader(key)) {
       await this.deps.store.delete(ns, name).catch((e: unknown) => this.deps.log.warn({ audit: key, err: e instanceof Error ? e.message : String(e) }, 'Evidence ConfigMap not deleted'));
     }
     return {};

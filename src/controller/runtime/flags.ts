@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { secondsFromDuration } from '../../model/units.ts';
 import { parseLabelMatchers, type LabelMatcher } from '../../sources/promql.ts';
+import { homeShardOf } from './shards.ts';
 
 export type Access = 'proxy' | 'direct';
 
@@ -51,6 +52,10 @@ export interface ControllerConfig {
   pprofAccess: Access;
   pprofTimeoutMs: number;
   leaderElection: LeaderElectionConfig;
+  /** Audits are spread over this many shards, one Lease each (1: one Lease, as without shards). */
+  shards: number;
+  /** The shard this replica contends for at once: its StatefulSet ordinal ($POD_NAME) mod shards, else the hash of $POD_NAME; null: no $POD_NAME. */
+  homeShard: number | null;
   /** How often evidence is written to the audit's ConfigMap (0 disables persistence). */
   stateSyncPeriodMs: number;
   maxSamplesPerTarget: number;
@@ -78,6 +83,7 @@ export const CONTROLLER_FLAGS = {
   'leader-elect-lease-duration': { type: 'string', default: '15s' },
   'leader-elect-renew-deadline': { type: 'string', default: '10s' },
   'leader-elect-retry-period': { type: 'string', default: '2s' },
+  shards: { type: 'string', default: '1' },
   'state-sync-period': { type: 'string', default: '30s' },
   'max-samples-per-target': { type: 'string', default: '280' },
   'max-targets-per-audit': { type: 'string', default: '200' },
@@ -117,6 +123,10 @@ Options:
   --leader-elect-lease-duration D    (default 15s)
   --leader-elect-renew-deadline D    (default 10s)
   --leader-elect-retry-period D      (default 2s)
+  --shards N                         spread audits over N shards, one Lease each (NAME-shard-I);
+                                     a replica takes its own shard (the ordinal of $POD_NAME, else
+                                     its hash) at once, another only when its holder is gone
+                                     (default 1)
   --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
   --max-samples-per-target N         samples held per container, older ones two per time bucket
                                      (default 280: 24 h at 30 s in under 4 KiB)
@@ -241,6 +251,9 @@ export function controllerConfigFromValues(values: Omit<ControllerFlagValues, 'h
   if (renewDeadlineMs >= leaseDurationMs) throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
   if (retryPeriodMs >= renewDeadlineMs) throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
   const identity = `${env.POD_NAME || os.hostname()}_${randomBytes(4).toString('hex')}`;
+  const enabled = values['leader-elect'] && !values['no-leader-elect'];
+  const shards = positiveInt('shards', values.shards);
+  if (shards > 1 && !enabled) throw new UsageError('--shards: more than one shard needs leader election (without --no-leader-elect)');
   return {
     kubeconfig: values.kubeconfig ?? null,
     namespaces: namespaceList(values.namespace ?? []),
@@ -252,7 +265,7 @@ export function controllerConfigFromValues(values: Omit<ControllerFlagValues, 'h
     pprofAccess: access('pprof-access', values['pprof-access']),
     pprofTimeoutMs: ms('pprof-timeout', values['pprof-timeout']),
     leaderElection: {
-      enabled: values['leader-elect'] && !values['no-leader-elect'],
+      enabled,
       namespace: values['leader-election-namespace'] || env.POD_NAMESPACE || 'memaudit-system',
       leaseName: values['leader-election-id'],
       identity,
@@ -260,6 +273,8 @@ export function controllerConfigFromValues(values: Omit<ControllerFlagValues, 'h
       renewDeadlineMs,
       retryPeriodMs,
     },
+    shards,
+    homeShard: homeShardOf(env.POD_NAME, shards),
     stateSyncPeriodMs: ms('state-sync-period', values['state-sync-period'], true),
     maxSamplesPerTarget: positiveInt('max-samples-per-target', values['max-samples-per-target']),
     maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),

@@ -31,6 +31,7 @@ export class ControllerMetrics {
   readonly samplingDuration: Histogram<'source'>;
   readonly informerRestarts: Counter<'informer'>;
   readonly leader: Gauge;
+  readonly shardsHeld: Gauge;
   readonly audits: Gauge;
   readonly statusWrites: Counter<'result'>;
   readonly patches: Counter<'result'>;
@@ -50,7 +51,8 @@ export class ControllerMetrics {
     this.samplingTotal = new Counter({ name: 'memaudit_sampling_total', help: 'Fetches from kubelets (kubelet), Go targets (pprof) and the Prometheus history (prometheus: one per audit backfilled) by result.', labelNames: ['source', 'result'], registers });
     this.samplingDuration = new Histogram({ name: 'memaudit_sampling_duration_seconds', help: 'Duration of one fetch.', labelNames: ['source'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.informerRestarts = new Counter({ name: 'memaudit_informer_restarts_total', help: 'Informer restarts after a failed list or watch.', labelNames: ['informer'], registers });
-    this.leader = new Gauge({ name: 'memaudit_leader', help: '1 while this replica holds the leader Lease.', registers });
+    this.leader = new Gauge({ name: 'memaudit_leader', help: '1 while this replica holds the leader Lease (with --shards: the Lease of at least one shard).', registers });
+    this.shardsHeld = new Gauge({ name: 'memaudit_shards_held', help: 'Shards whose Lease this replica holds (with one shard: the same as memaudit_leader).', registers });
     this.audits = new Gauge({ name: 'memaudit_audits', help: 'MemoryAudits this controller reconciles.', registers });
     this.statusWrites = new Counter({ name: 'memaudit_status_writes_total', help: 'MemoryAudit status writes by result.', labelNames: ['result'], registers });
     this.patches = new Counter({ name: 'memaudit_patches_total', help: 'Workload patches by result (Applied, Refused, Failed).', labelNames: ['result'], registers });

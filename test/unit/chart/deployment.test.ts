@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTROLLER_FLAGS, controllerConfigFromArgs } from '../../../src/controller/runtime/flags.ts';
+import { shardLeaseName } from '../../../src/controller/runtime/shards.ts';
 import type { ControllerConfig } from '../../../src/controller/runtime/flags.ts';
 import { REPO_ROOT } from '../../e2e/harness/tools.ts';
 import { find, only, render, template } from './helm.ts';
@@ -64,6 +65,8 @@ const EVERYTHING = {
   kubelet: { access: 'direct', caFile: '/etc/kubelet-ca/ca.crt', insecureSkipTlsVerify: true, timeout: '5s' },
   pprof: { access: 'proxy', timeout: '3s' },
   leaderElection: { enabled: true, leaseName: 'audits', leaseDuration: '30s', renewDeadline: '20s', retryPeriod: '4s' },
+  replicas: 3,
+  shards: 3,
   stateSyncPeriod: '0s',
   maxSamplesPerTarget: 500,
   maxTargetsPerAudit: 50,
@@ -102,6 +105,10 @@ describe('chart Deployment', () => {
       pprofAccess: 'proxy',
       pprofTimeoutMs: 3000,
       leaderElection: { enabled: true, namespace: 'ops', leaseName: 'audits', leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4000 },
+      shards: 3,
+      // A Deployment's pod names carry no ordinal: the home is the hash of the name
+      // (fnv1a32('memaudit-controller-7d9f-abcde') = 2531500997, mod 3 = 2).
+      homeShard: 2,
       stateSyncPeriodMs: 0,
       maxSamplesPerTarget: 500,
       maxTargetsPerAudit: 50,
@@ -130,6 +137,9 @@ describe('chart Deployment', () => {
     const two = await template({ values: { leaderElection: { enabled: false } } });
     expect(two.code).not.toBe(0);
     expect(two.stderr).toMatch(/replicas > 1 needs leaderElection.enabled/);
+    const sharded = await template({ values: { replicas: 1, shards: 2, leaderElection: { enabled: false } } });
+    expect(sharded.code).not.toBe(0);
+    expect(sharded.stderr).toMatch(/shards > 1 needs leaderElection.enabled/);
   });
 
   it('owns the Lease the controller elects its leader with (so helm uninstall removes it), leaving its spec to the controller', async () => {
@@ -139,6 +149,15 @@ describe('chart Deployment', () => {
     const named = await render({ values: { leaderElection: { leaseName: 'audits' } } });
     expect(only(named, 'Lease').metadata.name).toBe('audits');
     expect(find(await render({ values: { replicas: 1, leaderElection: { enabled: false } } }), 'Lease')).toEqual([]);
+  });
+
+  it('owns one Lease per shard, named as the controller names them', async () => {
+    const sharded = await render({ namespace: 'ops', values: { replicas: 3, shards: 3, leaderElection: { leaseName: 'audits' } } });
+    const names = find(sharded, 'Lease').map((l) => l.metadata.name);
+    expect(names).toEqual([0, 1, 2].map((i) => shardLeaseName('audits', i, 3)));
+    expect(names).toEqual(['audits-shard-0', 'audits-shard-1', 'audits-shard-2']);
+    expect(parsed(sharded).shards).toBe(3);
+    expect(find(sharded, 'Lease').every((l) => l.spec === undefined)).toBe(true);
   });
 
   it('covers every flag of `memaudit controller` (a new flag needs a value or a reason here)', async () => {

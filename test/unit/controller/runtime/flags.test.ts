@@ -30,6 +30,21 @@ describe('controller flags', () => {
     expect(r.config.leaderElection.identity).toMatch(/^memaudit-0_[0-9a-f]{8}$/);
   });
 
+  it('has one shard by default, and with --shards the home shard from the StatefulSet ordinal of $POD_NAME', () => {
+    const config = (argv: string[], podName?: string) => {
+      const r = controllerConfigFromArgs(argv, podName ? { POD_NAME: podName } : {});
+      if (r.help) throw new Error('unexpected help');
+      return r.config;
+    };
+    expect(config([], 'memaudit-controller-2')).toMatchObject({ shards: 1, homeShard: 0 });
+    expect(config(['--shards', '3'], 'memaudit-controller-4')).toMatchObject({ shards: 3, homeShard: 1 });
+    // A Deployment's pod: the hash of its name (fnv1a32 = 488452960, mod 3 = 1).
+    expect(config(['--shards=3'], 'memaudit-controller-7d9f8c6b5-x2kqz')).toMatchObject({ shards: 3, homeShard: 1 });
+    expect(config(['--shards=3'])).toMatchObject({ shards: 3, homeShard: null });
+    expect(() => config(['--shards', '0'])).toThrow(/--shards: expected a positive integer/);
+    expect(() => config(['--shards', '2', '--no-leader-elect'])).toThrow(/--shards: more than one shard needs leader election/);
+  });
+
   it('refuses bad values naming the flag', () => {
     expect(() => controllerConfigFromArgs(['--kubelet-access', 'ssh'], {})).toThrow(/--kubelet-access: expected proxy or direct/);
     expect(() => controllerConfigFromArgs(['--leader-elect-renew-deadline', '30s'], {})).toThrow(/renew-deadline must be shorter/);
