@@ -13,6 +13,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cadvisorParseBench } from './cadvisor-parse.ts';
+import { controllerRealReport, RECORDED_FIGURES } from './controller-real-report.ts';
+import type { ControllerRealFigures } from './controller-real-report.ts';
 import { figuresFor20k, measureEvidenceBytesApart, measureRounds, requestLines } from './controller.ts';
 import { DETECTORS, heldoutSets, labelledRows, limitSummary, limitTable, tally, verdictTable, type TraceRow } from './diagnosis.ts';
 import { heapProfileBench, profilePair } from './heap-profile.ts';
@@ -176,7 +178,13 @@ if (sections.has('engine')) {
 }
 
 report.section('Not in `npm run bench`');
-report.text('- `npm run bench:robustness`: the labelled traces decimated 3x and 6x and cut to their first 60 % and last 50 %: does the verdict hold?', '- `npm run bench:memory`: peak RSS of `memaudit analyze --docker-stats` on a generated 1 GiB recording (minutes to generate).');
+report.text(
+  '- `npm run bench:robustness`: the labelled traces decimated 3x and 6x and cut to their first 60 % and last 50 %: does the verdict hold?',
+  '- `npm run bench:memory`: peak RSS of `memaudit analyze --docker-stats` on a generated 1 GiB recording (minutes to generate).',
+  `- \`npm run bench:controller-real [-- --containers N --nodes M --json ${RECORDED_FIGURES}]\`: one \`memaudit controller\` process against a real kube-apiserver + etcd (test/e2e's control plane, from the cached binaries), with Node and Pod objects for the fleet (default 20,000 one-container pods over 100 nodes, a MemoryAudit per 50 pods, interval 30 s) and a stand-in kubelet per node serving generated /metrics/cadvisor (test/e2e/harness/fleet-kubelet.ts). CPU and RSS from the controller's /proc, API requests from the API server's own apiserver_request_total (an idle window's background subtracted), kubelet scrapes counted by the stand-ins; rounds are new samples per container, so a controller that falls behind shows fewer rounds. The recorded run (${RECORDED_FIGURES}):`,
+);
+const recorded = path.join(ROOT, RECORDED_FIGURES);
+if (existsSync(recorded)) report.text('', ...controllerRealReport(JSON.parse(readFileSync(recorded, 'utf8')) as ControllerRealFigures));
 
 /** The issue's figures first, from what the sections set (placed after the machine line). */
 function summary(f: Record<string, unknown>): string[] {

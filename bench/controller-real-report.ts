@@ -1,0 +1,70 @@
+/**
+ * The figures of bench/controller-real.ts (one controller process against a real kube-apiserver)
+ * and their markdown. Apart from the bench so that `npm run bench` can render a recorded run
+ * (docs/benchmarks-controller-real.json) without starting a cluster.
+ */
+export interface ControllerRealFigures {
+  startedAt: string;
+  machine: string;
+  loadAverageAtStart: number;
+  containers: number;
+  nodes: number;
+  audits: number;
+  intervalSeconds: number;
+  /** Creating the Nodes and Pods and writing their status, with the bench's concurrency. */
+  setupSeconds: number;
+  setupRequestsPerSecond: number;
+  auditSetupSeconds: number;
+  firstRound: { wallSeconds: number; cpuSeconds: number; rssBytes: number };
+  /** The measured window: rounds done are new samples per container. */
+  window: { seconds: number; roundsDone: number; roundsDue: number; reconcilesPerRound: number };
+  cpuSecondsPerRound: number;
+  cpuCoresBusy: number;
+  /** The rest of the machine's load in the window, per round: the API server, etcd, the bench process (the stand-in kubelets). */
+  othersCpuSecondsPerRound?: { kubeApiserver: number; etcd: number; standInKubelets: number };
+  loadAverageAtEnd?: number;
+  rssBytes: number;
+  peakRssBytes: number;
+  rssBytesPerContainer: number;
+  apiRequestsPerRound: number;
+  /** "VERB resource[/subresource]" from apiserver_request_total, the idle background subtracted. */
+  apiRequestsPerRoundByKind: Record<string, number>;
+  apiBackgroundPerRound: number;
+  kubeletScrapesPerRound: number;
+  /** PATCH/UPDATE memoryaudits/status as the API server counted them. */
+  statusWritesPerMinute: number;
+  /** memaudit_status_writes_total, the controller's own count. */
+  controllerStatusWritesPerMinute: number;
+}
+
+/** The docs file `npm run bench` renders a recorded run from. */
+export const RECORDED_FIGURES = 'docs/benchmarks-controller-real.json';
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+export function controllerRealReport(f: ControllerRealFigures): string[] {
+  const rows: [string, string][] = [
+    ['containers / nodes / audits', `${f.containers} / ${f.nodes} / ${f.audits} (interval ${f.intervalSeconds} s)`],
+    ['setup: Nodes + Pods (create + status)', `${f.setupSeconds} s (${f.setupRequestsPerSecond} requests/s); audits ${f.auditSetupSeconds} s`],
+    ['first round (lists, first samples, ConfigMaps created)', `${f.firstRound.wallSeconds} s wall, ${f.firstRound.cpuSeconds.toFixed(1)} s CPU`],
+    ['measured window', `${f.window.seconds} s: ${f.window.roundsDone} rounds done (new samples per container) of ${f.window.roundsDue} due; ${f.window.reconcilesPerRound} reconciles per round`],
+    ['CPU per steady round', `**${f.cpuSecondsPerRound} s** (${f.cpuCoresBusy} cores busy)`],
+    ...(f.othersCpuSecondsPerRound ? [['CPU per round of the rest', `kube-apiserver ${f.othersCpuSecondsPerRound.kubeApiserver} s, etcd ${f.othersCpuSecondsPerRound.etcd} s, stand-in kubelets (the bench process) ${f.othersCpuSecondsPerRound.standInKubelets} s`] as [string, string]] : []),
+    ['RSS (end of window) / peak', `**${mib(f.rssBytes)}** / ${mib(f.peakRssBytes)}`],
+    ['RSS per container', `**${(f.rssBytesPerContainer / 1024).toFixed(1)} KiB** (the whole process over the containers)`],
+    ['API requests per round (apiserver_request_total, background subtracted)', `**${f.apiRequestsPerRound}** (background ${f.apiBackgroundPerRound})`],
+    ['kubelet scrapes per round', `**${f.kubeletScrapesPerRound}**`],
+    ['status writes per minute (API server / controller)', `**${f.statusWritesPerMinute}** / ${f.controllerStatusWritesPerMinute}`],
+  ];
+  return [
+    `Run ${f.startedAt} on ${f.machine}; load average ${f.loadAverageAtStart.toFixed(2)} at the start${f.loadAverageAtEnd === undefined ? '' : `, ${f.loadAverageAtEnd.toFixed(2)} at the end`}.`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '| API requests per round by verb and resource | count |',
+    '|---|---|',
+    ...Object.entries(f.apiRequestsPerRoundByKind).map(([k, v]) => `| ${k} | ${v} |`),
+  ];
+}
