@@ -17,6 +17,8 @@ export interface TargetReading {
  * the verdict rather than predict_linear on raw usage) and the controller's own health.
  */
 export class ControllerMetrics {
+  /** The targets with series, by "namespace/audit", then "pod/container": what pruneTargets removes. */
+  readonly #targets = new Map<string, Map<string, { namespace: string; audit: string; pod: string; container: string }>>();
   readonly registry = new Registry();
   readonly targetVerdict: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'verdict'>;
   readonly targetGrowth: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'component'>;
@@ -66,6 +68,10 @@ export class ControllerMetrics {
   }
 
   setTarget(labels: { namespace: string; audit: string; pod: string; container: string }, t: TargetReading): void {
+    const key = `${labels.namespace}/${labels.audit}`;
+    let targets = this.#targets.get(key);
+    if (!targets) this.#targets.set(key, (targets = new Map()));
+    targets.set(`${labels.pod}/${labels.container}`, { ...labels });
     for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === t.verdict ? 1 : 0);
     for (const c of COMPONENTS) {
       const g = t.growth[c];
@@ -81,14 +87,19 @@ export class ControllerMetrics {
 
   /** Drops every series of an audit's targets except those in `keep` ("pod/container"). */
   pruneTargets(namespace: string, audit: string, keep: ReadonlySet<string>): void {
-    for (const metric of [this.targetVerdict, this.targetGrowth, this.targetTimeToLimit, this.targetSamples, this.targetLimit, this.targetRecommendedLimit] as Gauge<string>[]) {
-      // prom-client has no label-set listing in its types; read the values and remove stale ones.
-      void metric.get().then((m) => {
-        for (const v of m.values) {
-          const l = v.labels as Record<string, string>;
-          if (l.namespace === namespace && l.audit === audit && !keep.has(`${l.pod}/${l.container}`)) metric.remove(l);
-        }
-      });
+    // From this class's own index of the audit's targets: prom-client can only list a gauge's
+    // label sets by reading every series of every audit, which made a round over N audits cost
+    // N x all targets (36 % of the controller's CPU at 10,000 containers, bench:controller-real).
+    const key = `${namespace}/${audit}`;
+    const targets = this.#targets.get(key);
+    if (!targets) return;
+    for (const [tk, labels] of targets) {
+      if (keep.has(tk)) continue;
+      for (const verdict of VERDICTS) this.targetVerdict.remove({ ...labels, verdict });
+      for (const component of COMPONENTS) this.targetGrowth.remove({ ...labels, component });
+      for (const g of [this.targetTimeToLimit, this.targetSamples, this.targetLimit, this.targetRecommendedLimit]) g.remove(labels);
+      targets.delete(tk);
     }
+    if (targets.size === 0) this.#targets.delete(key);
   }
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { ControllerMetrics, type TargetReading } from '../../../../src/controller/runtime/metrics.ts';
+
+const reading: TargetReading = { verdict: 'Leak', growth: { anon: 1e6, usage: 2e6 }, timeToLimitSeconds: 600, limitBytes: 1 << 30, recommendedLimitBytes: 1 << 28, samples: 10 };
+
+/** The per-target series in the exposition: "audit/pod/container" of each line, sorted, one per target and metric. */
+async function targetSeries(m: ControllerMetrics): Promise<string[]> {
+  const text = await m.registry.metrics();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('memaudit_target_'))
+    .map((l) => {
+      const name = l.slice(0, l.indexOf('{'));
+      const label = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(l)?.[1];
+      return `${name} ${label('namespace')}/${label('audit')}/${label('pod')}/${label('container')}`;
+    })
+    .sort();
+}
+
+describe('ControllerMetrics.pruneTargets', () => {
+  it("drops every series of an audit's stale targets, and nothing of its kept ones or of other audits", async () => {
+    const m = new ControllerMetrics(false);
+    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' }, reading);
+    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p2', container: 'app' }, reading);
+    m.setTarget({ namespace: 'shop', audit: 'b', pod: 'p2', container: 'app' }, reading);
+    m.setTarget({ namespace: 'web', audit: 'a', pod: 'p2', container: 'app' }, reading);
+    const before = await targetSeries(m);
+    // 5 verdict series, 2 growth, time to limit, samples, limit, recommended limit: 11 per target.
+    expect(before.length).toBe(4 * 11);
+
+    m.pruneTargets('shop', 'a', new Set(['p1/app']));
+    const after = await targetSeries(m);
+    expect(after.filter((s) => s.endsWith(' shop/a/p2/app'))).toEqual([]);
+    expect(after.filter((s) => s.endsWith(' shop/a/p1/app')).length).toBe(11);
+    expect(after.filter((s) => s.endsWith(' shop/b/p2/app') || s.endsWith(' web/a/p2/app')).length).toBe(22);
+
+    // An audit deleted: all of its series go; a target set again after a prune is pruned again.
+    m.pruneTargets('shop', 'a', new Set());
+    m.setTarget({ namespace: 'shop', audit: 'b', pod: 'p3', container: 'app' }, reading);
+    m.pruneTargets('shop', 'b', new Set(['p2/app']));
+    expect((await targetSeries(m)).map((s) => s.split(' ')[1]).filter((v, i, a) => a.indexOf(v) === i)).toEqual(['shop/b/p2/app', 'web/a/p2/app']);
+  });
+});
