@@ -744,8 +744,14 @@ function record(entry: CgroupEntry, f: CadvisorField, value: number, ts: number 
   if (field === 'usageBytes' && ts !== undefined) entry.usageTs = ts;
 }
 
-/** Per container, the cgroup with usage and the newest usage timestamp (see parseCadvisorMetrics). */
-function bestSamples(entries: readonly CgroupEntry[], scrapeTimeMs: number): CadvisorScrape {
+/** What a scrape says of one cgroup of a container: the part bestSamples chooses by. */
+export type CgroupReading = Pick<CgroupEntry, 'key' | 'cgroupId' | 'fields' | 'usageTs' | 'maxTs'>;
+
+/**
+ * Per container, the cgroup with usage and the newest usage timestamp (see parseCadvisorMetrics):
+ * a container's cgroups across a restart, or a pod cgroup without usage, give one sample.
+ */
+export function bestSamples(entries: readonly CgroupReading[], scrapeTimeMs: number): CadvisorScrape {
   const best = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
   for (const e of entries) {
     const k = containerKeyString(e.key);

@@ -1,8 +1,8 @@
 // The text parser parseCadvisorMetrics was before the byte scanner (src/sources/cadvisor.ts),
 // kept as the reference the scanner must agree with: every line through parsePrometheusText, a
-// record per metric, the same choice of cgroup per container.
+// record per metric; the choice of cgroup per container is the scanner's own (bestSamples).
 import type { MemorySample } from '../../src/model/sample.ts';
-import { cadvisorField, containerKeyFromLabels, containerKeyString, limitBytesFromSpec, parsePrometheusText, type CadvisorScrape, type ContainerKey, type ContainerSample } from '../../src/sources/cadvisor.ts';
+import { bestSamples, cadvisorField, containerKeyFromLabels, containerKeyString, limitBytesFromSpec, parsePrometheusText, type CadvisorScrape, type ContainerKey } from '../../src/sources/cadvisor.ts';
 
 const WANTED = new Set(['container_memory_usage_bytes', 'container_memory_working_set_bytes', 'container_memory_cache', 'container_memory_rss', 'container_memory_mapped_file', 'container_memory_total_active_file_bytes', 'container_memory_total_inactive_file_bytes', 'container_memory_kernel_usage', 'container_spec_memory_limit_bytes', 'container_memory_failcnt', 'container_pressure_memory_waiting_seconds_total', 'container_pressure_memory_stalled_seconds_total', 'container_memory_failures_total', 'container_memory_swap']);
 
@@ -31,25 +31,5 @@ export function referenceParseCadvisor(text: string, scrapeTimeMs: number): Cadv
     entry.fields[field] = s.value;
     if (field === 'usageBytes' && s.timestampMs !== undefined) entry.usageTs = s.timestampMs;
   }
-  const best = new Map<string, { key: ContainerKey; cgroupId: string | undefined; fields: Partial<Record<keyof MemorySample, number>>; ts: number; hasUsage: boolean }>();
-  for (const e of perCgroup.values()) {
-    const k = containerKeyString(e.key);
-    const ts = e.usageTs ?? e.maxTs ?? scrapeTimeMs;
-    const hasUsage = e.fields.usageBytes !== undefined && e.fields.usageBytes > 0;
-    const prev = best.get(k);
-    if (!prev || (hasUsage && !prev.hasUsage) || (hasUsage === prev.hasUsage && ts > prev.ts)) best.set(k, { key: e.key, cgroupId: e.cgroupId, fields: e.fields, ts, hasUsage });
-  }
-  const containers: ContainerSample[] = [];
-  const withoutUsage: ContainerKey[] = [];
-  for (const e of best.values()) {
-    if (!e.hasUsage) {
-      withoutUsage.push(e.key);
-      continue;
-    }
-    const sample = { timestampMs: e.ts, ...e.fields } as MemorySample;
-    if (e.cgroupId !== undefined) sample.instance = e.cgroupId;
-    containers.push({ key: e.key, sample });
-  }
-  containers.sort((a, b) => containerKeyString(a.key).localeCompare(containerKeyString(b.key)));
-  return { containers, withoutUsage };
+  return bestSamples([...perCgroup.values()], scrapeTimeMs);
 }
