@@ -173,7 +173,7 @@ export function measureEvidenceBytes(containers: number, hours = 24): EvidenceBy
     // The generated kubelet refreshes every 10 s; a round's scrape time moves on by 30 s.
     for (const c of scanCadvisorMetrics(node.body(t), { source: 'n0', scrapeTimeMs: t }).containers) {
       const te = ev.target(c.key.pod, c.key.container);
-      te.addSample(c.sample, DEFAULT_EVIDENCE_LIMITS);
+      te.addSample(c.sample);
       te.prune(t, windowMs);
     }
   }
@@ -258,7 +258,7 @@ export async function measureRounds(scenario: Scenario, steadyRuns = 3): Promise
       const t = T0 + r * INTERVAL_MS;
       targets.forEach((te, i) => {
         const m = podMemory(i, t);
-        te.addSample({ timestampMs: t, usageBytes: m.usage, workingSetBytes: m.usage - Math.floor(m.cache * 0.8), fileBytes: m.cache, anonBytes: m.rss, mappedFileBytes: m.mapped, limitBytes: m.limit, majorFaultCount: 3, failCount: 0, instance: `/kubepods/burstable/pod${te.podUid}/app`, ...(a.spec.pprof ? { go: goSample } : {}) }, DEFAULT_EVIDENCE_LIMITS);
+        te.addSample({ timestampMs: t, usageBytes: m.usage, workingSetBytes: m.usage - Math.floor(m.cache * 0.8), fileBytes: m.cache, anonBytes: m.rss, mappedFileBytes: m.mapped, limitBytes: m.limit, majorFaultCount: 3, failCount: 0, instance: `/kubepods/burstable/pod${te.podUid}/app`, ...(a.spec.pprof ? { go: goSample } : {}) });
       });
     }
     if (a.spec.pprof) for (const te of targets) for (let k = 0; k < DEFAULT_EVIDENCE_LIMITS.maxProfiles; k++) te.addProfile({ ...profile, timestampMs: T0 - (k + 1) * profileEveryMs }, DEFAULT_EVIDENCE_LIMITS);

@@ -33,8 +33,8 @@ export function throughput(report: Report, seriesCount: number, rounds: number):
   const limits = DEFAULT_EVIDENCE_LIMITS;
   const all: TargetEvidence[] = [];
   for (let s = 0; s < seriesCount; s++) {
-    const ser = new TargetEvidence(`pod-${s}`, 'app');
-    for (let i = 0; i < history; i++) ser.addSample(makeSample(s, i), limits);
+    const ser = new TargetEvidence(`pod-${s}`, 'app', limits.maxBuckets);
+    for (let i = 0; i < history; i++) ser.addSample(makeSample(s, i));
     all.push(ser);
   }
   let t = performance.now();
@@ -42,7 +42,7 @@ export function throughput(report: Report, seriesCount: number, rounds: number):
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
-      ser.addSample(makeSample(s, history + r), limits);
+      ser.addSample(makeSample(s, history + r));
       const xs = ser.samples();
       sink += ols(
         xs.map((x) => x.timestampMs),
@@ -56,7 +56,7 @@ export function throughput(report: Report, seriesCount: number, rounds: number):
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < seriesCount; s++) {
       const ser = all[s]!;
-      ser.addSample(makeSample(s, history + rounds + r), limits);
+      ser.addSample(makeSample(s, history + rounds + r));
       const res = audit(ser.samples());
       verdicts[res.verdict] = (verdicts[res.verdict] ?? 0) + 1;
     }

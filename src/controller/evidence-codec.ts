@@ -6,7 +6,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError } from '../errors.ts';
 import { CompactSamples } from '../model/compact-samples.ts';
 import type { GoRuntimeSample, HeapProfile, MemorySample } from '../model/sample.ts';
-import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS, TargetEvidence, reduceProfile } from './evidence.ts';
+import { AuditEvidence, TargetEvidence, reduceProfile } from './evidence.ts';
 
 const FORMAT_VERSION = 2;
 
@@ -117,7 +117,7 @@ function decodeTargetV1(p: PersistedTarget): TargetEvidence {
     if (g.heapInuseBytes !== undefined) s.go = g as unknown as GoRuntimeSample;
     const ii = inst[i];
     if (ii !== null && ii !== undefined && p.inst!.names[ii] !== undefined) s.instance = p.inst!.names[ii];
-    t.addSample(s as unknown as MemorySample, DEFAULT_EVIDENCE_LIMITS);
+    t.addSample(s as unknown as MemorySample);
   });
   t.profiles = p.profiles.map(decodeProfile);
   return t;

@@ -67,8 +67,7 @@ export class TargetEvidence {
   }
 
   /** Appends a sample unless it repeats the last timestamp (a kubelet serves cached stats). */
-  addSample(sample: MemorySample, limits: EvidenceLimits): boolean {
-    if (this.series.length === 0 && this.series.maxBuckets !== limits.maxBuckets) this.series = new CompactSamples({ maxBuckets: limits.maxBuckets });
+  addSample(sample: MemorySample): boolean {
     return this.series.add(sample);
   }
 
@@ -112,10 +111,11 @@ export class AuditEvidence {
     this.uid = uid;
   }
 
-  target(pod: string, container: string): TargetEvidence {
+  /** The target's evidence, new with `maxBuckets` (EvidenceLimits) when it has none yet. */
+  target(pod: string, container: string, maxBuckets = DEFAULT_MAX_BUCKETS): TargetEvidence {
     const key = targetKey(pod, container);
     let t = this.targets.get(key);
-    if (!t) this.targets.set(key, (t = new TargetEvidence(pod, container)));
+    if (!t) this.targets.set(key, (t = new TargetEvidence(pod, container, maxBuckets)));
     return t;
   }
 

@@ -57,13 +57,13 @@ export async function backfill(history: HistorySource, metrics: Pick<ControllerM
   let samples = 0;
   let spanSeconds = 0;
   for (const t of todo) {
-    const te = ev.target(t.pod.metadata.name, t.container);
+    const te = ev.target(t.pod.metadata.name, t.container, limits.maxBuckets);
     te.historyChecked = true;
     te.node = t.pod.spec?.nodeName;
     te.podUid = t.pod.metadata.uid;
     const h = found.get(te.key);
     if (!h || h.samples.length === 0) continue;
-    for (const s of h.samples) if (te.addSample(s, limits)) samples++;
+    for (const s of h.samples) if (te.addSample(s)) samples++;
     loaded++;
     spanSeconds = Math.max(spanSeconds, (h.samples.at(-1)!.timestampMs - h.samples[0]!.timestampMs) / 1000);
   }

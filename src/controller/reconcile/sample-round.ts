@@ -35,7 +35,7 @@ export async function sampleRound(readers: Readers, limits: EvidenceLimits, roun
   if (wantProfile) ev.lastProfileMs = nowMs;
   const goByPod = new Map(goReads.map((g, i) => [pods[i]!.metadata.name, g]));
   targets.forEach((t, i) => {
-    const te = ev.target(t.pod.metadata.name, t.container);
+    const te = ev.target(t.pod.metadata.name, t.container, limits.maxBuckets);
     te.node = t.pod.spec!.nodeName;
     te.podUid = t.pod.metadata.uid;
     const oomKilled = oomKilledContainerId(t.pod, t.container);
@@ -67,7 +67,7 @@ export async function sampleRound(readers: Readers, limits: EvidenceLimits, roun
       // process (heap-diff.ts, profilesToDiff).
       if (go.profile) te.addProfile(sample.instance !== undefined ? { ...go.profile, instance: sample.instance } : go.profile, limits);
     }
-    te.addSample(sample, limits);
+    te.addSample(sample);
   });
   ev.lastRoundMs = nowMs;
   ev.dirty = true;

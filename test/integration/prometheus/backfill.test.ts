@@ -66,7 +66,7 @@ describe('backfill from a real Prometheus', () => {
     // Both were asked once: not again.
     expect(backfillDue(r, targets, history)).toBe(false);
     // Live samples continue after the history.
-    expect(old.addSample({ timestampMs: traceEndMs + 10_000, usageBytes: 1 }, DEFAULT_EVIDENCE_LIMITS)).toBe(true);
+    expect(old.addSample({ timestampMs: traceEndMs + 10_000, usageBytes: 1 })).toBe(true);
   });
 
   it('does nothing for an audit that opts out (spec.backfill: false)', () => {

@@ -19,8 +19,8 @@ const verdictOf = (r: ReturnType<typeof audit>) => `${r.verdict}/${r.leakSource}
 /** The samples and profiles as the controller would hold them, and as a new leader would restore them. */
 function throughEvidence(samples: readonly MemorySample[], profiles: readonly HeapProfile[], limits: EvidenceLimits) {
   const ev = new AuditEvidence('uid');
-  const t = ev.target('pod', 'app');
-  for (const s of samples) t.addSample(s, limits);
+  const t = ev.target('pod', 'app', limits.maxBuckets);
+  for (const s of samples) t.addSample(s);
   for (const p of [...profiles].sort((a, b) => a.timestampMs - b.timestampMs)) t.addProfile(p, limits);
   const restored = decodeEvidence(encodeEvidence(ev, samples.at(-1)!.timestampMs, 700 * 1024), 'test').targets.get('pod/app')!;
   return { held: { samples: t.samples(), profiles: t.profiles }, restored: { samples: restored.samples(), profiles: restored.profiles }, kept: t.series.length, taken: t.samplesTaken };

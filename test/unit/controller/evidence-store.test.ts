@@ -1,4 +1,4 @@
-import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../src/controller/evidence.ts';
+import { AuditEvidence } from '../../../src/controller/evidence.ts';
 import { EvidenceStore, persistDue, persistEvidence, restoreEvidence } from '../../../src/controller/evidence-store.ts';
 import { KubeApiError } from '../../../src/controller/runtime/kube/api-error.ts';
 import { T0, auditOf, fakeClient, log, round } from './reconcile/fakes.ts';
@@ -25,7 +25,7 @@ function apiServer() {
 
 function dirtyEvidence(): AuditEvidence {
   const ev = new AuditEvidence('u1');
-  ev.target('a', 'app').addSample({ timestampMs: T0, usageBytes: 64 * 1024 }, DEFAULT_EVIDENCE_LIMITS);
+  ev.target('a', 'app').addSample({ timestampMs: T0, usageBytes: 64 * 1024 });
   ev.lastRoundMs = T0;
   ev.dirty = true;
   return ev;

@@ -14,8 +14,8 @@ function sample(i: number): MemorySample {
 
 describe('TargetEvidence', () => {
   it('holds a long run in a bounded number of samples, the newest as taken, and counts what it stands for', () => {
-    const t = new TargetEvidence('p', 'c');
-    for (let i = 0; i < 1000; i++) t.addSample(sample(i), limits);
+    const t = new TargetEvidence('p', 'c', limits.maxBuckets);
+    for (let i = 0; i < 1000; i++) t.addSample(sample(i));
     const s = t.samples();
     // 16 buckets of two samples, and up to 24 of the newest as taken.
     expect(s.length).toBeLessThanOrEqual(2 * 16 + 24);
@@ -27,14 +27,14 @@ describe('TargetEvidence', () => {
   });
 
   it('ignores a sample that repeats the last timestamp (kubelet serving cached stats)', () => {
-    const t = new TargetEvidence('p', 'c');
-    expect(t.addSample(sample(1), limits)).toBe(true);
-    expect(t.addSample(sample(1), limits)).toBe(false);
+    const t = new TargetEvidence('p', 'c', limits.maxBuckets);
+    expect(t.addSample(sample(1))).toBe(true);
+    expect(t.addSample(sample(1))).toBe(false);
     expect(t.samples()).toEqual([sample(1)]);
   });
 
   it('keeps the oldest profile as the diff baseline and the newest ones, functions only where a diff reads them', () => {
-    const t = new TargetEvidence('p', 'c');
+    const t = new TargetEvidence('p', 'c', limits.maxBuckets);
     for (let i = 0; i < 10; i++) t.addProfile({ timestampMs: T0 + i, totalInuseBytes: i, flatInuseBytes: new Map([['f', i]]), cumInuseBytes: new Map() }, limits);
     expect(t.profiles.map((p) => p.timestampMs - T0)).toEqual([0, 7, 8, 9]);
     // One incarnation: its first and its last profile keep their functions, the others their totals.
@@ -43,8 +43,8 @@ describe('TargetEvidence', () => {
   });
 
   it('prunes samples older than the window and expires gone targets after it', () => {
-    const t = new TargetEvidence('p', 'c');
-    for (let i = 0; i < 10; i++) t.addSample(sample(i), limits);
+    const t = new TargetEvidence('p', 'c', limits.maxBuckets);
+    for (let i = 0; i < 10; i++) t.addSample(sample(i));
     t.prune(T0 + 10_000, 5_000);
     expect(t.samples().map((s) => (s.timestampMs - T0) / 1000)).toEqual([5, 6, 7, 8, 9]);
     expect(t.samplesTaken).toBe(5);
@@ -81,12 +81,12 @@ describe('evidence codec', () => {
     const ev = new AuditEvidence('uid-1');
     ev.lastRoundMs = T0 + 5000;
     ev.lastProfileMs = T0 + 4000;
-    const t = ev.target('pod-a', 'app');
+    const t = ev.target('pod-a', 'app', limits.maxBuckets);
     t.node = 'n1';
     t.podUid = 'pod-uid';
     // A container restart between samples 2 and 3 (a new cgroup id): kept through the codec.
-    for (let i = 0; i < 5; i++) t.addSample({ ...sample(i), instance: i < 3 ? '/kubepods/pod-a/c1' : '/kubepods/pod-a/c2' }, limits);
-    t.addSample({ timestampMs: T0 + 10_000, usageBytes: 5 * KiB64 }, limits);
+    for (let i = 0; i < 5; i++) t.addSample({ ...sample(i), instance: i < 3 ? '/kubepods/pod-a/c1' : '/kubepods/pod-a/c2' });
+    t.addSample({ timestampMs: T0 + 10_000, usageBytes: 5 * KiB64 });
     t.addProfile({ timestampMs: T0, totalInuseBytes: 10, flatInuseBytes: new Map([['main.leak', 10]]), cumInuseBytes: new Map([['main.main', 10]]), instance: '/kubepods/pod-a/c1' }, limits);
     const gone = ev.target('pod-b', 'app');
     gone.goneSinceMs = T0 + 3000;
@@ -104,15 +104,15 @@ describe('evidence codec', () => {
     expect(bt.node).toBe('n1');
     expect(back.targets.get('pod-b/app')!.goneSinceMs).toBe(T0 + 3000);
     // Sampling goes on after a restore, from where it stopped.
-    expect(bt.addSample(sample(11), limits)).toBe(true);
+    expect(bt.addSample(sample(11))).toBe(true);
     expect(bt.samplesTaken).toBe(7);
   });
 
   it('holds the samples in fewer buckets until the document fits the size cap, the count taken kept', () => {
     const ev = new AuditEvidence('u');
     for (let c = 0; c < 10; c++) {
-      const t = ev.target(`p${c}`, 'c');
-      for (let i = 0; i < 3000; i++) t.addSample({ timestampMs: T0 + i * 1000, usageBytes: Math.round(Math.random() * 1e9), anonBytes: Math.round(Math.random() * 1e9) }, { ...limits, maxBuckets: 128 });
+      const t = ev.target(`p${c}`, 'c', 128);
+      for (let i = 0; i < 3000; i++) t.addSample({ timestampMs: T0 + i * 1000, usageBytes: Math.round(Math.random() * 1e9), anonBytes: Math.round(Math.random() * 1e9) });
     }
     const gz = encodeEvidence(ev, T0, 12_000);
     expect(gz.length).toBeLessThanOrEqual(12_000);

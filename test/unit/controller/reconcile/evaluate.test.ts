@@ -1,5 +1,5 @@
 import { audit as engine } from '../../../../src/analysis/audit.ts';
-import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../../src/controller/evidence.ts';
+import { AuditEvidence } from '../../../../src/controller/evidence.ts';
 import { CompactSamples } from '../../../../src/model/compact-samples.ts';
 import { evaluate } from '../../../../src/controller/reconcile/evaluate.ts';
 import type { Engine } from '../../../../src/controller/reconcile/evaluate.ts';
@@ -15,7 +15,7 @@ function evidence(): AuditEvidence {
   for (const pod of ['a', 'b', 'c']) {
     const t = ev.target(pod, 'app');
     t.node = 'n1';
-    for (let i = 0; i <= 60; i++) t.addSample({ timestampMs: T0 + i * 1000, usageBytes: 40 * MiB + i * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB + i * MiB, limitBytes: 512 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    for (let i = 0; i <= 60; i++) t.addSample({ timestampMs: T0 + i * 1000, usageBytes: 40 * MiB + i * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB + i * MiB, limitBytes: 512 * MiB });
   }
   ev.lastRoundMs = NOW;
   return ev;
@@ -52,8 +52,8 @@ describe('evaluate', () => {
     evaluate(engine, metrics, round(audit, NOW, ev), 'unused');
     ev.targets.get('c/app')!.goneSinceMs = NOW;
     const later = NOW + 10 * 60_000 + 1;
-    ev.targets.get('a/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB }, DEFAULT_EVIDENCE_LIMITS);
-    ev.targets.get('b/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    ev.targets.get('a/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB });
+    ev.targets.get('b/app')!.addSample({ timestampMs: later, usageBytes: 100 * MiB });
     const status = evaluate(engine, metrics, round(audit, later, ev), 'unused');
     expect([...ev.targets.keys()]).toEqual(['a/app', 'b/app']);
     expect(status.targets!.map((t) => [t.pod, t.samples])).toEqual([['a', 1], ['b', 1]]);
@@ -69,7 +69,7 @@ describe('evaluate', () => {
     const b = ev.targets.get('b/app')!;
     const firstTwo = b.samples().slice(0, 2);
     b.series = new CompactSamples();
-    for (const s of firstTwo) b.addSample(s, DEFAULT_EVIDENCE_LIMITS);
+    for (const s of firstTwo) b.addSample(s);
     const status = evaluate(failing, new ControllerMetrics(false), round(audit, NOW, ev), 'unused');
     expect(status.targets!.map((t) => t.pod)).toEqual(['a', 'c']);
   });
@@ -85,7 +85,7 @@ describe('evaluate', () => {
     const ev = new AuditEvidence('u1');
     const t = ev.target('a', 'app');
     const day = 24 * 3600_000;
-    for (let i = 0; i < 2880; i++) t.addSample({ timestampMs: T0 + i * 30_000, usageBytes: 40 * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB, limitBytes: 512 * MiB }, DEFAULT_EVIDENCE_LIMITS);
+    for (let i = 0; i < 2880; i++) t.addSample({ timestampMs: T0 + i * 30_000, usageBytes: 40 * MiB, anonBytes: 20 * MiB, fileBytes: 20 * MiB, limitBytes: 512 * MiB });
     const now = T0 + 2879 * 30_000;
     ev.lastRoundMs = now;
     let engineSaw = 0;

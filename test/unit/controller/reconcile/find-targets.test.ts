@@ -1,4 +1,4 @@
-import { AuditEvidence, DEFAULT_EVIDENCE_LIMITS } from '../../../../src/controller/evidence.ts';
+import { AuditEvidence } from '../../../../src/controller/evidence.ts';
 import { findTargets } from '../../../../src/controller/reconcile/find-targets.ts';
 import type { Pod } from '../../../../src/controller/runtime/kube/types.ts';
 import { T0, auditOf, pod, round } from './fakes.ts';
@@ -32,7 +32,7 @@ describe('findTargets', () => {
 
   it('marks the evidence of a vanished pod Gone once, with an Event, and live again when it is back', () => {
     const ev = new AuditEvidence('u1');
-    for (const t of [T0 - 2000, T0 - 1000]) ev.target('b', 'app').addSample({ timestampMs: t, usageBytes: 1 }, DEFAULT_EVIDENCE_LIMITS);
+    for (const t of [T0 - 2000, T0 - 1000]) ev.target('b', 'app').addSample({ timestampMs: t, usageBytes: 1 });
     const audit = auditOf({ selector: {} });
     const first = round(audit, T0, ev);
     findTargets(first, [pod('a')], 10);
