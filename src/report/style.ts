@@ -1,6 +1,7 @@
 // Colours and emphasis for the terminal, through node:util's styleText: it leaves text plain when
 // the stream is not a terminal, when NO_COLOR (or NODE_DISABLE_COLORS) is set, or when the terminal
-// has no colours, and colours anyway under FORCE_COLOR. `--no-color` (every command) picks
+// has no colours (Node's guess: TERM, COLORTERM, and CI set in the environment, which it takes for a
+// two-colour log viewer), and colours anyway under FORCE_COLOR. `--no-color` (every command) picks
 // PLAIN_STYLE instead.
 import { styleText } from 'node:util';
 

@@ -88,7 +88,10 @@ test('per-process samples say "mapped", not "cache"', () => {
 /** `memaudit run ARGS -- node examples/file-writer.js` on a real pseudo-terminal (script(1), util-linux). */
 function onTerminal(args: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const base = { ...process.env };
-  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'NODE_DISABLE_COLORS']) delete base[k];
+  // Node's colour-depth guess (tty.WriteStream.getColorDepth) turns colours off for a terminal when
+  // CI is set (as CI runners set it) and changes them under TMUX or TeamCity: this test decides the
+  // environment itself, so it behaves the same on a developer's machine and in CI.
+  for (const k of ['NO_COLOR', 'FORCE_COLOR', 'NODE_DISABLE_COLORS', 'CI', 'TEAMCITY_VERSION', 'TMUX', 'COLORTERM', 'TERM_PROGRAM']) delete base[k];
   return new Promise((resolve, reject) => {
     execFile('script', ['-qec', `${MEMAUDIT} run --duration 3s ${args} -- node examples/file-writer.js`, '/dev/null'], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...base, TERM: 'xterm-256color', ...env } }, (err, stdout) =>
       err ? reject(err) : resolve(stdout),
