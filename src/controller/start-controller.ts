@@ -24,6 +24,7 @@ import { ControllerMetrics } from './runtime/metrics.ts';
 import { KeyedQueue } from './runtime/queue.ts';
 import { ProbeServer } from './runtime/probe-server.ts';
 import { ShardLeadership, shardOf } from './runtime/shards.ts';
+import { UpdateFilter } from './runtime/update-filter.ts';
 
 export interface RunningController {
   port: number;
@@ -100,10 +101,12 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       if (selectorMatches(a.spec?.selector ?? {}, p.metadata.labels)) enqueue(keyOf(a));
     }
   };
-  for (const verb of ['add', 'update', 'delete'] as const) {
-    audits.on(verb, (a) => enqueue(keyOf(a)));
-    pods.on(verb, podChanged);
-  }
+  // An audit's own status writes come back as updates: only the others start a reconcile.
+  const auditUpdates = new UpdateFilter();
+  audits.on('add', (a) => auditUpdates.added(a) && enqueue(keyOf(a)));
+  audits.on('update', (a) => auditUpdates.updated(a) && enqueue(keyOf(a)));
+  audits.on('delete', (a) => auditUpdates.deleted(a) && enqueue(keyOf(a)));
+  for (const verb of ['add', 'update', 'delete'] as const) pods.on(verb, podChanged);
 
   const server = new ProbeServer({
     registry: metrics.registry,
