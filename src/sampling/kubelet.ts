@@ -37,8 +37,12 @@ export type NotInMetrics = Retry & { notInMetrics: true };
 
 type NodeAddresses = { status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
 
-/** A node's addresses are read again after this long. */
-const NODE_TTL_MS = 60_000;
+/**
+ * A node's addresses are read again after this long, or at once after a failed scrape (an address
+ * that changed shows as a failure): node addresses change rarely, and at 100 nodes a 60 s TTL cost
+ * 50 GETs of Node objects per 30 s round.
+ */
+const NODE_TTL_MS = 10 * 60_000;
 
 export class KubeletReader {
   readonly #o: KubeletReaderOptions;
@@ -112,6 +116,7 @@ export class KubeletReader {
     }
     if (read.kind === 'gone') this.#forget(nodeName);
     else this.#lastScrape.set(nodeName, { read, fetchedAtMs: started });
+    if (read.kind === 'retry') this.#nodes.delete(nodeName);
     return read;
   }
 
