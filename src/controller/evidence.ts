@@ -3,6 +3,7 @@
 // they came, quantised, varint-coded: 24 h at 30 s in under 4 KiB), and a few reduced heap
 // profiles, so memory stays flat however long an audit runs and however many containers it has.
 // Pure data plus the bounding rules; persistence lives in evidence-codec.ts and evidence-store.ts.
+import type { AuditedAt } from '../analysis/reaudit.ts';
 import { CompactSamples, DEFAULT_MAX_BUCKETS } from '../model/compact-samples.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 
@@ -41,6 +42,8 @@ export class TargetEvidence {
   missedRounds = 0;
   /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
   readonly oomKilledContainers = new Set<string>();
+  /** The last full audit and the sample it ended on (evaluate.ts, analysis/reaudit.ts); in memory only. */
+  audited: AuditedAt | undefined;
 
   constructor(pod: string, container: string, maxBuckets = DEFAULT_MAX_BUCKETS) {
     this.pod = pod;

@@ -1,7 +1,10 @@
 // Step "evaluate": the engine's verdict on every target that still has evidence in the window
 // (a Gone target's too, until its newest sample leaves the window), exported as per-target metrics
-// and summed up into the audit's status, all of it but the Patched condition.
+// and summed up into the audit's status, all of it but the Patched condition. A target's full
+// audit runs again only when due (analysis/reaudit.ts: its newest sample moved, a new profile, a
+// restart, the refresh period); otherwise its last result stands.
 import type { AuditOptions } from '../../analysis/audit.ts';
+import { reauditDue, reauditPolicy } from '../../analysis/reaudit.ts';
 import type { HeapProfile, MemorySample } from '../../model/sample.ts';
 import type { AuditResult } from '../../model/verdict.ts';
 import { MAX_STATUS_TARGETS, type MemoryAuditStatus, type TargetStatus } from '../api/v1alpha1.ts';
@@ -17,6 +20,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
   const [namespace, name] = [audit.metadata.namespace!, audit.metadata.name];
   const results = new Map<string, AuditResult>();
   const statuses: TargetStatus[] = [];
+  const policy = reauditPolicy(spec.windowMs, spec.intervalMs);
   for (const [tk, t] of ev.targets) {
     t.prune(nowMs, spec.windowMs);
     if (t.expired(nowMs, spec.windowMs)) {
@@ -25,8 +29,18 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     }
     let result: AuditResult;
     try {
-      const samples = t.samples();
-      result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
+      const newest = t.series.last();
+      // What the result rests on besides the samples: the spec, the profiles, the OOM kills reported.
+      const inputs = `${audit.metadata.generation ?? 0}|${t.profiles.length}:${t.profiles.at(-1)?.timestampMs ?? 0}|${t.oomKilledContainers.size}`;
+      if (newest && reauditDue(t.audited, newest, inputs, policy) === null) {
+        result = t.audited!.result;
+        metrics.analyses.inc({ kind: 'reused' });
+      } else {
+        const samples = t.samples();
+        result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
+        t.audited = newest ? { result, sample: newest, inputs } : undefined;
+        metrics.analyses.inc({ kind: 'full' });
+      }
     } catch (e) {
       // One target's failure leaves the others' verdicts standing.
       log.error({ target: tk, err: e instanceof Error ? e.message : String(e) }, 'Analysis failed');

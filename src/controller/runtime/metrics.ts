@@ -36,6 +36,7 @@ export class ControllerMetrics {
   readonly shardsHeld: Gauge;
   readonly audits: Gauge;
   readonly statusWrites: Counter<'result'>;
+  readonly analyses: Counter<'kind'>;
   readonly patches: Counter<'result'>;
 
   constructor(withProcessMetrics = true) {
@@ -57,6 +58,7 @@ export class ControllerMetrics {
     this.shardsHeld = new Gauge({ name: 'memaudit_shards_held', help: 'Shards whose Lease this replica holds (with one shard: the same as memaudit_leader).', registers });
     this.audits = new Gauge({ name: 'memaudit_audits', help: 'MemoryAudits this controller reconciles.', registers });
     this.statusWrites = new Counter({ name: 'memaudit_status_writes_total', help: 'MemoryAudit status writes by result.', labelNames: ['result'], registers });
+    this.analyses = new Counter({ name: 'memaudit_analyses_total', help: 'Per-container verdicts by kind: full (the engine ran on the window) or reused (the last result stands: the newest sample lies within its band, analysis/reaudit.ts).', labelNames: ['kind'], registers });
     this.patches = new Counter({ name: 'memaudit_patches_total', help: 'Workload patches by result (Applied, Refused, Failed).', labelNames: ['result'], registers });
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -99,4 +99,43 @@ describe('evaluate', () => {
     expect(status.targets!.map((x) => [x.pod, x.samples])).toEqual([['a', 2880]]);
     expect(status.targets![0]!.windowSeconds).toBeGreaterThan(day / 1000 - 3600);
   });
+
+  it('runs the engine on a target again only when due (analysis/reaudit.ts); otherwise the last verdict stands with the new sample count', async () => {
+    const ev = new AuditEvidence('u1');
+    const t = ev.target('a', 'app');
+    const flat = (i: number, usageMiB = 40) => ({ timestampMs: T0 + i * 30_000, usageBytes: usageMiB * MiB, anonBytes: 20 * MiB, fileBytes: (usageMiB - 20) * MiB, limitBytes: 512 * MiB });
+    for (let i = 0; i < 100; i++) t.addSample(flat(i));
+    const daily = auditOf({ selector: {}, interval: '30s', window: '24h', minDuration: '30m' });
+    let runs = 0;
+    const counting: Engine = (samples, profiles, options) => {
+      runs++;
+      return engine(samples, profiles, options);
+    };
+    const metrics = new ControllerMetrics(false);
+    const at = (i: number) => {
+      ev.lastRoundMs = T0 + i * 30_000;
+      return evaluate(counting, metrics, round(daily, ev.lastRoundMs, ev), 'unused');
+    };
+    const first = at(99);
+    expect(runs).toBe(1);
+    expect(first.targets![0]!.verdict).toBe('Stable');
+    // A sample where the last one was: the verdict stands, the count moves on.
+    t.addSample(flat(100));
+    const next = at(100);
+    expect(runs).toBe(1);
+    expect(next.targets![0]).toMatchObject({ verdict: 'Stable', samples: 101 });
+    // Moved by more than 2 % of the usage: audited again.
+    t.addSample(flat(101, 60));
+    at(101);
+    expect(runs).toBe(2);
+    // Where it was, but 15 min (1/96 of 24 h) after the sample last audited: audited again.
+    for (let i = 102; i < 131; i++) t.addSample(flat(i, 60));
+    for (let i = 102; i < 131; i++) at(i);
+    expect(runs).toBe(2);
+    t.addSample(flat(131, 60));
+    at(131);
+    expect(runs).toBe(3);
+    const kinds = Object.fromEntries((await metrics.analyses.get()).values.map((v) => [v.labels.kind, v.value]));
+    expect(kinds).toEqual({ full: 3, reused: 30 });
+  });
 });
