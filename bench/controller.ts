@@ -319,7 +319,7 @@ export async function measureRounds(scenario: Scenario, steadyRuns = 3): Promise
   };
   const reconciler = new Reconciler({
     client,
-    config: { maxSamplesPerTarget: 280, maxTargetsPerAudit: 200, stateSyncPeriodMs: 30_000 },
+    config: { maxSamplesPerTarget: 280, maxTargetsPerAudit: 200, stateSyncPeriodMs: 300_000, statusSyncPeriodMs: 300_000 },
     log,
     metrics,
     kubelet,

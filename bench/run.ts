@@ -156,7 +156,7 @@ if (sections.has('controller')) {
   const f = figuresFor20k(measured, evidence);
   report.set('controller', f);
   report.text(
-    `Not from a real API server: ${f.method}. Scenario: ${scenario.nodes} nodes of ${scenario.podsPerNode} one-container pods, an audit per ${scenario.podsPerAudit} pods, ${scenario.goShare * 100} % of audits on Go services with a pprof port; interval 30 s, window 24 h, minDuration 30 m (a heap profile every 6 min), --state-sync-period 30 s (the defaults).`,
+    `Not from a real API server: ${f.method}. Scenario: ${scenario.nodes} nodes of ${scenario.podsPerNode} one-container pods, an audit per ${scenario.podsPerAudit} pods, ${scenario.goShare * 100} % of audits on Go services with a pprof port; interval 30 s, window 24 h, minDuration 30 m (a heap profile every 6 min), --state-sync-period and --status-sync-period 5 m (the defaults).`,
     '',
   );
   report.table(

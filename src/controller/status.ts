@@ -191,3 +191,16 @@ export function containerPatch(container: string, limit: string, request: string
   if (goMemLimit) c.env = [{ name: 'GOMEMLIMIT', value: goMemLimit }];
   return { spec: { template: { spec: { containers: [c] } } } };
 }
+
+/**
+ * What a reader of the status acts on: the conditions' states and reasons, the verdicts, each
+ * target's state and limit, the target count, the last patch. A new status that differs from the
+ * written one only in progress (sample counts, times, growth rates, recommended sizes, messages)
+ * is written at most every --status-sync-period; a change here is written at once.
+ */
+export function materialStatus(s: MemoryAuditStatus | undefined): string {
+  if (!s) return '';
+  const targets = (s.targets ?? []).map((t) => [t.pod, t.container, t.state, t.verdict, t.leakSource ?? null, t.limit ?? null]).sort((a, b) => `${a[0]}/${a[1]}`.localeCompare(`${b[0]}/${b[1]}`));
+  const conditions = (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.observedGeneration ?? null]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  return JSON.stringify([s.observedGeneration ?? null, conditions, s.verdict ?? null, s.leakSource ?? null, s.targetCount ?? null, targets, s.lastPatch ?? null]);
+}

@@ -94,7 +94,8 @@ describe('helm install charts/memaudit', () => {
   let controllers: PodJson[];
 
   it('runs the controller as pods under the chart service account, ready, one of them holding the Lease', async () => {
-    const out = await helmCli(c, ['install', RELEASE, CHART_DIR, '-n', NS, '--create-namespace', '--set', `image.tag=${CONTROLLER_IMAGE.split(':')[1]}`, '--wait', '--timeout=5m']);
+    // statusSyncPeriod=10s: e2e-sized like the audits (the default writes progress alone every 5 min; verdicts go at once).
+    const out = await helmCli(c, ['install', RELEASE, CHART_DIR, '-n', NS, '--create-namespace', '--set', `image.tag=${CONTROLLER_IMAGE.split(':')[1]}`, '--set', 'statusSyncPeriod=10s', '--wait', '--timeout=5m']);
     expect(out).toMatch(/STATUS: deployed/);
     controllers = await pods(c, NS, `app.kubernetes.io/instance=${RELEASE}`);
     expect(controllers).toHaveLength(2);

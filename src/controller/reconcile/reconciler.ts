@@ -25,7 +25,7 @@ import { invalidSpecStatus, writeStatus } from './write-status.ts';
 export interface ReconcilerDeps extends Readers, Omit<ApiAccess, 'isLeader'> {
   /** True while this replica acts for the audit (`namespace/name`): it holds the Lease of its shard. */
   isLeader: (key: string) => boolean;
-  config: { maxSamplesPerTarget: number; maxTargetsPerAudit: number; stateSyncPeriodMs: number };
+  config: { maxSamplesPerTarget: number; maxTargetsPerAudit: number; stateSyncPeriodMs: number; statusSyncPeriodMs: number };
   log: Logger;
   store: EvidenceStore | null;
   events: Pick<EventRecorder, 'record'>;
@@ -46,6 +46,8 @@ export class Reconciler {
   private readonly evidence = new Map<string, AuditEvidence>();
   /** The nodes each audit samples: the kubelet reader forgets a node no audit samples any more. */
   private readonly nodesByAudit = new Map<string, ReadonlySet<string>>();
+  /** When each audit's status was last written: progress alone waits --status-sync-period. */
+  private readonly statusWrittenMs = new Map<string, number>();
 
   constructor(deps: ReconcilerDeps) {
     this.deps = deps;
@@ -79,7 +81,10 @@ export class Reconciler {
     if (sampleDue(round, targets)) await step('sample', () => sampleRound(deps, limits, round, targets));
     let status = await step('evaluate', () => evaluate(deps.engine, deps.metrics, round, noTargetsMessage));
     if (spec.action === 'Patch') status = await step('decideAction', () => decideAction(deps, round, status, targets));
-    const written = await step('writeStatus', () => writeStatus(deps, round, status));
+    const sync = { lastWriteMs: this.statusWrittenMs.get(key), periodMs: deps.config.statusSyncPeriodMs, nowMs: round.nowMs };
+    const written = await step('writeStatus', () => writeStatus(deps, round, status, sync));
+    if (written === true) this.statusWrittenMs.set(key, round.nowMs);
+    // A deferred status differs in progress only: none of the events it could tell.
     if (written !== false) await step('emitEvents', () => emitEvents(deps.events, round, status));
     if (deps.store && persistDue(round, deps.config.stateSyncPeriodMs)) await step('persistEvidence', () => persistEvidence(deps.store!, deps.isLeader, round));
 
@@ -90,6 +95,7 @@ export class Reconciler {
   /** Drops in-memory evidence (after losing leadership: the next leader owns it). */
   reset(): void {
     this.evidence.clear();
+    this.statusWrittenMs.clear();
     this.nodesByAudit.clear();
     this.deps.kubelet.retainNodes(new Set());
   }
@@ -103,6 +109,7 @@ export class Reconciler {
       if (!lost(key)) continue;
       const [ns, name] = splitKey(key);
       this.evidence.delete(key);
+      this.statusWrittenMs.delete(key);
       this.sampledNodes(key, undefined);
       this.deps.metrics.pruneTargets(ns, name, new Set());
     }
@@ -132,6 +139,7 @@ export class Reconciler {
 
   private async forget(key: string, ns: string, name: string, deleted: boolean): Promise<ReconcileResult> {
     this.evidence.delete(key);
+    this.statusWrittenMs.delete(key);
     this.sampledNodes(key, undefined);
     this.deps.metrics.pruneTargets(ns, name, new Set());
     // The ConfigMap is owned by the audit (garbage-collected); delete it now as well.

@@ -4,13 +4,25 @@ import { ConditionType, ReadyReason } from '../api/conditions.ts';
 import { GROUP, PLURAL, VERSION, type MemoryAudit, type MemoryAuditStatus } from '../api/v1alpha1.ts';
 import { isNotFound } from '../runtime/kube/api-error.ts';
 import { MERGE_PATCH } from '../runtime/kube/client.ts';
-import { setCondition } from '../status.ts';
+import { materialStatus, setCondition } from '../status.ts';
 import type { ApiAccess, Round } from './round.ts';
 
-/** False when the write failed (logged: the next round computes the status again and retries). */
-export async function writeStatus(deps: ApiAccess, { audit, log }: Pick<Round, 'audit' | 'log'>, status: MemoryAuditStatus): Promise<boolean | 'unchanged'> {
+/** When this audit's status was last written, and how long progress alone may wait (--status-sync-period). */
+export interface StatusSync {
+  lastWriteMs: number | undefined;
+  periodMs: number;
+  nowMs: number;
+}
+
+/**
+ * True when written; 'unchanged' when nothing changed; 'deferred' when only progress changed and
+ * the last write is younger than the sync period (it is computed again next round); false when
+ * the write failed (logged: the next round computes the status again and retries).
+ */
+export async function writeStatus(deps: ApiAccess, { audit, log }: Pick<Round, 'audit' | 'log'>, status: MemoryAuditStatus, sync?: StatusSync): Promise<boolean | 'unchanged' | 'deferred'> {
   const patch = mergePatch(audit.status ?? {}, status);
   if (!patch) return 'unchanged';
+  if (sync?.lastWriteMs !== undefined && sync.nowMs - sync.lastWriteMs < sync.periodMs && materialStatus(audit.status) === materialStatus(status)) return 'deferred';
   if (!deps.isLeader()) return false;
   try {
     await deps.client.json('PATCH', `${auditPath(audit)}/status`, { body: { status: patch }, contentType: MERGE_PATCH });

@@ -58,6 +58,8 @@ export interface ControllerConfig {
   homeShard: number | null;
   /** How often evidence is written to the audit's ConfigMap (0 disables persistence). */
   stateSyncPeriodMs: number;
+  /** How long a status that changed only in progress (samples, times, rates) may wait to be written. */
+  statusSyncPeriodMs: number;
   maxSamplesPerTarget: number;
   maxTargetsPerAudit: number;
   concurrentReconciles: number;
@@ -84,7 +86,8 @@ export const CONTROLLER_FLAGS = {
   'leader-elect-renew-deadline': { type: 'string', default: '10s' },
   'leader-elect-retry-period': { type: 'string', default: '2s' },
   shards: { type: 'string', default: '1' },
-  'state-sync-period': { type: 'string', default: '30s' },
+  'state-sync-period': { type: 'string', default: '5m' },
+  'status-sync-period': { type: 'string', default: '5m' },
   'max-samples-per-target': { type: 'string', default: '280' },
   'max-targets-per-audit': { type: 'string', default: '200' },
   'concurrent-reconciles': { type: 'string', default: '4' },
@@ -127,7 +130,11 @@ Options:
                                      a replica takes its own shard (the ordinal of $POD_NAME, else
                                      its hash) at once, another only when its holder is gone
                                      (default 1)
-  --state-sync-period DURATION       write evidence to a ConfigMap per audit this often (default 30s; 0s: never)
+  --state-sync-period DURATION       write evidence to a ConfigMap per audit this often, and on
+                                     shutdown and shard handover (default 5m; 0s: never)
+  --status-sync-period DURATION      write a status that changed only in progress (samples, times,
+                                     rates, sizes) this often; a new verdict, state, condition or
+                                     patch is written at once (default 5m; 0s: every change)
   --max-samples-per-target N         samples held per container, older ones two per time bucket
                                      (default 280: 24 h at 30 s in under 4 KiB)
   --max-targets-per-audit N          (default 200)
@@ -276,6 +283,7 @@ export function controllerConfigFromValues(values: Omit<ControllerFlagValues, 'h
     shards,
     homeShard: homeShardOf(env.POD_NAME, shards),
     stateSyncPeriodMs: ms('state-sync-period', values['state-sync-period'], true),
+    statusSyncPeriodMs: ms('status-sync-period', values['status-sync-period'], true),
     maxSamplesPerTarget: positiveInt('max-samples-per-target', values['max-samples-per-target']),
     maxTargetsPerAudit: positiveInt('max-targets-per-audit', values['max-targets-per-audit']),
     concurrentReconciles: positiveInt('concurrent-reconciles', values['concurrent-reconciles']),

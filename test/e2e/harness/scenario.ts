@@ -83,7 +83,9 @@ export class Scenario {
       dir: this.cp.dir,
       name,
       kubeconfig: this.saKubeconfig,
-      args: ['--kubelet-access=direct', `--kubelet-ca-file=${this.cp.pki.caCertFile}`, ...args],
+      // Every change written at once (the default waits 5 min for progress alone): the tests watch
+      // sample counts grow. status-sync.test.ts checks the default's behaviour.
+      args: ['--kubelet-access=direct', `--kubelet-ca-file=${this.cp.pki.caCertFile}`, ...(args.some((a) => a.startsWith('--status-sync-period')) ? [] : ['--status-sync-period=0s']), ...args],
     });
     this.controllers.push(c);
     return c;

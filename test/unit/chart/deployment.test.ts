@@ -68,6 +68,7 @@ const EVERYTHING = {
   replicas: 3,
   shards: 3,
   stateSyncPeriod: '0s',
+  statusSyncPeriod: '10s',
   maxSamplesPerTarget: 500,
   maxTargetsPerAudit: 50,
   concurrentReconciles: 2,
@@ -110,6 +111,7 @@ describe('chart Deployment', () => {
       // (fnv1a32('memaudit-controller-7d9f-abcde') = 2531500997, mod 3 = 2).
       homeShard: 2,
       stateSyncPeriodMs: 0,
+      statusSyncPeriodMs: 10_000,
       maxSamplesPerTarget: 500,
       maxTargetsPerAudit: 50,
       concurrentReconciles: 2,

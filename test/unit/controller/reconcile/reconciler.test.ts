@@ -24,7 +24,7 @@ function world(spec: MemoryAudit['spec'], options: { answer?: Answer; pods?: Pod
   const logger = options.logLines ? pino({ level: 'warn' }, { write: (line: string) => options.logLines!.push(line) }) : log;
   const r = new Reconciler({
     client,
-    config: { maxSamplesPerTarget: 100, maxTargetsPerAudit: 10, stateSyncPeriodMs: 0 },
+    config: { maxSamplesPerTarget: 100, maxTargetsPerAudit: 10, stateSyncPeriodMs: 0, statusSyncPeriodMs: 0 },
     log: logger,
     metrics,
     kubelet,

@@ -27,6 +27,28 @@ describe('writeStatus', () => {
     expect(calls).toEqual([]);
   });
 
+  it('defers a change of progress only within --status-sync-period, and writes a material change or a due one', async () => {
+    const target = { pod: 'p', container: 'app', state: 'Sampling' as const, verdict: 'InsufficientData' as const, samples: 10, lastSampleTime: '2026-01-01T00:00:00Z' };
+    const prev = auditOf({ selector: {} }, { observedGeneration: 1, verdict: 'InsufficientData', targetCount: 1, targets: [target], lastSampleTime: '2026-01-01T00:00:00Z' });
+    const calls: Call[] = [];
+    const deps = { client: fakeClient(calls, () => ''), metrics: new ControllerMetrics(false), isLeader: () => true };
+    const progress = { ...prev.status, targets: [{ ...target, samples: 11, lastSampleTime: '2026-01-01T00:00:30Z' }], lastSampleTime: '2026-01-01T00:00:30Z' };
+    const sync = { lastWriteMs: T0, periodMs: 300_000, nowMs: T0 + 30_000 };
+    expect(await writeStatus(deps, { audit: prev, log }, progress, sync)).toBe('deferred');
+    // Due: the period has passed since the last write; or never written by this replica.
+    expect(await writeStatus(deps, { audit: prev, log }, progress, { ...sync, nowMs: T0 + 300_000 })).toBe(true);
+    expect(await writeStatus(deps, { audit: prev, log }, progress, { ...sync, lastWriteMs: undefined })).toBe(true);
+    // Material: a verdict, a target's state, a new target, the generation observed.
+    for (const next of [
+      { ...progress, verdict: 'CacheGrowth' as const },
+      { ...progress, targets: [{ ...target, state: 'Failing' as const }] },
+      { ...progress, targets: [{ ...target, verdict: 'Leak' as const, leakSource: 'heap' as const }] },
+      { ...progress, targetCount: 2, targets: [target, { ...target, pod: 'q' }] },
+      { ...progress, observedGeneration: 2 },
+    ]) expect(await writeStatus(deps, { audit: prev, log }, next, sync)).toBe(true);
+    expect(calls).toHaveLength(7);
+  });
+
   it('says false, counted as an error, when the write fails (the next round writes again)', async () => {
     const { metrics, done } = write(() => new KubeApiError(404, 'NotFound', 'gone'));
     expect(await done).toBe(false);
