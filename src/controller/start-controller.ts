@@ -19,6 +19,7 @@ import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
 import { isNotFound } from './runtime/kube/api-error.ts';
 import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
 import { selectorMatches } from './runtime/kube/selector.ts';
+import { slimPod } from './runtime/kube/slim.ts';
 import type { List, Pod } from './runtime/kube/types.ts';
 import { ControllerMetrics } from './runtime/metrics.ts';
 import { KeyedQueue } from './runtime/queue.ts';
@@ -51,16 +52,17 @@ export async function startController(config: ControllerConfig, log: Logger, sig
 
   // One informer pair for all namespaces, or one per watched namespace (--namespace a,b).
   const nsPath = (ns: string) => (ns ? `/namespaces/${encodeURIComponent(ns)}` : '');
-  const group = <T extends WatchedObject>(name: string, path: (ns: string) => string): InformerGroup<T> => {
+  const group = <T extends WatchedObject>(name: string, path: (ns: string) => string, slim?: (obj: T) => T): InformerGroup<T> => {
     const members = new Map<string, SupervisedInformer<T>>();
     for (const ns of config.namespaces.length ? config.namespaces : ['']) {
       const p = path(ns);
-      members.set(ns, new SupervisedInformer<T>(name, kubeConfig, p, () => client.get<List<T>>(p), ns ? log.child({ namespace: ns }) : log));
+      members.set(ns, new SupervisedInformer<T>(name, kubeConfig, p, () => client.get<List<T>>(p), ns ? log.child({ namespace: ns }) : log, { slim }));
     }
     return new InformerGroup(name, members);
   };
   const audits = group<MemoryAudit>('memoryaudits', (ns) => `/apis/${GROUP}/${VERSION}${nsPath(ns)}/${PLURAL}`);
-  const pods = group<Pod>('pods', (ns) => `/api/v1${nsPath(ns)}/pods`);
+  // Pods as types.ts declares them, the rest dropped before the cache keeps them (kube/slim.ts).
+  const pods = group<Pod>('pods', (ns) => `/api/v1${nsPath(ns)}/pods`, slimPod);
   for (const inf of [audits, pods]) inf.onRestart = (name) => metrics.informerRestarts.inc({ informer: name });
 
   const reconciler = new Reconciler({

@@ -35,17 +35,26 @@ export class SupervisedInformer<T extends WatchedObject> {
   listCount = 0;
   onRestart: ((name: string) => void) | undefined;
 
-  constructor(name: string, kubeConfig: KubeConfig, path: string, list: () => Promise<{ metadata?: { resourceVersion?: string }; items: T[] }>, log: Logger, backoff: Backoff = DEFAULT_BACKOFF) {
+  /**
+   * `slim`, when given, trims each object in place to what the controller reads before the cache
+   * keeps it (kube/slim.ts): the listed items here, and each watched object in the first handler,
+   * which runs before any other (client-node stores the object, then calls the handlers).
+   */
+  constructor(name: string, kubeConfig: KubeConfig, path: string, list: () => Promise<{ metadata?: { resourceVersion?: string }; items: T[] }>, log: Logger, options: { backoff?: Backoff; slim?: (obj: T) => T } = {}) {
     this.name = name;
     this.log = log.child({ informer: name });
-    this.backoff = backoff;
-    this.delayMs = backoff.initialMs;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.delayMs = this.backoff.initialMs;
+    const slim = options.slim;
     this.informer = makeInformer<KubernetesObject>(kubeConfig, path, async () => {
-      const result = (await list()) as unknown as KubernetesListObject<KubernetesObject>;
+      const listed = await list();
+      if (slim) for (const item of listed.items) slim(item);
+      const result = listed as unknown as KubernetesListObject<KubernetesObject>;
       this.listCount++;
       this.lastListMs = Date.now();
       return result;
     });
+    if (slim) for (const verb of ['add', 'update'] as const) this.informer.on(verb, (obj: KubernetesObject) => void slim(obj as unknown as T));
     this.informer.on('error', (err: unknown) => this.failed(err));
     this.informer.on('connect', () => {
       // A watch that stays up for a while resets the backoff.

@@ -1,7 +1,8 @@
 import { audit } from '../../../src/analysis/audit.ts';
 import { reauditDue, reauditPolicy, type AuditedAt, type ReauditPolicy } from '../../../src/analysis/reaudit.ts';
-import type { HeapProfile, MemorySample } from '../../../src/model/sample.ts';
+import type { MemorySample } from '../../../src/model/sample.ts';
 import { labelledCases } from '../../helpers/labelled.ts';
+import { replayRounds, sparsePolicy, verdictOf } from '../../helpers/replay.ts';
 
 // When the controller audits a container in full again (src/analysis/reaudit.ts). The rules one by
 // one, then every labelled trace replayed sample by sample as the controller sees it: a full audit
@@ -53,30 +54,13 @@ describe('reauditDue', () => {
   });
 });
 
-const verdictOf = (r: AuditedAt['result']) => `${r.verdict}/${r.leakSource}`;
-
-/** The trace as the controller sees it, one sample a round: the verdict it ends on and the full audits it ran. */
-function replay(samples: readonly MemorySample[], profiles: readonly HeapProfile[], policy: ReauditPolicy) {
-  let last: AuditedAt | undefined;
-  let full = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const newest = samples[i]!;
-    const seen = profiles.filter((p) => p.timestampMs <= newest.timestampMs);
-    const inputs = String(seen.length);
-    if (reauditDue(last, newest, inputs, policy) === null) continue;
-    last = { result: audit(samples.slice(0, i + 1), seen), sample: newest, inputs };
-    full++;
-  }
-  return { verdict: verdictOf(last!.result), full };
-}
-
 describe('labelled traces replayed round by round end on the verdict of a full audit', () => {
   it.each(labelledCases().map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const { samples, profiles } = await c.load();
     const whole = verdictOf(audit(samples, profiles));
     const intervalMs = (samples.at(-1)!.timestampMs - samples[0]!.timestampMs) / (samples.length - 1);
-    const e2e = replay(samples, profiles, reauditPolicy(10 * 60_000, intervalMs));
-    const sparse = replay(samples, profiles, { ...POLICY, refreshMs: 30 * intervalMs });
+    const e2e = replayRounds(samples, profiles, reauditPolicy(10 * 60_000, intervalMs));
+    const sparse = replayRounds(samples, profiles, sparsePolicy(samples));
     expect(e2e.verdict).toBe(whole);
     expect(sparse.verdict).toBe(whole);
     // A container that stays put is audited in full seldom (these traces are short and mostly
