@@ -160,7 +160,7 @@ if (sections.has('controller')) {
   const scenario = quick ? { nodes: 2, podsPerNode: 100, podsPerAudit: 50, goShare: 0.5 } : { nodes: 10, podsPerNode: 100, podsPerAudit: 50, goShare: 0.5 };
   // Enough containers that the process's fixed part (some 150 KB however many) is not counted as theirs.
   const evidence = measureEvidenceBytesApart(quick ? 20 : 200);
-  const measured = await measureRounds(scenario, quick ? 2 : 3);
+  const measured = await measureRounds(scenario, quick ? 12 : 30);
   const f = figuresFor20k(measured, evidence);
   report.set('controller', f);
   report.text(
@@ -173,11 +173,12 @@ if (sections.has('controller')) {
       ['controller.bytesPerContainer', `${formatBytes(f.bytesPerContainer)} (${f.bytesPerContainer} B)`, `heap and backing stores held for one container's evidence after 24 h at 30 s (${f.samplesKeptPerContainer} samples kept for the ${evidence.rounds} taken, compact-samples.ts), sampled from generated kubelet scrapes through the kubelet scanner, the window pruned every round`],
       ['  samples alone', `${formatBytes(f.ownBytesPerContainer)} (${f.ownBytesPerContainer} B)`, 'the compact samples\' own bytes (CompactSamples.heldBytes)'],
       ['  saved in the ConfigMap', `${f.persistedBytesPerContainer} B`, 'gzipped JSON of the same evidence'],
-      ['controller.cpuSecondsPerRound20k', `${f.cpuSecondsPerRound20k} s`, `CPU of a steady round (${formatTiming(measured.cpuSecondsSteadyRounds, 's', 2)} for ${measured.containers} containers, ${measured.wallSecondsSteadyRound.toFixed(2)} s wall; ${measured.cpuSecondsProfileRound.toFixed(2)} s when heap profiles are due) x ${(20_000 / measured.containers).toFixed(0)}`],
-      ['controller.apiRequestsPerRound', String(f.apiRequestsPerRound), `for 20,000 containers, heap profiles amortised over ${measured.profileEveryRounds} rounds; measured: ${requestLines(measured.requestsSteadyRound)} (+ heap profiles ${measured.requestsProfileRound['heap profile'] ?? 0} every ${measured.profileEveryRounds} rounds)`],
+      ['controller.cpuSecondsPerRound20k', `${f.cpuSecondsPerRound20k} s`, `CPU of a round, the mean of ${measured.cycleRounds} after the warm-up (${measured.cpuSecondsSteadyRound.toFixed(3)} s for ${measured.containers} containers, ${measured.wallSecondsSteadyRound.toFixed(3)} s wall; single rounds ${formatTiming(measured.cpuSecondsSteadyRounds, 's', 3)}; the first, every container audited in full and heap profiles due: ${measured.cpuSecondsProfileRound.toFixed(2)} s) x ${(20_000 / measured.containers).toFixed(0)}`],
+      ['controller.apiRequestsPerRound', String(f.apiRequestsPerRound), `API server requests for 20,000 containers, the cycle's mean; measured per round: ${requestLines(measured.requestsSteadyRound)}`],
+      ['controller.podFetchesPerRound', String(f.podFetchesPerRound), 'MemStats and heap profiles of the Go targets (to the pod IP by default; through the API server with --pprof-access proxy, as measured here)'],
     ],
   );
-  report.text('', `Where the steady round's time goes (wall seconds per reconcile step, ${measured.containers} containers): ${Object.entries(measured.stepSecondsSteadyRound).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}. A kubelet scrape here is ${mib(measured.kubeletScrapeBytesPerNode)} per node of ${scenario.podsPerNode} pods; the evidence ConfigMaps written per round total ${mib(measured.configMapBytesPerRound)}.`);
+  report.text('', `Where a round's time goes (wall seconds per reconcile step, the cycle's mean, ${measured.containers} containers): ${Object.entries(measured.stepSecondsSteadyRound).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}. A kubelet scrape here is ${mib(measured.kubeletScrapeBytesPerNode)} per node of ${scenario.podsPerNode} pods; the evidence ConfigMaps written per round total ${mib(measured.configMapBytesPerRound)}.`);
 }
 
 if (sections.has('engine')) {

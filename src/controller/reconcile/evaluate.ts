@@ -38,7 +38,8 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
       } else {
         const samples = t.samples();
         result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
-        t.audited = newest ? { result, sample: newest, inputs } : undefined;
+        // Kept without its evidence lines, which no status field shows (20,000 of them are megabytes).
+        t.audited = newest ? { result: { ...result, evidence: [] }, sample: newest, inputs } : undefined;
         metrics.analyses.inc({ kind: 'full' });
       }
     } catch (e) {
