@@ -23,6 +23,7 @@ import { Reconciler } from '../src/controller/reconcile/reconciler.ts';
 import { isNotFound } from '../src/controller/runtime/kube/api-error.ts';
 import type { KubeClient } from '../src/controller/runtime/kube/client.ts';
 import type { Pod } from '../src/controller/runtime/kube/types.ts';
+import { LabelIndex } from '../src/controller/runtime/label-index.ts';
 import { ControllerMetrics } from '../src/controller/runtime/metrics.ts';
 import { KubeletReader } from '../src/sampling/kubelet.ts';
 import { PodPprofReader } from '../src/sampling/pod-pprof.ts';
@@ -342,7 +343,11 @@ export async function measureRounds(scenario: Scenario, cycleRounds = 30): Promi
     store: new EvidenceStore(client, log),
     events: new EventRecorder(client, log, 'bench'),
     audits: { get: (name: string) => byName.get(name), list: () => audits },
-    pods: { list: () => allPods },
+    pods: (() => {
+      const index = new LabelIndex<Pod>();
+      for (const p of allPods) index.set(p);
+      return index;
+    })(),
     isLeader: () => true,
     engine,
     now: () => now,

@@ -15,6 +15,7 @@ import { EventRecorder } from './reconcile/emit-events.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
 import type { ControllerConfig } from './runtime/flags.ts';
 import { InformerGroup } from './runtime/informer-group.ts';
+import { LabelIndex } from './runtime/label-index.ts';
 import { SupervisedInformer, type WatchedObject } from './runtime/informers.ts';
 import { isNotFound } from './runtime/kube/api-error.ts';
 import { KubeClient, loadKubeConfig } from './runtime/kube/client.ts';
@@ -64,6 +65,11 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   // Pods as types.ts declares them, the rest dropped before the cache keeps them (kube/slim.ts).
   const pods = group<Pod>('pods', (ns) => `/api/v1${nsPath(ns)}/pods`, slimPod);
   for (const inf of [audits, pods]) inf.onRestart = (name) => metrics.informerRestarts.inc({ informer: name });
+  // The pods an audit's selector can match (label-index.ts), kept before any other handler runs.
+  const podIndex = new LabelIndex<Pod>();
+  pods.on('add', (p) => podIndex.set(p));
+  pods.on('update', (p) => podIndex.set(p));
+  pods.on('delete', (p) => podIndex.delete(p));
 
   const reconciler = new Reconciler({
     client,
@@ -75,7 +81,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
     store,
     events,
     audits,
-    pods,
+    pods: podIndex,
     isLeader: (key) => leader.owns(key),
     cachesSynced: () => audits.synced && pods.synced,
     engine,

@@ -9,6 +9,7 @@ import type { MemoryAudit } from '../api/v1alpha1.ts';
 import { DEFAULT_EVIDENCE_LIMITS, bucketsForSamples, type AuditEvidence } from '../evidence.ts';
 import { persistDue, persistEvidence, restoreEvidence, type EvidenceStore } from '../evidence-store.ts';
 import type { InformerGroup } from '../runtime/informer-group.ts';
+import type { LabelSelector } from '../runtime/kube/selector.ts';
 import type { Pod } from '../runtime/kube/types.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import type { ReconcileResult } from '../runtime/queue.ts';
@@ -30,7 +31,8 @@ export interface ReconcilerDeps extends Readers, Omit<ApiAccess, 'isLeader'> {
   store: EvidenceStore | null;
   events: Pick<EventRecorder, 'record'>;
   audits: Pick<InformerGroup<MemoryAudit>, 'get' | 'list'>;
-  pods: Pick<InformerGroup<Pod>, 'list'>;
+  /** The pods of a namespace that may match a selector (runtime/label-index.ts); findTargets applies it. */
+  pods: { candidates(namespace: string, selector: LabelSelector): readonly Pod[] };
   /** False until the informers listed once: before that "no pods" would be a lie. */
   cachesSynced?: () => boolean;
   engine: Engine;
@@ -73,7 +75,7 @@ export class Reconciler {
     if (!evidence || evidence.uid !== audit.metadata.uid) this.evidence.set(key, (evidence = await step('restoreEvidence', () => restoreEvidence(deps.store, audit, log))));
     const round: Round = { audit, spec, evidence, nowMs: this.now(), log, events: [] };
 
-    const { targets, noTargetsMessage } = await step('findTargets', () => findTargets(round, deps.pods.list(ns), deps.config.maxTargetsPerAudit));
+    const { targets, noTargetsMessage } = await step('findTargets', () => findTargets(round, deps.pods.candidates(ns, spec.selector), deps.config.maxTargetsPerAudit));
     this.sampledNodes(key, new Set(targets.map((t) => t.pod.spec!.nodeName!)));
     const limits = { ...DEFAULT_EVIDENCE_LIMITS, maxBuckets: bucketsForSamples(deps.config.maxSamplesPerTarget) };
     const history = deps.history ?? null;

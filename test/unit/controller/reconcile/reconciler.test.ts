@@ -32,7 +32,7 @@ function world(spec: MemoryAudit['spec'], options: { answer?: Answer; pods?: Pod
     store: null,
     events: new EventRecorder(client, log, 'test'),
     audits: { get: () => audit, list: () => [audit] },
-    pods: { list: () => [...pods.values()] },
+    pods: { candidates: () => [...pods.values()] },
     isLeader: () => true,
     engine,
     now: () => now,
