@@ -11,6 +11,11 @@ export interface ControllerRealFigures {
   nodes: number;
   audits: number;
   intervalSeconds: number;
+  /** The audits' spec.minDuration, and the rounds before the window (absent in runs before them: 30m, 2). */
+  minDuration?: string;
+  warmupRounds?: number;
+  /** Of the containers' verdicts in the window, the share the engine computed in full (memaudit_analyses_total). */
+  fullAnalysisShare?: number;
   /** Creating the Nodes and Pods and writing their status, with the bench's concurrency. */
   setupSeconds: number;
   setupRequestsPerSecond: number;
@@ -47,7 +52,8 @@ export function controllerRealReport(f: ControllerRealFigures): string[] {
     ['containers / nodes / audits', `${f.containers} / ${f.nodes} / ${f.audits} (interval ${f.intervalSeconds} s)`],
     ['setup: Nodes + Pods (create + status)', `${f.setupSeconds} s (${f.setupRequestsPerSecond} requests/s); audits ${f.auditSetupSeconds} s`],
     ['first round (lists, first samples, ConfigMaps created)', `${f.firstRound.wallSeconds} s wall, ${f.firstRound.cpuSeconds.toFixed(1)} s CPU`],
-    ['measured window', `${f.window.seconds} s: ${f.window.roundsDone} rounds done (new samples per container) of ${f.window.roundsDue} due; ${f.window.reconcilesPerRound} reconciles per round`],
+    ['audits', `interval ${f.intervalSeconds} s, window 24h, minDuration ${f.minDuration ?? '30m'}; measured after ${f.warmupRounds ?? 2} rounds`],
+    ['measured window', `${f.window.seconds} s: ${f.window.roundsDone} rounds done (new samples per container) of ${f.window.roundsDue} due; ${f.window.reconcilesPerRound} reconciles per round${f.fullAnalysisShare === undefined ? '' : `; ${(f.fullAnalysisShare * 100).toFixed(1)} % of the verdicts computed in full`}`],
     ['CPU per steady round', `**${f.cpuSecondsPerRound} s** (${f.cpuCoresBusy} cores busy)`],
     ...(f.othersCpuSecondsPerRound ? [['CPU per round of the rest', `kube-apiserver ${f.othersCpuSecondsPerRound.kubeApiserver} s, etcd ${f.othersCpuSecondsPerRound.etcd} s, stand-in kubelets (the bench process) ${f.othersCpuSecondsPerRound.standInKubelets} s`] as [string, string]] : []),
     ['RSS (end of window) / peak', `**${mib(f.rssBytes)}** / ${mib(f.peakRssBytes)}`],

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:controller-real [-- --containers 20000 --nodes 100 --pods-per-audit 50
- * --interval 30 --rounds 3 --concurrency 32 --json FILE]`: one `memaudit controller` process
+ * --interval 30 --min-duration 30m --warmup-rounds 2 --rounds 3 --concurrency 32 --json FILE]`: one `memaudit controller` process
  * against a REAL kube-apiserver + etcd (test/e2e's ControlPlane, from the cached binaries of
  * hack/build-kube-tools.sh), with Node and Pod objects for the fleet and a stand-in kubelet per
  * node serving generated /metrics/cadvisor (test/e2e/harness/fleet-kubelet.ts).
@@ -12,8 +12,9 @@
  * background rate of an idle window of the same cluster before the controller started. Scrapes are
  * counted by the stand-in kubelets.
  *
- * Rounds: after the first two rounds of every audit (the informers' lists, the first samples, the
- * evidence ConfigMaps created), a window of `--rounds` intervals is measured; the rounds actually
+ * Rounds: after `--warmup-rounds` rounds of every container (the informers' lists, the first
+ * samples, the evidence ConfigMaps created; past the audits' `--min-duration`, their verdicts made),
+ * a window of `--rounds` intervals is measured (30 at 30 s: every periodic write and refresh in it); the rounds actually
  * done in it are the new samples of every container (memaudit_target_samples), so a controller
  * that falls behind its interval shows as fewer rounds, not as cheaper ones. Prints a markdown report;
  * never fails on numbers. Everything it starts is stopped and its temp dir removed on exit.
@@ -41,6 +42,8 @@ const { values: flags } = parseArgs({
     'pods-per-audit': { type: 'string', default: '50' },
     interval: { type: 'string', default: '30' },
     rounds: { type: 'string', default: '3' },
+    'warmup-rounds': { type: 'string', default: '2' },
+    'min-duration': { type: 'string', default: '30m' },
     concurrency: { type: 'string', default: '32' },
     json: { type: 'string' },
   },
@@ -50,6 +53,8 @@ const NODES = Number(flags.nodes);
 const PODS_PER_AUDIT = Number(flags['pods-per-audit']);
 const INTERVAL_S = Number(flags.interval);
 const ROUNDS = Number(flags.rounds);
+const WARMUP_ROUNDS = Number(flags['warmup-rounds']);
+const MIN_DURATION = flags['min-duration'];
 const CONCURRENCY = Number(flags.concurrency);
 const NS = 'bench';
 const CLK_TCK = 100;
@@ -215,7 +220,7 @@ async function main(): Promise<void> {
     const setupSeconds = (performance.now() - setup0) / 1000;
     const audits0 = performance.now();
     await pool(Array.from({ length: audits }, (_, i) => `app-${i}`), CONCURRENCY, async (name) => {
-      await admin!.request('POST', `/apis/memaudit.io/v1alpha1/namespaces/${NS}/memoryaudits`, { apiVersion: 'memaudit.io/v1alpha1', kind: 'MemoryAudit', metadata: { name, namespace: NS }, spec: { selector: { matchLabels: { app: name } }, interval: `${INTERVAL_S}s`, window: '24h', minDuration: '30m' } });
+      await admin!.request('POST', `/apis/memaudit.io/v1alpha1/namespaces/${NS}/memoryaudits`, { apiVersion: 'memaudit.io/v1alpha1', kind: 'MemoryAudit', metadata: { name, namespace: NS }, spec: { selector: { matchLabels: { app: name } }, interval: `${INTERVAL_S}s`, window: '24h', minDuration: MIN_DURATION } });
     });
     const auditSetupSeconds = (performance.now() - audits0) / 1000;
     process.stderr.write(`fleet created in ${setupSeconds.toFixed(1)} s, ${audits} audits in ${auditSetupSeconds.toFixed(1)} s; measuring the idle background...\n`);
@@ -248,18 +253,18 @@ async function main(): Promise<void> {
     }, timeoutMs, 5000);
     await untilReconciles(audits, 30 * 60_000);
     const firstRound = { wallSeconds: (performance.now() - started0) / 1000, ...(await procUsage(pid)) };
-    process.stderr.write(`first round done in ${firstRound.wallSeconds.toFixed(1)} s (${firstRound.cpuSeconds.toFixed(1)} s CPU); warming up one more...\n`);
-    await untilReconciles(2 * audits, 30 * 60_000);
+    process.stderr.write(`first round done in ${firstRound.wallSeconds.toFixed(1)} s (${firstRound.cpuSeconds.toFixed(1)} s CPU); warming up to ${WARMUP_ROUNDS} rounds...\n`);
+    await waitFor(`${WARMUP_ROUNDS} rounds`, async () => (await controllerMetric(port, 'memaudit_target_samples')) >= WARMUP_ROUNDS * CONTAINERS, (WARMUP_ROUNDS + 10) * INTERVAL_S * 1000, 5000);
 
     const others = async () => ({ apiserver: (await procUsage(cp.apiserver!.pid!)).cpuSeconds, etcd: (await procUsage(cp.etcd!.pid!)).cpuSeconds, bench: process.cpuUsage() });
-    const a = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total') };
+    const a = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total'), full: await controllerMetric(port, 'memaudit_analyses_total', 'kind="full"'), reused: await controllerMetric(port, 'memaudit_analyses_total', 'kind="reused"') };
     let peakRss = a.usage.rssBytes;
     const windowEnd = Date.now() + ROUNDS * INTERVAL_S * 1000;
     while (Date.now() < windowEnd) {
       await sleep(Math.min(2000, windowEnd - Date.now()));
       peakRss = Math.max(peakRss, (await procUsage(pid)).rssBytes);
     }
-    const b = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total') };
+    const b = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total'), full: await controllerMetric(port, 'memaudit_analyses_total', 'kind="full"'), reused: await controllerMetric(port, 'memaudit_analyses_total', 'kind="reused"') };
     const windowSeconds = (b.t - a.t) / 1000;
     // A round is one new sample of every container (reconciles also follow the audits' own status writes).
     const rounds = (b.samples - a.samples) / CONTAINERS;
@@ -276,6 +281,9 @@ async function main(): Promise<void> {
       nodes: NODES,
       audits,
       intervalSeconds: INTERVAL_S,
+      minDuration: MIN_DURATION,
+      warmupRounds: WARMUP_ROUNDS,
+      fullAnalysisShare: Math.round(((b.full - a.full) / Math.max(1, b.full - a.full + b.reused - a.reused)) * 1000) / 1000,
       setupSeconds: Math.round(setupSeconds * 10) / 10,
       setupRequestsPerSecond: Math.round((NODES * 2 + CONTAINERS * 2) / setupSeconds),
       auditSetupSeconds: Math.round(auditSetupSeconds * 10) / 10,
