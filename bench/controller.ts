@@ -232,7 +232,6 @@ export function measureEvidenceBytesApart(containers: number, hours = 24): Evide
   return JSON.parse(r.stdout) as EvidenceBytes;
 }
 
-/** Runs a warm-up round (the evidence restored), one with heap profiles due, then `steadyRuns` steady ones; measures all but the first. */
 /**
  * `cycleRounds` rounds after the warm-up: work that comes every few rounds (evidence saves and
  * status progress every 5 min, heap profiles every 6 min, a full audit of a container that stays

@@ -1,4 +1,5 @@
 import { alignedRange, batchQueries, coarseRange, discoverySelector, HISTORY_METRICS, MAX_POINTS_PER_SERIES, maxSeriesPerBatch, parseLabelMatchers, planBatches, pointsOf, promString, timeChunks, type DiscoveredContainer } from '../../../src/sources/promql.ts';
+import { cadvisorField } from '../../../src/sources/cadvisor.ts';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -111,5 +112,16 @@ describe('--selector', () => {
 
   it('quotes values as PromQL strings', () => {
     expect(promString('a"b\\c\nd')).toBe('"a\\"b\\\\c\\nd"');
+  });
+});
+
+describe('HISTORY_METRICS and the kubelet scanner agree', () => {
+  // The history reads the series the kubelet serves; the two mappings must give each cAdvisor
+  // metric (with its matchers) the same sample field where both have one.
+  it.each(HISTORY_METRICS.filter((m) => m.exporter === 'cadvisor').map((m) => [m.metric, m] as const))('%s', (_name, m) => {
+    const labels = Object.fromEntries((m.matchers ?? []).map((x) => [x.name, x.value]));
+    const scanned = cadvisorField(m.metric, labels);
+    if (m.field === 'oomEvents') expect(scanned).toBeUndefined(); // counted from the history only (the kubelet's container status tells the live controller)
+    else expect(scanned?.field).toBe(m.field);
   });
 });
