@@ -21,26 +21,29 @@ export interface ReauditSet {
   sameVerdict: number;
   /** Rounds that ran a full audit, over all rounds. */
   fullShare: number;
+  /** Rounds the final verdict came later than with a full audit every round: the worst trace (labelled set only: a full audit a round is quadratic). */
+  maxDelayRounds?: number;
   differ: { trace: string; whole: string; rounds: string }[];
 }
 
-function score(set: string, traces: { name: string; samples: MemorySample[]; profiles: HeapProfile[] }[]): ReauditSet {
-  let [same, full, rounds] = [0, 0, 0];
+function score(set: string, traces: { name: string; samples: MemorySample[]; profiles: HeapProfile[] }[], delays = false): ReauditSet {
+  let [same, full, rounds, maxDelay] = [0, 0, 0, 0];
   const differ: ReauditSet['differ'] = [];
   for (const t of traces) {
     const whole = verdictOf(audit(t.samples, t.profiles));
     const r = replayRounds(t.samples, t.profiles, sparsePolicy(t.samples));
     full += r.full;
     rounds += r.rounds;
+    if (delays) maxDelay = Math.max(maxDelay, r.settledAt - replayRounds(t.samples, t.profiles, null).settledAt);
     if (r.verdict === whole) same++;
     else differ.push({ trace: t.name, whole, rounds: r.verdict });
   }
-  return { set, traces: traces.length, sameVerdict: same, fullShare: Math.round((full / rounds) * 1000) / 1000, differ };
+  return { set, traces: traces.length, sameVerdict: same, fullShare: Math.round((full / rounds) * 1000) / 1000, differ, ...(delays ? { maxDelayRounds: maxDelay } : {}) };
 }
 
 export async function reauditSets(root: string, heldoutDirs: string[]): Promise<ReauditSet[]> {
   const labelled = await Promise.all(labelledCases().map(async (c) => ({ name: c.name, ...(await c.load()) })));
-  const out = [score('labelled', labelled)];
+  const out = [score('labelled', labelled, true)];
   for (const dir of heldoutDirs) {
     const traces = await Promise.all(
       loadLabels(dir).map(async (l) => {

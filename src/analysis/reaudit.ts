@@ -1,39 +1,54 @@
 // When a full audit of a container must run again, and when the last one still stands. The
 // controller sees every container every round; a full audit (every component's trend, envelope,
-// changepoints, verdict, recommendation) of 20,000 containers costs seconds of CPU a round, and
-// most rounds add one sample that lies where the last ones did. The verdict rests on trends over
-// the window, so a sample close to the one last audited, shortly after it, cannot change it. A
-// full audit runs again when:
+// changepoints, verdict, recommendation) of 20,000 containers costs tens of seconds of CPU a
+// round, and most rounds add one sample that lies where the recent ones did: a steady service's
+// GC sawtooth, a cache held at its limit. The verdict rests on trends over the window, so such a
+// sample, shortly after the last audit, cannot change it. A full audit runs again when:
 //   - there is no earlier result, or what else it was computed from changed (the audit's options,
 //     a new heap profile, an OOM kill the kubelet reported): `inputs`;
-//   - the earlier verdict is InsufficientData (it turns into a verdict with time alone);
+//   - the earlier verdict is InsufficientData and the window now spans minDuration (before that
+//     the engine can only say InsufficientData again: audit.ts decides it on the span first);
 //   - the newest sample is a new incarnation (restart), has another limit, or counts another OOM;
-//   - any memory component moved by more than the band from the sample last audited: a fraction
-//     of the usage then, at least a floor (a fast leak is audited every round, a steady service
-//     seldom); measured from the audited sample, not the previous one, so slow drift adds up;
+//   - any memory component left the range the recent samples had at the last audit (those of the
+//     refresh period before it) by more than the band: a share of the usage then, at least a floor.
+//     A verdict is a prediction, and the range is where it expects the next samples: where they
+//     were for Stable, Plateau and CacheGrowth (a sawtooth or a plateau stays in it, a new leak or
+//     a filling cache leaves it within rounds); for a Leak, moving on at each component's fitted
+//     slope, the recent samples' spread around it (a leak that goes on as found stays in it; one
+//     that stops or speeds up leaves it);
 //   - `refreshMs` passed since the sample last audited (a fraction of the window: what changes
-//     only in time, a plateau's flat tail, is seen within it).
+//     only with time, a plateau's flat tail, is seen within it).
 // Pure; the controller keeps one AuditedAt per container, in memory only (a new leader audits in
 // full once). test/unit/analysis/reaudit.test.ts replays every labelled trace through it: each
-// ends on the verdict a full audit of the whole trace gives.
+// ends on the verdict a full audit of the whole trace gives; bench/reaudit.ts does the same for
+// the held-out sets, reported apart.
 import type { MemorySample } from '../model/sample.ts';
-import type { AuditResult } from '../model/verdict.ts';
+import type { AuditResult, Component } from '../model/verdict.ts';
 
 export interface AuditedAt {
   result: AuditResult;
   /** The newest sample the result was computed from. */
   sample: MemorySample;
+  /** The oldest sample of the window it was computed from (ms). */
+  firstMs: number;
+  /** Per component (COMPONENTS), the lowest and highest value of the recent samples, taken along the slope to the newest one's time; NaN: absent. */
+  low: Float64Array;
+  high: Float64Array;
+  /** Per component, bytes per ms the range moves on by: the fitted slope for a Leak, else 0. */
+  slope: Float64Array;
   /** What else it was computed from, as the caller writes it down (options, profiles, OOM kills). */
   inputs: string;
 }
 
 export interface ReauditPolicy {
-  /** A full audit at least this often (sample time). */
+  /** A full audit at least this often (sample time); also how far back "recent" reaches. */
   refreshMs: number;
-  /** A component that moved by more than this share of the audited usage... */
+  /** A component further than this share of the audited usage from its recent range... */
   bandShare: number;
-  /** ...or by more than these bytes, whichever is more. */
+  /** ...or than these bytes, whichever is more. */
   minBandBytes: number;
+  /** The audit's minDuration: an InsufficientData verdict stands while the window spans less. */
+  minDurationMs: number;
 }
 
 export type ReauditReason = 'first' | 'inputs' | 'collecting' | 'restart' | 'moved' | 'refresh';
@@ -41,36 +56,64 @@ export type ReauditReason = 'first' | 'inputs' | 'collecting' | 'restart' | 'mov
 const MiB = 1024 * 1024;
 
 /**
- * The policy for a window and interval: a full audit at least every 1/96 of the window (15 min
- * of 24 h), never less than a sampling interval; a band of 2 % of the usage, at least 1 MiB.
+ * The policy for a window, interval and minDuration: a full audit at least every 1/96 of the
+ * window (15 min of 24 h), never less than a sampling interval; a band of 2 % of the usage, at
+ * least 1 MiB.
  */
-export function reauditPolicy(windowMs: number, intervalMs: number): ReauditPolicy {
-  return { refreshMs: Math.max(intervalMs, Math.min(15 * 60_000, windowMs / 96)), bandShare: 0.02, minBandBytes: MiB };
+export function reauditPolicy(windowMs: number, intervalMs: number, minDurationMs: number): ReauditPolicy {
+  return { refreshMs: Math.max(intervalMs, Math.min(15 * 60_000, windowMs / 96)), bandShare: 0.02, minBandBytes: MiB, minDurationMs };
+}
+
+/** The components compared, and the trend (AuditResult.growth) each one's slope is read from. */
+const COMPONENTS: [(s: MemorySample) => number | undefined, Component][] = [
+  [(s) => s.usageBytes, 'usage'],
+  [(s) => s.workingSetBytes, 'workingSet'],
+  [(s) => s.anonBytes, 'anon'],
+  [(s) => s.fileBytes, 'file'],
+  [(s) => s.shmemBytes, 'shmem'],
+  [(s) => s.kernelBytes, 'kernel'],
+  [(s) => s.rssBytes, 'rss'],
+  [(s) => s.go?.heapInuseBytes, 'goHeap'],
+];
+
+/** What to keep of a full audit of `samples` (oldest first, the newest last). */
+export function auditedAt(result: AuditResult, samples: readonly MemorySample[], inputs: string, policy: ReauditPolicy): AuditedAt {
+  const newest = samples.at(-1)!;
+  const low = new Float64Array(COMPONENTS.length).fill(NaN);
+  const high = new Float64Array(COMPONENTS.length).fill(NaN);
+  const slope = new Float64Array(COMPONENTS.length);
+  if (result.verdict === 'Leak') COMPONENTS.forEach(([, name], c) => (slope[c] = (result.growth[name]?.slopeBytesPerHour ?? 0) / 3_600_000));
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i]!;
+    if (i < samples.length - 1 && s.timestampMs < newest.timestampMs - policy.refreshMs) break;
+    for (let c = 0; c < COMPONENTS.length; c++) {
+      const raw = COMPONENTS[c]![0](s);
+      if (raw === undefined) continue;
+      // Around the trend: each sample brought to the newest one's time along the slope.
+      const v = raw + slope[c]! * (newest.timestampMs - s.timestampMs);
+      if (!(v >= low[c]!)) low[c] = v;
+      if (!(v <= high[c]!)) high[c] = v;
+    }
+  }
+  return { result, sample: newest, firstMs: samples[0]!.timestampMs, low, high, slope, inputs };
 }
 
 /** Why a full audit is due for `newest`, or null when `last` still stands. */
 export function reauditDue(last: AuditedAt | undefined, newest: MemorySample, inputs: string, policy: ReauditPolicy): ReauditReason | null {
   if (!last) return 'first';
   if (last.inputs !== inputs) return 'inputs';
-  if (last.result.verdict === 'InsufficientData') return 'collecting';
   const before = last.sample;
   if (newest.instance !== before.instance || newest.limitBytes !== before.limitBytes || newest.memoryEvents?.oom !== before.memoryEvents?.oom || newest.memoryEvents?.oomKill !== before.memoryEvents?.oomKill) return 'restart';
+  if (last.result.verdict === 'InsufficientData') return newest.timestampMs - last.firstMs >= policy.minDurationMs ? 'collecting' : null;
   const band = Math.max(policy.minBandBytes, policy.bandShare * before.usageBytes);
-  for (const read of COMPONENTS) {
-    const [a, b] = [read(before), read(newest)];
-    if (a !== b && (a === undefined || b === undefined || Math.abs(b - a) > band)) return 'moved';
+  const dt = newest.timestampMs - before.timestampMs;
+  for (let c = 0; c < COMPONENTS.length; c++) {
+    const v = COMPONENTS[c]![0](newest);
+    const shift = last.slope[c]! * dt;
+    const [lo, hi] = [last.low[c]! + shift, last.high[c]! + shift];
+    if (Number.isNaN(lo) !== (v === undefined)) return 'moved';
+    if (v !== undefined && (v < lo - band || v > hi + band)) return 'moved';
   }
   if (newest.timestampMs - before.timestampMs >= policy.refreshMs) return 'refresh';
   return null;
 }
-
-const COMPONENTS: ((s: MemorySample) => number | undefined)[] = [
-  (s) => s.usageBytes,
-  (s) => s.workingSetBytes,
-  (s) => s.anonBytes,
-  (s) => s.fileBytes,
-  (s) => s.shmemBytes,
-  (s) => s.kernelBytes,
-  (s) => s.rssBytes,
-  (s) => s.go?.heapInuseBytes,
-];

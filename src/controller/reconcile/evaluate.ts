@@ -4,7 +4,7 @@
 // audit runs again only when due (analysis/reaudit.ts: its newest sample moved, a new profile, a
 // restart, the refresh period); otherwise its last result stands.
 import type { AuditOptions } from '../../analysis/audit.ts';
-import { reauditDue, reauditPolicy } from '../../analysis/reaudit.ts';
+import { auditedAt, reauditDue, reauditPolicy } from '../../analysis/reaudit.ts';
 import type { HeapProfile, MemorySample } from '../../model/sample.ts';
 import type { AuditResult } from '../../model/verdict.ts';
 import { MAX_STATUS_TARGETS, type MemoryAuditStatus, type TargetStatus } from '../api/v1alpha1.ts';
@@ -20,7 +20,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
   const [namespace, name] = [audit.metadata.namespace!, audit.metadata.name];
   const results = new Map<string, AuditResult>();
   const statuses: TargetStatus[] = [];
-  const policy = reauditPolicy(spec.windowMs, spec.intervalMs);
+  const policy = reauditPolicy(spec.windowMs, spec.intervalMs, spec.minDurationMs);
   for (const [tk, t] of ev.targets) {
     t.prune(nowMs, spec.windowMs);
     if (t.expired(nowMs, spec.windowMs)) {
@@ -39,7 +39,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
         const samples = t.samples();
         result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
         // Kept without its evidence lines, which no status field shows (20,000 of them are megabytes).
-        t.audited = newest ? { result: { ...result, evidence: [] }, sample: newest, inputs } : undefined;
+        t.audited = newest && samples.length > 0 ? auditedAt({ ...result, evidence: [] }, samples, inputs, policy) : undefined;
         metrics.analyses.inc({ kind: 'full' });
       }
     } catch (e) {
