@@ -71,8 +71,18 @@ export class TargetEvidence {
 
   /** Appends a sample unless it repeats the last timestamp (a kubelet serves cached stats). */
   addSample(sample: MemorySample): boolean {
-    return this.series.add(sample);
+    const added = this.series.add(sample);
+    if (added) this.#newest = sample;
+    return added;
   }
+
+  /** The newest sample held: as it was added (not decoded again), or from the series when restored. */
+  newest(): MemorySample | undefined {
+    const n = this.#newest;
+    return n !== undefined && this.series.length > 0 && n.timestampMs === this.series.lastTimestampMs ? n : this.series.last();
+  }
+
+  #newest: MemorySample | undefined;
 
   addProfile(profile: HeapProfile, limits: EvidenceLimits): void {
     this.profiles.push(reduceProfile(profile, limits.maxProfileFunctions));

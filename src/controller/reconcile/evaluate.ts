@@ -29,7 +29,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     }
     let result: AuditResult;
     try {
-      const newest = t.series.last();
+      const newest = t.newest();
       // What the result rests on besides the samples: the spec, the profiles, the OOM kills reported.
       const inputs = `${audit.metadata.generation ?? 0}|${t.profiles.length}:${t.profiles.at(-1)?.timestampMs ?? 0}|${t.oomKilledContainers.size}`;
       if (newest && reauditDue(t.audited, newest, inputs, policy) === null) {

@@ -41,3 +41,25 @@ describe('ControllerMetrics.pruneTargets', () => {
     expect((await targetSeries(m)).map((s) => s.split(' ')[1]).filter((v, i, a) => a.indexOf(v) === i)).toEqual(['shop/b/p2/app', 'web/a/p2/app']);
   });
 });
+
+describe('ControllerMetrics.setTarget', () => {
+  /** Every target line with its value, sorted. */
+  const lines = async (m: ControllerMetrics) => (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('memaudit_target_')).sort();
+
+  it('writes only what changed, and ends where a fresh write of the last reading would', async () => {
+    const labels = { namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' };
+    const readings: TargetReading[] = [
+      reading,
+      { ...reading, samples: 11 },
+      { ...reading, samples: 12, verdict: 'Plateau', growth: { usage: 5 }, timeToLimitSeconds: null },
+      { ...reading, samples: 13, verdict: 'Plateau', growth: { usage: 5, file: 7 }, timeToLimitSeconds: null, recommendedLimitBytes: null },
+    ];
+    const m = new ControllerMetrics(false);
+    for (const r of readings) {
+      m.setTarget(labels, r);
+      const fresh = new ControllerMetrics(false);
+      fresh.setTarget(labels, r);
+      expect(await lines(m)).toEqual(await lines(fresh));
+    }
+  });
+});
