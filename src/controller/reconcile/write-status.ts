@@ -1,5 +1,6 @@
 // Step "writeStatus": the status through the status subresource, as a JSON merge patch of what
 // changed, and only when something did (so its own update event does not start another round).
+import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, ReadyReason } from '../api/conditions.ts';
 import { GROUP, PLURAL, VERSION, type MemoryAudit, type MemoryAuditStatus } from '../api/v1alpha1.ts';
 import { isNotFound } from '../runtime/kube/api-error.ts';
@@ -49,24 +50,28 @@ export function auditPath(audit: MemoryAudit): string {
   return `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(audit.metadata.namespace!)}/${PLURAL}/${encodeURIComponent(audit.metadata.name)}`;
 }
 
-/** RFC 7386 merge patch turning `prev` into `next` (null deletes; arrays are replaced). Empty = equal. */
+/**
+ * RFC 7386 merge patch turning `prev` into `next` (null deletes; arrays are replaced). Empty =
+ * equal. Compared as JSON: `next` goes through JSON first (undefined fields dropped, as the API
+ * server would store it), then structurally, whatever the key order (isDeepStrictEqual: comparing
+ * sorted-key JSON strings of each status was half a second a round at 400 audits).
+ */
 export function mergePatch(prev: unknown, next: unknown): Record<string, unknown> | undefined {
-  if (!isObject(prev) || !isObject(next)) return canonical(prev) === canonical(next) ? undefined : (next as Record<string, unknown>);
+  return diff(prev, next === undefined ? undefined : (JSON.parse(JSON.stringify(next)) as unknown));
+}
+
+function diff(prev: unknown, next: unknown): Record<string, unknown> | undefined {
+  if (!isObject(prev) || !isObject(next)) return isDeepStrictEqual(prev, next) ? undefined : (next as Record<string, unknown>);
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(prev)) if (!(k in next)) out[k] = null;
   for (const [k, v] of Object.entries(next)) {
     const p = prev[k];
     if (isObject(p) && isObject(v)) {
-      const sub = mergePatch(p, v);
+      const sub = diff(p, v);
       if (sub && Object.keys(sub).length > 0) out[k] = sub;
-    } else if (canonical(p) !== canonical(v)) out[k] = v === undefined ? null : v;
+    } else if (!isDeepStrictEqual(p, v)) out[k] = v;
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** JSON with sorted keys: the API server returns custom resources with sorted keys. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, value: unknown) => (isObject(value) ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]])) : value));
-}
