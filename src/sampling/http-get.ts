@@ -4,27 +4,30 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { GrowableBuffer } from './body-pool.ts';
 import { data, retry, type Read } from './reader.ts';
 
 /** `ip:port`, with an IPv6 address in brackets as a URL needs it. */
 export const hostPort = (ip: string, port: number): string => `${net.isIPv6(ip) ? `[${ip}]` : ip}:${port}`;
 
-export function httpGet(url: URL, options: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<Read<Buffer>> {
+/**
+ * `into`: the body goes there (a pooled buffer, body-pool.ts) and the result is a view of it, valid
+ * until the buffer is used again; without it, a Buffer of its own.
+ */
+export function httpGet(url: URL, options: https.RequestOptions, timeoutMs: number, maxBytes: number, into?: GrowableBuffer): Promise<Read<Buffer>> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
     const failed = (why: string) => resolve(retry(`${url.href}: ${why}`));
     const req = mod.get(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
+      const body = into ?? new GrowableBuffer();
       res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) req.destroy(new Error(`response larger than ${maxBytes} bytes`));
-        else chunks.push(c);
+        if (body.length + c.length > maxBytes) req.destroy(new Error(`response larger than ${maxBytes} bytes`));
+        else body.append(c);
       });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve(data(Buffer.concat(chunks)));
-        else failed(`HTTP ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200).trim()}`);
+        if (status >= 200 && status < 300) resolve(data(into ? body.bytes() : Buffer.from(body.bytes())));
+        else failed(`HTTP ${status} ${body.bytes().toString('utf8').slice(0, 200).trim()}`);
       });
       res.on('error', (e) => failed(e.message));
     });

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { isNoData } from '../model/no-data.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { findContainerSample, scanCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
+import { BodyPool, type GrowableBuffer } from './body-pool.ts';
 import { hostPort, httpGet } from './http-get.ts';
 import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
@@ -38,6 +39,12 @@ export type NotInMetrics = Retry & { notInMetrics: true };
 type NodeAddresses = { status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } };
 
 /**
+ * Nodes read at once (direct access): the pooled receive buffers (body-pool.ts), each as large as
+ * the largest node's metrics. At 5 MB a node and 50 ms a read, 100 nodes take about 0.6 s.
+ */
+const KUBELET_READS_AT_ONCE = 8;
+
+/**
  * A node's addresses are read again after this long, or at once after a failed scrape (an address
  * that changed shows as a failure): node addresses change rarely, and at 100 nodes a 60 s TTL cost
  * 50 GETs of Node objects per 30 s round.
@@ -49,6 +56,8 @@ export class KubeletReader {
   readonly #inFlight = new Map<string, Promise<Read<ContainerSample[]>>>();
   readonly #lastScrape = new Map<string, { read: Read<ContainerSample[]>; fetchedAtMs: number }>();
   readonly #nodes = new Map<string, { node: NodeAddresses; fetchedAtMs: number }>();
+  /** Receive buffers for direct scrapes, reused round after round: at most this many nodes read at once. */
+  readonly #bodies = new BodyPool(KUBELET_READS_AT_ONCE);
   #agent: https.Agent | undefined;
 
   constructor(options: KubeletReaderOptions) {
@@ -101,9 +110,10 @@ export class KubeletReader {
     const started = this.#now();
     const t0 = performance.now();
     let read: Read<ContainerSample[]>;
+    const scanned = ([body, source]: [Read<Buffer>, string]): Read<ContainerSample[]> => (body.kind === 'data' ? data(scanCadvisorMetrics(body.value, { source, scrapeTimeMs: started }).containers) : body);
     try {
-      const [body, source] = this.#o.config.kubeletAccess === 'proxy' ? await this.#viaProxy(nodeName) : await this.#direct(nodeName);
-      read = body.kind === 'data' ? data(scanCadvisorMetrics(body.value, { source, scrapeTimeMs: started }).containers) : body;
+      // Direct: the body lands in a pooled buffer and is scanned before the buffer goes back.
+      read = this.#o.config.kubeletAccess === 'proxy' ? scanned(await this.#viaProxy(nodeName)) : await this.#bodies.use(async (into) => scanned(await this.#direct(nodeName, into)));
     } catch (e) {
       // From the API server (node proxy, Node object) or the parser.
       const why = e instanceof Error ? e.message : String(e);
@@ -127,7 +137,7 @@ export class KubeletReader {
   }
 
   /** https://InternalIP:kubeletPort/metrics/cadvisor */
-  async #direct(nodeName: string): Promise<[Read<Buffer>, string]> {
+  async #direct(nodeName: string, into: GrowableBuffer): Promise<[Read<Buffer>, string]> {
     const node = await this.#node(nodeName);
     const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     if (!ip || net.isIP(ip) === 0) return [retry(`node ${nodeName} has no InternalIP address`), ''];
@@ -141,7 +151,7 @@ export class KubeletReader {
       key: opts.key,
       rejectUnauthorized: !this.#o.config.kubeletInsecureSkipTlsVerify,
     });
-    return [await httpGet(url, { agent: this.#agent, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20), url.href];
+    return [await httpGet(url, { agent: this.#agent, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20, into), url.href];
   }
 
   async #node(nodeName: string): Promise<NodeAddresses> {
