@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { GrowableBuffer } from './body-pool.ts';
+import type { GrowableBuffer } from './body-pool.ts';
 import { data, retry, type Read } from './reader.ts';
 
 /** `ip:port`, with an IPv6 address in brackets as a URL needs it. */
@@ -19,15 +19,20 @@ export function httpGet(url: URL, options: https.RequestOptions, timeoutMs: numb
   return new Promise((resolve) => {
     const failed = (why: string) => resolve(retry(`${url.href}: ${why}`));
     const req = mod.get(url, options, (res) => {
-      const body = into ?? new GrowableBuffer();
+      // Into the pooled buffer, or as chunks joined once at the end (one copy, sized to the body).
+      const chunks: Buffer[] = [];
+      let size = 0;
       res.on('data', (c: Buffer) => {
-        if (body.length + c.length > maxBytes) req.destroy(new Error(`response larger than ${maxBytes} bytes`));
-        else body.append(c);
+        size += c.length;
+        if (size > maxBytes) req.destroy(new Error(`response larger than ${maxBytes} bytes`));
+        else if (into) into.append(c);
+        else chunks.push(c);
       });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve(data(into ? body.bytes() : Buffer.from(body.bytes())));
-        else failed(`HTTP ${status} ${body.bytes().toString('utf8').slice(0, 200).trim()}`);
+        const body = into ? into.bytes() : Buffer.concat(chunks);
+        if (status >= 200 && status < 300) resolve(data(body));
+        else failed(`HTTP ${status} ${body.toString('utf8').slice(0, 200).trim()}`);
       });
       res.on('error', (e) => failed(e.message));
     });

@@ -1,8 +1,8 @@
 // Step "evaluate": the engine's verdict on every target that still has evidence in the window
 // (a Gone target's too, until its newest sample leaves the window), exported as per-target metrics
 // and summed up into the audit's status, all of it but the Patched condition. A target's full
-// audit runs again only when due (analysis/reaudit.ts: its newest sample moved, a new profile, a
-// restart, the refresh period); otherwise its last result stands.
+// audit runs again only when due (analysis/reaudit.ts: its newest sample left the range its verdict
+// predicts, a new profile, a restart, the refresh period); otherwise its last result stands.
 import type { AuditOptions } from '../../analysis/audit.ts';
 import { auditedAt, reauditDue, reauditPolicy } from '../../analysis/reaudit.ts';
 import type { HeapProfile, MemorySample } from '../../model/sample.ts';
