@@ -162,8 +162,10 @@ export class CompactSamples {
   #raw = 0;
   #firstMs = NaN;
   #pruneBeforeMs = -Infinity;
-  /** `taken`, computed once after a prune or a rebuild (-1: to be computed). */
-  #taken = 0;
+  /** Samples taken that the held ones stand for, the pruned ones too (the weights summed, kept as they are coded). */
+  #takenHeld = 0;
+  /** Of those, the ones older than the prune point: found by reading the oldest few samples after a prune (-1: to be read). */
+  #takenPruned = 0;
   readonly #instances: string[] = [];
 
   constructor(options: CompactSamplesOptions = {}) {
@@ -190,13 +192,8 @@ export class CompactSamples {
 
   /** Samples taken that the ones held stand for (within the window: those older than the prune point left out). */
   get taken(): number {
-    if (this.#taken < 0) {
-      const rows = this.#decode(emptyCursor(this.#fields));
-      let n = 0;
-      for (let i = 0; i < rows.n; i++) if (rows.t[i]! >= this.#pruneBeforeMs) n += rows.w[i]!;
-      this.#taken = n;
-    }
-    return this.#taken;
+    if (this.#takenPruned < 0) this.#takenPruned = this.#weightBefore(this.#pruneBeforeMs);
+    return this.#takenHeld - this.#takenPruned;
   }
 
   /** Bytes of the coded samples (what is persisted, with a header and the incarnations' names). */
@@ -238,7 +235,7 @@ export class CompactSamples {
     this.#widen(mask >>> 0);
     const limit = sample.limitBytes !== undefined && sample.limitBytes > 0 ? Math.round(sample.limitBytes) : 0;
     this.#append(sample.timestampMs, v, 0, limit, this.#instanceIndex(sample.instance), 1);
-    if (this.#taken >= 0) this.#taken++;
+    if (sample.timestampMs < this.#pruneBeforeMs) this.#takenPruned = -1;
     this.#raw++;
     if (this.#raw > COMPACT_AFTER) this.#compact();
     return true;
@@ -248,7 +245,7 @@ export class CompactSamples {
   prune(fromMs: number): void {
     if (fromMs <= this.#pruneBeforeMs) return;
     this.#pruneBeforeMs = fromMs;
-    if (this.#count > 0 && this.#firstMs < fromMs) this.#taken = -1;
+    if (this.#count > 0 && this.#firstMs < fromMs) this.#takenPruned = -1;
     if (this.#count > 0 && this.#end.lastMs < fromMs) this.clear();
   }
 
@@ -259,7 +256,7 @@ export class CompactSamples {
     this.#open = emptyCursor(0);
     this.#instances.length = 0;
     this.#firstMs = NaN;
-    this.#taken = 0;
+    this.#takenHeld = this.#takenPruned = 0;
   }
 
   /** The samples held, oldest first (quantised sizes; the window's older part two per bucket). */
@@ -341,8 +338,34 @@ export class CompactSamples {
     // The open part is re-learnt by a rebuild at the next compaction.
     c.#open = emptyCursor(c.#fields);
     c.#raw = raw;
-    c.#taken = -1;
+    for (let i = 0; i < rows.n; i++) c.#takenHeld += rows.w[i]!;
+    c.#takenPruned = -1;
     return c;
+  }
+
+  /**
+   * Samples taken that the held ones older than `ms` stand for: read from the oldest on, without
+   * decoding (no arrays), and only as far as `ms`: after a prune, the few samples the window left.
+   */
+  #weightBefore(ms: number): number {
+    if (this.#count === 0 || !(this.#firstMs < ms)) return 0;
+    const r = new Reader(this.#bytes, 0, this.#length);
+    let t = 0;
+    let mask = 0;
+    let w = 0;
+    for (let i = 0; i < this.#count; i++) {
+      const header = r.byte();
+      const inline = header >> H_WEIGHT_SHIFT;
+      const weight = inline === H_WEIGHT_MAX ? r.uint() : inline;
+      t = i === 0 ? r.uint() : t + r.uint();
+      if (t >= ms) break;
+      w += weight;
+      if (header & H_MASK) mask = r.uint();
+      if (header & H_LIMIT) r.uint();
+      if (header & H_INSTANCE) r.uint();
+      for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0) r.uint();
+    }
+    return w;
   }
 
   #instanceIndex(instance: string | undefined): number {
@@ -421,6 +444,7 @@ export class CompactSamples {
     if (first) this.#firstMs = t;
     end.lastMs = t;
     this.#count++;
+    this.#takenHeld += weight;
     end.offset = this.#length;
     end.count = this.#count;
   }
@@ -493,6 +517,8 @@ export class CompactSamples {
     this.#length = from.offset;
     this.#count = from.count;
     this.#end = from;
+    for (let i = 0; i < rows.n; i++) this.#takenHeld -= rows.w[i]!;
+    this.#takenPruned = -1;
     this.#reappend(rows, kept, weights, lastBucketAt);
     this.#raw = rows.n - cut;
   }
@@ -531,7 +557,7 @@ export class CompactSamples {
     const room = Math.ceil((this.#length / Math.max(1, this.#count)) * (COMPACT_AFTER - RAW_KEPT + 1));
     this.#bytes = this.#bytes.slice(0, this.#length + room);
     this.#raw = rows.n - cut;
-    this.#taken = -1;
+    this.#takenPruned = -1;
   }
 
   /** Codes the kept rows after the current end; the open part starts at the last bucket's first kept row. */

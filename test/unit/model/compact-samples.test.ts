@@ -105,6 +105,30 @@ describe('CompactSamples', () => {
     expect([c.length, c.samples()]).toEqual([0, []]);
   });
 
+  it('counts the samples taken in a sliding window as it slides: kept round by round, the same as read back from its bytes', () => {
+    // A day and a half at 30 s through a 6 h window, pruned every round as the controller does:
+    // the count is kept as samples come and compactions merge them, and read from the bytes only
+    // for the oldest few after a prune. Each round it must equal the count of a copy decoded from
+    // the bytes (every row's count summed), and the exact count of samples in the window within the
+    // one bucket the prune point cuts (a bucket's count rides on its earlier kept sample, which
+    // may be on either side of it).
+    const c = new CompactSamples();
+    const windowMs = 6 * 3600_000;
+    for (let i = 0; i < 4320; i++) {
+      const t = T0 + i * 30_000;
+      c.add(cadvisor(i, t));
+      c.prune(t - windowMs);
+      const exact = Math.min(i + 1, windowMs / 30_000 + 1);
+      if (i % 97 === 0 || i === 4319) {
+        const copy = CompactSamples.decode(c.encode());
+        copy.prune(t - windowMs);
+        expect(c.taken).toBe(copy.taken);
+      }
+      const bucket = c.bucketWidthMs / 30_000 + 1;
+      expect(Math.abs(c.taken - exact)).toBeLessThanOrEqual(bucket);
+    }
+  });
+
   it('keeps the incarnations still referred to, in order, through compactions and the codec', () => {
     const c = new CompactSamples({ maxBuckets: 8 });
     for (let i = 0; i < 300; i++) c.add({ ...cadvisor(i), instance: `/pod/c${Math.floor(i / 100)}` });
