@@ -271,7 +271,10 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
 // - reads, on a line of a family it wants, only the labels that say whose series it is
 //   (container, pod, namespace and their pre-1.16 names; id; failure_type and scope), and looks
 //   the container up in the selection by a hash of those bytes: an unselected container's line
-//   costs no string and no object;
+//   costs no string and no object (without a selection, as the controller reads a node, each
+//   container's strings are made once a scrape, found again by the same hash);
+// - leaves a line at its first label when that is `container=""` (a pod's cgroup) or
+//   `container="POD"` (the sandbox): two of every three memory lines of a kubelet;
 // - builds strings and samples for selected containers only, as copies (nothing it returns points
 //   into the body).
 // The same rules as the text parser it replaced: the same samples from the same scrape
@@ -397,6 +400,8 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
   const entries: CgroupEntry[] = [];
   const cgroupsOf = new Map<ContainerKey, CgroupEntry[]>();
   const keyOfText = new Map<string, ContainerKey>();
+  /** Without a selection: the containers met so far, by a hash of their unescaped label bytes (offsets in this body). */
+  const keysMet = new Map<number, { key: ContainerKey; ns: number; ne: number; ps: number; pe: number; cs: number; ce: number }[]>();
   const lineOf = (pos: number): number => {
     let line = 1;
     for (let i = buf.indexOf(NL, 0); i >= 0 && i < pos; i = buf.indexOf(NL, i + 1)) line++;
@@ -423,7 +428,7 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
   /** The next backslash in the body (n: none): label values before it need no unescaping. */
   let nextBackslash = -1;
   let pos = 0;
-  while (pos < n) {
+  lines: while (pos < n) {
     let eol = buf.indexOf(NL, pos);
     if (eol < 0) eol = n;
     let i = pos;
@@ -489,6 +494,13 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
         if (i >= eol) fail(i, lineStart, eol, `unterminated value of label ${buf.toString('latin1', ls, le)}`);
         const target = labelSlot(buf, ls, le, container, containerName, pod, podName, namespace, id, failureType, scope);
         if (target) {
+          // container="" (the pod's cgroup) or "POD" (the sandbox): not a container, whatever
+          // follows. Labels come sorted (client_golang), so `container` is first and two thirds
+          // of a kubelet's memory lines end here.
+          if (target === container && !escaped && (i === vs || rangeIs(buf, vs, i, V_POD))) {
+            pos = eol + 1;
+            continue lines;
+          }
           target.s = vs;
           target.e = i;
           target.escaped = escaped;
@@ -536,7 +548,16 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
       }
       key = found.key;
     } else {
-      key = internKey(keyOfText, { namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
+      // Every container: known again by a hash of its label bytes, so its strings are made once a scrape, not once a line.
+      const h = keyHash(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e);
+      let met = keysMet.get(h);
+      if (!met) keysMet.set(h, (met = []));
+      let found = met.find((m) => buf.compare(buf, m.ns, m.ne, namespace.s, namespace.e) === 0 && buf.compare(buf, m.ps, m.pe, p.s, p.e) === 0 && buf.compare(buf, m.cs, m.ce, c.s, c.e) === 0);
+      if (!found) {
+        const k = internKey(keyOfText, { namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
+        met.push((found = { key: k, ns: namespace.s, ne: namespace.e, ps: p.s, pe: p.e, cs: c.s, ce: c.e }));
+      }
+      key = found.key;
     }
 
     const value = parseNumber(buf, valueStart, valueEnd);
