@@ -25,17 +25,29 @@
 import type { MemorySample } from '../model/sample.ts';
 import type { AuditResult, Component } from '../model/verdict.ts';
 
-export interface AuditedAt {
-  result: AuditResult;
+/** What is read of a result here: its verdict, and the slopes of a Leak. The caller keeps as much more of it as it needs. */
+export type AuditedResult = Pick<AuditResult, 'verdict'> & { growth: Partial<Record<Component, { slopeBytesPerHour: number }>> };
+
+/** What is read of the newest sample audited. */
+export type AuditedSample = Pick<MemorySample, 'timestampMs' | 'usageBytes' | 'instance' | 'limitBytes'> & { oom: number | undefined; oomKill: number | undefined };
+
+/**
+ * Kept per container between full audits (20,000 of them): the result as the caller slims it,
+ * the few fields of the newest sample compared, and the ranges in one plain array (a typed array
+ * costs some 200 bytes more each, in a backing store of its own).
+ */
+export interface AuditedAt<R extends AuditedResult = AuditResult> {
+  result: R;
   /** The newest sample the result was computed from. */
-  sample: MemorySample;
+  sample: AuditedSample;
   /** The oldest sample of the window it was computed from (ms). */
   firstMs: number;
-  /** Per component (COMPONENTS), the lowest and highest value of the recent samples, taken along the slope to the newest one's time; NaN: absent. */
-  low: Float64Array;
-  high: Float64Array;
-  /** Per component, bytes per ms the range moves on by: the fitted slope for a Leak, else 0. */
-  slope: Float64Array;
+  /**
+   * Per component c (COMPONENTS), at 3c and 3c + 1 the lowest and highest value of the recent
+   * samples, taken along the slope to the newest one's time (NaN: absent); at 3c + 2 the bytes
+   * per ms the range moves on by: the fitted slope for a Leak, else 0.
+   */
+  range: number[];
   /** What else it was computed from, as the caller writes it down (options, profiles, OOM kills). */
   inputs: string;
 }
@@ -77,12 +89,11 @@ const COMPONENTS: [(s: MemorySample) => number | undefined, Component][] = [
 ];
 
 /** What to keep of a full audit of `samples` (oldest first, the newest last). */
-export function auditedAt(result: AuditResult, samples: readonly MemorySample[], inputs: string, policy: ReauditPolicy): AuditedAt {
+export function auditedAt<R extends AuditedResult>(result: R, samples: readonly MemorySample[], inputs: string, policy: ReauditPolicy): AuditedAt<R> {
   const newest = samples.at(-1)!;
-  const low = new Float64Array(COMPONENTS.length).fill(NaN);
-  const high = new Float64Array(COMPONENTS.length).fill(NaN);
-  const slope = new Float64Array(COMPONENTS.length);
-  if (result.verdict === 'Leak') COMPONENTS.forEach(([, name], c) => (slope[c] = (result.growth[name]?.slopeBytesPerHour ?? 0) / 3_600_000));
+  // Sized once: an array grown by push keeps room to grow.
+  const range = new Array<number>(3 * COMPONENTS.length).fill(NaN);
+  COMPONENTS.forEach(([, name], c) => (range[3 * c + 2] = result.verdict === 'Leak' ? (result.growth[name]?.slopeBytesPerHour ?? 0) / 3_600_000 : 0));
   for (let i = samples.length - 1; i >= 0; i--) {
     const s = samples[i]!;
     if (i < samples.length - 1 && s.timestampMs < newest.timestampMs - policy.refreshMs) break;
@@ -90,27 +101,29 @@ export function auditedAt(result: AuditResult, samples: readonly MemorySample[],
       const raw = COMPONENTS[c]![0](s);
       if (raw === undefined) continue;
       // Around the trend: each sample brought to the newest one's time along the slope.
-      const v = raw + slope[c]! * (newest.timestampMs - s.timestampMs);
-      if (!(v >= low[c]!)) low[c] = v;
-      if (!(v <= high[c]!)) high[c] = v;
+      const v = raw + range[3 * c + 2]! * (newest.timestampMs - s.timestampMs);
+      if (!(v >= range[3 * c]!)) range[3 * c] = v;
+      if (!(v <= range[3 * c + 1]!)) range[3 * c + 1] = v;
     }
   }
-  return { result, sample: newest, firstMs: samples[0]!.timestampMs, low, high, slope, inputs };
+  const sample: AuditedSample = { timestampMs: newest.timestampMs, usageBytes: newest.usageBytes, instance: newest.instance, limitBytes: newest.limitBytes, oom: newest.memoryEvents?.oom, oomKill: newest.memoryEvents?.oomKill };
+  return { result, sample, firstMs: samples[0]!.timestampMs, range, inputs };
 }
 
 /** Why a full audit is due for `newest`, or null when `last` still stands. */
-export function reauditDue(last: AuditedAt | undefined, newest: MemorySample, inputs: string, policy: ReauditPolicy): ReauditReason | null {
+export function reauditDue(last: AuditedAt<AuditedResult> | undefined, newest: MemorySample, inputs: string, policy: ReauditPolicy): ReauditReason | null {
   if (!last) return 'first';
   if (last.inputs !== inputs) return 'inputs';
   const before = last.sample;
-  if (newest.instance !== before.instance || newest.limitBytes !== before.limitBytes || newest.memoryEvents?.oom !== before.memoryEvents?.oom || newest.memoryEvents?.oomKill !== before.memoryEvents?.oomKill) return 'restart';
+  if (newest.instance !== before.instance || newest.limitBytes !== before.limitBytes || newest.memoryEvents?.oom !== before.oom || newest.memoryEvents?.oomKill !== before.oomKill) return 'restart';
   if (last.result.verdict === 'InsufficientData') return newest.timestampMs - last.firstMs >= policy.minDurationMs ? 'collecting' : null;
   const band = Math.max(policy.minBandBytes, policy.bandShare * before.usageBytes);
   const dt = newest.timestampMs - before.timestampMs;
   for (let c = 0; c < COMPONENTS.length; c++) {
     const v = COMPONENTS[c]![0](newest);
-    const shift = last.slope[c]! * dt;
-    const [lo, hi] = [last.low[c]! + shift, last.high[c]! + shift];
+    const shift = last.range[3 * c + 2]! * dt;
+    const lo = last.range[3 * c]! + shift;
+    const hi = last.range[3 * c + 1]! + shift;
     if (Number.isNaN(lo) !== (v === undefined)) return 'moved';
     if (v !== undefined && (v < lo - band || v > hi + band)) return 'moved';
   }

@@ -4,6 +4,7 @@
 // profiles, so memory stays flat however long an audit runs and however many containers it has.
 // Pure data plus the bounding rules; persistence lives in evidence-codec.ts and evidence-store.ts.
 import type { AuditedAt } from '../analysis/reaudit.ts';
+import type { StatusResult } from './status.ts';
 import { CompactSamples, DEFAULT_MAX_BUCKETS } from '../model/compact-samples.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 
@@ -43,7 +44,7 @@ export class TargetEvidence {
   /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
   readonly oomKilledContainers = new Set<string>();
   /** The last full audit and the sample it ended on (evaluate.ts, analysis/reaudit.ts); in memory only. */
-  audited: AuditedAt | undefined;
+  audited: AuditedAt<StatusResult> | undefined;
 
   constructor(pod: string, container: string, maxBuckets = DEFAULT_MAX_BUCKETS) {
     this.pod = pod;

@@ -1,7 +1,7 @@
 // Pure functions from results to the MemoryAudit status: per-target entries, the summary the
 // printer columns show, and conditions (metav1.Condition semantics: lastTransitionTime moves only
 // when the status of a condition changes).
-import type { AuditResult, LeakSource, Verdict } from '../model/verdict.ts';
+import type { AuditResult, Component, LeakSource, Recommendation, Verdict } from '../model/verdict.ts';
 import { MiB, KiB, GiB } from '../model/units.ts';
 import { ConditionType, ReadyReason } from './api/conditions.ts';
 import { MAX_GROWING_FUNCTIONS, growthReason, type Action, type Condition, type MemoryAuditStatus, type RecommendationStatus, type TargetState, type TargetStatus } from './api/v1alpha1.ts';
@@ -37,13 +37,43 @@ export function growthText(bytesPerHour: number): string {
 
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
+/**
+ * What the status and the per-target metrics show of a result: the controller keeps this of every
+ * container between full audits, not the AuditResult (its trends' intervals, rationale, evidence
+ * and window details are some 6 KB a container; this is under 1 KB).
+ */
+export type StatusResult = Pick<AuditResult, 'verdict' | 'leakSource' | 'explanation' | 'timeToLimitSeconds' | 'limitBytes'> & {
+  window: Pick<AuditResult['window'], 'samples' | 'durationSeconds'>;
+  growth: Partial<Record<Component, { slopeBytesPerHour: number; r2: number }>>;
+  recommendation: Pick<Recommendation, 'memoryLimitBytes' | 'kubernetes' | 'goMemLimit' | 'compose' | 'warning'>;
+  topGrowingFunctions: Pick<AuditResult['topGrowingFunctions'][number], 'function' | 'growthBytes'>[];
+};
+
+/** The StatusResult of a full result: the fields it names, copied. */
+export function statusResult(r: AuditResult): StatusResult {
+  const growth: StatusResult['growth'] = {};
+  for (const [c, t] of Object.entries(r.growth) as [Component, AuditResult['growth'][Component]][]) if (t) growth[c] = { slopeBytesPerHour: t.slopeBytesPerHour, r2: t.r2 };
+  const { memoryLimitBytes, kubernetes, goMemLimit, compose, warning } = r.recommendation;
+  return {
+    verdict: r.verdict,
+    leakSource: r.leakSource,
+    explanation: r.explanation,
+    timeToLimitSeconds: r.timeToLimitSeconds,
+    limitBytes: r.limitBytes,
+    window: { samples: r.window.samples, durationSeconds: r.window.durationSeconds },
+    growth,
+    recommendation: { memoryLimitBytes, kubernetes, goMemLimit, compose, warning },
+    topGrowingFunctions: r.topGrowingFunctions.slice(0, MAX_GROWING_FUNCTIONS).map((f) => ({ function: f.function, growthBytes: f.growthBytes })),
+  };
+}
+
 export interface TargetInput {
   pod: string;
   container: string;
   node: string | undefined;
   state: TargetState;
   message: string | undefined;
-  result: AuditResult;
+  result: StatusResult;
   lastSampleMs: number | undefined;
   /** Samples taken within the window; the engine sees fewer once the evidence compacts them (evidence.ts). */
   samplesTaken?: number;
@@ -114,7 +144,7 @@ export interface SummaryInput {
   noTargetsMessage: string | undefined;
   /** The goMemLimit recommendation of the summary target, when asked for. */
   goMemLimit: boolean;
-  summaryResult: AuditResult | undefined;
+  summaryResult: StatusResult | undefined;
   lastRoundMs: number | undefined;
   maxTargets: number;
   nowMs: number;
@@ -171,7 +201,7 @@ export function buildStatus(input: SummaryInput): MemoryAuditStatus {
   return status;
 }
 
-function recommendationStatus(container: string, r: AuditResult, goMemLimit: boolean): RecommendationStatus {
+function recommendationStatus(container: string, r: StatusResult, goMemLimit: boolean): RecommendationStatus {
   const rec = r.recommendation;
   const out: RecommendationStatus = { container };
   if (rec.kubernetes?.limits) out.memoryLimit = rec.kubernetes.limits.memory;

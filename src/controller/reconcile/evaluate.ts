@@ -10,7 +10,7 @@ import type { AuditResult } from '../../model/verdict.ts';
 import { MAX_STATUS_TARGETS, type MemoryAuditStatus, type TargetStatus } from '../api/v1alpha1.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { oomKilledInstances } from '../container-status.ts';
-import { buildStatus, orderTargets, rfc3339, targetStatus } from '../status.ts';
+import { buildStatus, orderTargets, rfc3339, statusResult, targetStatus, type StatusResult } from '../status.ts';
 import type { Round } from './round.ts';
 
 export type Engine = (samples: MemorySample[], profiles: HeapProfile[], options?: AuditOptions) => AuditResult;
@@ -18,7 +18,7 @@ export type Engine = (samples: MemorySample[], profiles: HeapProfile[], options?
 export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Round, noTargetsMessage: string): MemoryAuditStatus {
   const { audit, spec, evidence: ev, nowMs, log } = round;
   const [namespace, name] = [audit.metadata.namespace!, audit.metadata.name];
-  const results = new Map<string, AuditResult>();
+  const results = new Map<string, StatusResult>();
   const statuses: TargetStatus[] = [];
   const policy = reauditPolicy(spec.windowMs, spec.intervalMs, spec.minDurationMs);
   for (const [tk, t] of ev.targets) {
@@ -27,7 +27,7 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
       ev.targets.delete(tk);
       continue;
     }
-    let result: AuditResult;
+    let result: StatusResult;
     try {
       const newest = t.newest();
       // What the result rests on besides the samples: the spec, the profiles, the OOM kills reported.
@@ -37,9 +37,9 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
         metrics.analyses.inc({ kind: 'reused' });
       } else {
         const samples = t.samples();
-        result = engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) });
-        // Kept without its evidence lines, which no status field shows (20,000 of them are megabytes).
-        t.audited = newest && samples.length > 0 ? auditedAt({ ...result, evidence: [] }, samples, inputs, policy) : undefined;
+        // Kept as the status shows it (statusResult): the full result of 20,000 containers is some 120 MB.
+        result = statusResult(engine(samples, t.profiles, { minDurationSeconds: spec.minDurationMs / 1000, isGo: spec.pprof !== null, recommend: { headroomPercent: spec.headroomPercent, goMemLimit: spec.goMemLimit }, containerName: t.container, oomKilledInstances: oomKilledInstances(samples, t.oomKilledContainers) }));
+        t.audited = newest && samples.length > 0 ? auditedAt(result, samples, inputs, policy) : undefined;
         metrics.analyses.inc({ kind: 'full' });
       }
     } catch (e) {

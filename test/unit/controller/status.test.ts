@@ -1,4 +1,6 @@
-import { buildStatus, decidingComponent, growthText, setCondition, shortQuantity, targetStatus } from '../../../src/controller/status.ts';
+import { audit } from '../../../src/analysis/audit.ts';
+import { buildStatus, decidingComponent, growthText, setCondition, shortQuantity, statusResult, targetStatus } from '../../../src/controller/status.ts';
+import { labelledCases } from '../../helpers/labelled.ts';
 import type { TargetStatus } from '../../../src/controller/api/v1alpha1.ts';
 import type { AuditResult } from '../../../src/model/verdict.ts';
 
@@ -138,5 +140,28 @@ describe('buildStatus', () => {
     expect(s.recommendedLimit).toBeUndefined();
     expect(s.targets).toHaveLength(50);
     expect(s.targetCount).toBe(60);
+  });
+});
+
+describe('statusResult (what the controller keeps of a result between full audits)', () => {
+  it('shows as the full result does: every labelled trace, its target status and the summary, field for field', async () => {
+    for (const c of labelledCases()) {
+      const { samples, profiles } = await c.load();
+      const full = audit(samples, profiles, { containerName: 'app', recommend: { goMemLimit: true } });
+      const slim = statusResult(full);
+      const base = { pod: 'p', container: 'app', node: 'n1', state: 'Sampling' as const, message: undefined, lastSampleMs: NOW, samplesTaken: 99 };
+      const [a, b] = [targetStatus({ ...base, result: full }), targetStatus({ ...base, result: slim })];
+      expect([c.name, b]).toEqual([c.name, a]);
+      const summary = { generation: 1, action: 'Recommend' as const, previous: undefined, targets: [a], targetCount: 1, noTargetsMessage: undefined, goMemLimit: true, lastRoundMs: NOW, maxTargets: 50, nowMs: NOW };
+      expect([c.name, buildStatus({ ...summary, summaryResult: slim })]).toEqual([c.name, buildStatus({ ...summary, summaryResult: full })]);
+    }
+  });
+
+  it('keeps none of what no status field shows: evidence lines, rationale, intervals, the window details', () => {
+    const slim = statusResult(result({ evidence: ['a line'], restarts: [{ atMs: NOW, cause: 'atLimit' }] }));
+    expect(Object.keys(slim).sort()).toEqual(['explanation', 'growth', 'leakSource', 'limitBytes', 'recommendation', 'timeToLimitSeconds', 'topGrowingFunctions', 'verdict', 'window']);
+    expect(slim.growth.usage).toEqual({ slopeBytesPerHour: 100 * MiB, r2: 0.99 });
+    expect(slim.window).toEqual({ samples: 31, durationSeconds: 60 });
+    expect(Object.keys(slim.recommendation).sort()).toEqual(['compose', 'goMemLimit', 'kubernetes', 'memoryLimitBytes', 'warning']);
   });
 });
