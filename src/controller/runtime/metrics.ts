@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricType, type MetricValue } from 'prom-client';
 import { COMPONENTS, VERDICTS, type Component, type Verdict } from '../../model/verdict.ts';
 
 /** One audited container's result, as its metrics show it. */
@@ -14,20 +14,55 @@ export interface TargetReading {
   samples: number;
 }
 
+type TargetLabelName = keyof TargetLabels;
+type TargetEntry = { labels: TargetLabels; reading: TargetReading };
+
+/**
+ * One per-target family, rendered from the targets' last readings when the registry is read (a
+ * scrape). prom-client's Gauge keeps a label object and a hashed key for every series it holds:
+ * some 5 KB a container over these six families (100 MB of heap at 20,000 containers), and each
+ * write hashes the labels again. The registry asks a metric only for get() (registry.js,
+ * getMetricsAsString and getMetricsAsJSON); this answers it as a Gauge does, from the targets.
+ */
+class TargetFamily<L extends string> {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly #targets: () => Iterable<TargetEntry>;
+  readonly #values: (e: TargetEntry, out: MetricValue<L>[]) => void;
+
+  constructor(name: string, help: string, targets: () => Iterable<TargetEntry>, values: (e: TargetEntry, out: MetricValue<L>[]) => void) {
+    this.name = name;
+    this.help = help;
+    this.#targets = targets;
+    this.#values = values;
+  }
+
+  get(): Promise<MetricObjectWithValues<MetricValue<L>>> {
+    const values: MetricValue<L>[] = [];
+    for (const e of this.#targets()) this.#values(e, values);
+    // prom-client's types say an enum where its Gauge returns the string 'gauge', which the registry writes out.
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type as unknown as MetricType, aggregator: this.aggregator, collect: () => undefined, values });
+  }
+
+  reset(): void {}
+}
+
 /**
  * The controller's Prometheus metrics on its own registry: per-target results (so alerts can use
  * the verdict rather than predict_linear on raw usage) and the controller's own health.
  */
 export class ControllerMetrics {
   /** The targets with series, by "namespace/audit", then "pod/container": what pruneTargets removes. */
-  readonly #targets = new Map<string, Map<string, { labels: TargetLabels; last: TargetReading | undefined }>>();
+  readonly #targets = new Map<string, Map<string, TargetEntry>>();
   readonly registry = new Registry();
-  readonly targetVerdict: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'verdict'>;
-  readonly targetGrowth: Gauge<'namespace' | 'audit' | 'pod' | 'container' | 'component'>;
-  readonly targetTimeToLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
-  readonly targetSamples: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
-  readonly targetLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
-  readonly targetRecommendedLimit: Gauge<'namespace' | 'audit' | 'pod' | 'container'>;
+  readonly targetVerdict: TargetFamily<TargetLabelName | 'verdict'>;
+  readonly targetGrowth: TargetFamily<TargetLabelName | 'component'>;
+  readonly targetTimeToLimit: TargetFamily<TargetLabelName>;
+  readonly targetSamples: TargetFamily<TargetLabelName>;
+  readonly targetLimit: TargetFamily<TargetLabelName>;
+  readonly targetRecommendedLimit: TargetFamily<TargetLabelName>;
   readonly reconcileTotal: Counter<'result'>;
   readonly reconcileDuration: Histogram;
   readonly reconcileStepDuration: Histogram<'step'>;
@@ -43,13 +78,28 @@ export class ControllerMetrics {
 
   constructor(withProcessMetrics = true) {
     const registers = [this.registry];
-    const targetLabels = ['namespace', 'audit', 'pod', 'container'] as const;
-    this.targetVerdict = new Gauge({ name: 'memaudit_target_verdict', help: '1 for the current verdict of an audited container, 0 for the others.', labelNames: [...targetLabels, 'verdict'], registers });
-    this.targetGrowth = new Gauge({ name: 'memaudit_target_growth_bytes_per_hour', help: 'Robust growth rate of a memory component of an audited container.', labelNames: [...targetLabels, 'component'], registers });
-    this.targetTimeToLimit = new Gauge({ name: 'memaudit_target_time_to_limit_seconds', help: 'Seconds until non-reclaimable memory reaches the limit at the current rate (absent: never or unknown).', labelNames: targetLabels, registers });
-    this.targetSamples = new Gauge({ name: 'memaudit_target_samples', help: 'Samples in the window of an audited container.', labelNames: targetLabels, registers });
-    this.targetLimit = new Gauge({ name: 'memaudit_target_limit_bytes', help: 'The memory limit of an audited container as its cgroup reports it (absent: no limit).', labelNames: targetLabels, registers });
-    this.targetRecommendedLimit = new Gauge({ name: 'memaudit_target_recommended_limit_bytes', help: 'The memory limit recommended for an audited container, as in its status (absent: no recommendation yet). For a Leak it is never above the current limit.', labelNames: targetLabels, registers });
+    const all = () => this.#allTargets();
+    /** A family of one series a target, absent where the reading has no value. */
+    const one = (name: string, help: string, value: (r: TargetReading) => number | null) =>
+      new TargetFamily<TargetLabelName>(name, help, all, ({ labels, reading }, out) => {
+        const v = value(reading);
+        if (v !== null) out.push({ labels, value: v });
+      });
+    this.targetVerdict = new TargetFamily('memaudit_target_verdict', '1 for the current verdict of an audited container, 0 for the others.', all, ({ labels, reading }, out) => {
+      for (const verdict of VERDICTS) out.push({ labels: { ...labels, verdict }, value: verdict === reading.verdict ? 1 : 0 });
+    });
+    this.targetGrowth = new TargetFamily('memaudit_target_growth_bytes_per_hour', 'Robust growth rate of a memory component of an audited container.', all, ({ labels, reading }, out) => {
+      for (const component of COMPONENTS) {
+        const g = reading.growth[component];
+        if (g !== undefined) out.push({ labels: { ...labels, component }, value: g });
+      }
+    });
+    this.targetTimeToLimit = one('memaudit_target_time_to_limit_seconds', 'Seconds until non-reclaimable memory reaches the limit at the current rate (absent: never or unknown).', (r) => r.timeToLimitSeconds);
+    this.targetSamples = one('memaudit_target_samples', 'Samples in the window of an audited container.', (r) => r.samples);
+    this.targetLimit = one('memaudit_target_limit_bytes', 'The memory limit of an audited container as its cgroup reports it (absent: no limit).', (r) => r.limitBytes);
+    this.targetRecommendedLimit = one('memaudit_target_recommended_limit_bytes', 'The memory limit recommended for an audited container, as in its status (absent: no recommendation yet). For a Leak it is never above the current limit.', (r) => r.recommendedLimitBytes);
+    // Not a prom-client class, so its type is not in prom-client's Metric union; the registry reads it as one (TargetFamily).
+    for (const f of [this.targetVerdict, this.targetGrowth, this.targetTimeToLimit, this.targetSamples, this.targetLimit, this.targetRecommendedLimit]) this.registry.registerMetric(f as unknown as Metric);
     this.reconcileTotal = new Counter({ name: 'memaudit_reconcile_total', help: 'Reconciles of MemoryAudits by result.', labelNames: ['result'], registers });
     this.reconcileDuration = new Histogram({ name: 'memaudit_reconcile_duration_seconds', help: 'Duration of one reconcile, sampling included.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
     this.reconcileStepDuration = new Histogram({ name: 'memaudit_reconcile_step_duration_seconds', help: 'Duration of one step of a reconcile (restoreEvidence, findTargets, backfill, sample, evaluate, decideAction, writeStatus, emitEvents, persistEvidence), failed or not.', labelNames: ['step'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers });
@@ -71,52 +121,27 @@ export class ControllerMetrics {
     this.samplingDuration.observe({ source }, seconds);
   }
 
-  /**
-   * A target's series, written where they changed since its last reading: a round whose verdict
-   * stands (analysis/reaudit.ts) moves the sample count only, and each prom-client write hashes
-   * the labels (23 writes a target a round were 1 s of CPU at 20,000 containers).
-   */
-  setTarget(labels: TargetLabels, t: TargetReading): void {
+  /** A target's reading, shown from the next scrape on (kept as given: not to be changed after). */
+  setTarget(labels: TargetLabels, reading: TargetReading): void {
     const key = `${labels.namespace}/${labels.audit}`;
     let targets = this.#targets.get(key);
     if (!targets) this.#targets.set(key, (targets = new Map()));
     const tk = `${labels.pod}/${labels.container}`;
     const known = targets.get(tk);
-    const last = known?.last;
-    targets.set(tk, { labels: known?.labels ?? { ...labels }, last: { ...t } });
-    if (last?.verdict !== t.verdict) for (const v of VERDICTS) this.targetVerdict.set({ ...labels, verdict: v }, v === t.verdict ? 1 : 0);
-    for (const c of COMPONENTS) {
-      const g = t.growth[c];
-      if (last && last.growth[c] === g) continue;
-      if (g === undefined) this.targetGrowth.remove({ ...labels, component: c });
-      else this.targetGrowth.set({ ...labels, component: c }, g);
-    }
-    const setOrRemove = (gauge: Gauge<string>, value: number | null, before: number | null | undefined) => {
-      if (last && value === before) return;
-      if (value === null) gauge.remove(labels);
-      else gauge.set(labels, value);
-    };
-    setOrRemove(this.targetTimeToLimit, t.timeToLimitSeconds, last?.timeToLimitSeconds);
-    setOrRemove(this.targetLimit, t.limitBytes, last?.limitBytes);
-    setOrRemove(this.targetRecommendedLimit, t.recommendedLimitBytes, last?.recommendedLimitBytes);
-    setOrRemove(this.targetSamples, t.samples, last?.samples);
+    if (known) known.reading = reading;
+    else targets.set(tk, { labels: { ...labels }, reading });
   }
 
   /** Drops every series of an audit's targets except those in `keep` ("pod/container"). */
   pruneTargets(namespace: string, audit: string, keep: ReadonlySet<string>): void {
-    // From this class's own index of the audit's targets: prom-client can only list a gauge's
-    // label sets by reading every series of every audit, which made a round over N audits cost
-    // N x all targets (36 % of the controller's CPU at 10,000 containers, bench:controller-real).
     const key = `${namespace}/${audit}`;
     const targets = this.#targets.get(key);
     if (!targets) return;
-    for (const [tk, { labels }] of targets) {
-      if (keep.has(tk)) continue;
-      for (const verdict of VERDICTS) this.targetVerdict.remove({ ...labels, verdict });
-      for (const component of COMPONENTS) this.targetGrowth.remove({ ...labels, component });
-      for (const g of [this.targetTimeToLimit, this.targetSamples, this.targetLimit, this.targetRecommendedLimit]) g.remove(labels);
-      targets.delete(tk);
-    }
+    for (const tk of targets.keys()) if (!keep.has(tk)) targets.delete(tk);
     if (targets.size === 0) this.#targets.delete(key);
+  }
+
+  *#allTargets(): Iterable<TargetEntry> {
+    for (const targets of this.#targets.values()) yield* targets.values();
   }
 }

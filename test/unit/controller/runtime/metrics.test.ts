@@ -46,7 +46,7 @@ describe('ControllerMetrics.setTarget', () => {
   /** Every target line with its value, sorted. */
   const lines = async (m: ControllerMetrics) => (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('memaudit_target_')).sort();
 
-  it('writes only what changed, and ends where a fresh write of the last reading would', async () => {
+  it('shows the last reading of a target as a fresh write of it would: a series absent where the reading has no value', async () => {
     const labels = { namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' };
     const readings: TargetReading[] = [
       reading,
