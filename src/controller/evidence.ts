@@ -6,6 +6,7 @@
 import type { AuditedAt } from '../analysis/reaudit.ts';
 import type { StatusResult } from './status.ts';
 import { CompactSamples, DEFAULT_MAX_BUCKETS } from '../model/compact-samples.ts';
+import { rememberOomKill } from './container-status.ts';
 import type { HeapProfile, MemorySample } from '../model/sample.ts';
 
 export interface EvidenceLimits {
@@ -42,7 +43,16 @@ export class TargetEvidence {
   /** Rounds in a row whose node metrics held no series for the container (reconcile/sample-round.ts). */
   missedRounds = 0;
   /** Container IDs the kubelet reported OOM-killed (container-status.ts); in memory only. */
-  readonly oomKilledContainers = new Set<string>();
+  get oomKilledContainers(): ReadonlySet<string> {
+    return this.#oomKilled ?? NO_OOM_KILLS;
+  }
+
+  rememberOomKill(containerId: string): void {
+    rememberOomKill((this.#oomKilled ??= new Set()), containerId);
+  }
+
+  /** Made at the first OOM kill: most containers never have one, and an empty Set is some 150 bytes. */
+  #oomKilled: Set<string> | undefined;
   /** The last full audit and the sample it ended on (evaluate.ts, analysis/reaudit.ts); in memory only. */
   audited: AuditedAt<StatusResult> | undefined;
 
@@ -149,6 +159,7 @@ export class AuditEvidence {
 }
 
 const targetKey = (pod: string, container: string): string => `${pod}/${container}`;
+const NO_OOM_KILLS: ReadonlySet<string> = new Set();
 
 /** Keeps the functions that matter for a diff: the top N by flat and by cumulative in-use bytes, names shared. */
 export function reduceProfile(p: HeapProfile, maxFunctions: number): HeapProfile {

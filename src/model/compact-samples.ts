@@ -134,7 +134,8 @@ interface Rows {
 interface Cursor {
   offset: number;
   count: number;
-  base: Float64Array;
+  /** A plain array: a typed one costs some 200 bytes more, in a backing store of its own, and one is held per container. */
+  base: number[];
   mask: number;
   instance: number;
   lastMs: number;
@@ -154,10 +155,11 @@ export class CompactSamples {
   /** After the last sample: the base of the next delta. */
   #end: Cursor = emptyCursor(0);
   /**
-   * The open part: the last bucket and the samples after it, which the next compaction buckets
-   * again (the older buckets are final until the width grows or the window moves past them).
+   * Where the open part starts, in samples: the last bucket and the samples after it, which the
+   * next compaction buckets again (the older buckets are final until the width grows or the
+   * window moves past them). Its delta state is read again then (#cursorAt), not held.
    */
-  #open: Cursor = emptyCursor(0);
+  #openAt = 0;
   /** Samples after the bucketed part. */
   #raw = 0;
   #firstMs = NaN;
@@ -203,7 +205,7 @@ export class CompactSamples {
 
   /** Bytes held in memory for the samples: the buffer, the two delta states and the incarnation names. */
   get heldBytes(): number {
-    return this.#bytes.byteLength + this.#end.base.byteLength + this.#open.base.byteLength + this.#instances.reduce((a, s) => a + 16 + s.length, 0);
+    return this.#bytes.byteLength + 8 * this.#end.base.length + this.#instances.reduce((a, s) => a + 16 + s.length, 0);
   }
 
   /** Bucket width in milliseconds. */
@@ -253,7 +255,7 @@ export class CompactSamples {
     this.#bytes = EMPTY;
     this.#length = this.#count = this.#raw = this.#fields = 0;
     this.#end = emptyCursor(0);
-    this.#open = emptyCursor(0);
+    this.#openAt = 0;
     this.#instances.length = 0;
     this.#firstMs = NaN;
     this.#takenHeld = this.#takenPruned = 0;
@@ -336,7 +338,7 @@ export class CompactSamples {
     c.#end.count = count;
     if (rows.n > 0) c.#firstMs = rows.t[0]!;
     // The open part is re-learnt by a rebuild at the next compaction.
-    c.#open = emptyCursor(c.#fields);
+    c.#openAt = 0;
     c.#raw = raw;
     for (let i = 0; i < rows.n; i++) c.#takenHeld += rows.w[i]!;
     c.#takenPruned = -1;
@@ -391,12 +393,11 @@ export class CompactSamples {
   #widen(mask: number): void {
     const fields = (this.#fields | mask) >>> 0;
     if (fields === this.#fields) return;
-    for (const cursor of [this.#end, this.#open]) {
-      const base = new Float64Array(popcount(fields) + 1).fill(NaN);
-      for (let f = 0; f < NF; f++) if ((this.#fields >>> f) & 1) base[slotOf(fields, f)] = cursor.base[slotOf(this.#fields, f)]!;
-      base[base.length - 1] = cursor.base[cursor.base.length - 1]!;
-      cursor.base = base;
-    }
+    const cursor = this.#end;
+    const base = new Array<number>(popcount(fields) + 1).fill(NaN);
+    for (let f = 0; f < NF; f++) if ((this.#fields >>> f) & 1) base[slotOf(fields, f)] = cursor.base[slotOf(this.#fields, f)]!;
+    base[base.length - 1] = cursor.base[cursor.base.length - 1]!;
+    cursor.base = base;
     this.#fields = fields;
   }
 
@@ -455,7 +456,18 @@ export class CompactSamples {
    */
   #decode(from: Cursor): Rows {
     const n = this.#count - from.count;
-    const rows: Rows = { n, t: new Float64Array(n), v: new Float64Array(n * NF).fill(NaN), limit: new Float64Array(n), instance: new Int32Array(n), w: new Float64Array(n) };
+    return this.#read(from, n, { n, t: new Float64Array(n), v: new Float64Array(n * NF).fill(NaN), limit: new Float64Array(n), instance: new Int32Array(n), w: new Float64Array(n) });
+  }
+
+  /** The delta state after the first `count` samples, read from the start (no rows kept). */
+  #cursorAt(count: number): Cursor {
+    const c = emptyCursor(this.#fields);
+    this.#read(c, count, null);
+    return c;
+  }
+
+  /** Reads n samples from `from` on into `rows` (null: only the delta state moves on). */
+  #read<R extends Rows | null>(from: Cursor, n: number, rows: R): R {
     const r = new Reader(this.#bytes, from.offset, this.#length);
     const fields = this.#fields;
     const base = from.base;
@@ -466,15 +478,18 @@ export class CompactSamples {
     let instance = from.instance;
     for (let i = 0; i < n; i++) {
       const header = r.byte();
-      const weight = header >> H_WEIGHT_SHIFT;
-      rows.w[i] = weight === H_WEIGHT_MAX ? r.uint() : weight;
+      const inline = header >> H_WEIGHT_SHIFT;
+      const weight = inline === H_WEIGHT_MAX ? r.uint() : inline;
       t = from.count + i === 0 ? r.uint() : t + r.uint();
       if (header & H_MASK) mask = r.uint();
       if (header & H_LIMIT) limit = r.uint();
       if (header & H_INSTANCE) instance = r.uint();
-      rows.t[i] = t;
-      rows.limit[i] = limit;
-      rows.instance[i] = instance;
+      if (rows) {
+        rows.w[i] = weight;
+        rows.t[i] = t;
+        rows.limit[i] = limit;
+        rows.instance[i] = instance;
+      }
       const at = i * NF;
       // Absent fields stay NaN (their delta base stays for the next sample that has them).
       for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0) {
@@ -483,7 +498,8 @@ export class CompactSamples {
         const z = r.uint();
         const d = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
         const b = base[slot]!;
-        base[slot] = rows.v[at + f] = b === b ? b + d : d;
+        base[slot] = b === b ? b + d : d;
+        if (rows) rows.v[at + f] = base[slot]!;
       }
     }
     base[limitSlot] = limit;
@@ -491,7 +507,7 @@ export class CompactSamples {
     from.instance = instance;
     from.lastMs = t;
     from.offset = r.pos;
-    from.count = this.#count;
+    from.count += n;
     return rows;
   }
 
@@ -505,12 +521,12 @@ export class CompactSamples {
     const first = Math.max(this.#firstMs, this.#pruneBeforeMs);
     const openTo = this.#end.lastMs;
     const stale = this.#pruneBeforeMs - this.#firstMs > REBUILD_AFTER_BUCKETS * width;
-    if (this.#open.count === 0 || stale || Math.floor(openTo / width) - Math.floor(first / width) + 1 > this.#maxBuckets) {
+    if (this.#openAt === 0 || stale || Math.floor(openTo / width) - Math.floor(first / width) + 1 > this.#maxBuckets) {
       this.#rebuild();
       return;
     }
-    const from = copyCursor(this.#open);
-    const rows = this.#decode(copyCursor(this.#open));
+    const from = this.#cursorAt(this.#openAt);
+    const rows = this.#decode(copyCursor(from));
     const cut = rows.n - RAW_KEPT;
     const [kept, weights, lastBucketAt] = bucketed(rows, 0, cut, width);
     // Back to the open part's start, and coded again from there.
@@ -563,11 +579,11 @@ export class CompactSamples {
   /** Codes the kept rows after the current end; the open part starts at the last bucket's first kept row. */
   #reappend(rows: Rows, kept: readonly number[], weights: readonly number[], lastBucketAt: number): void {
     for (let i = 0; i < kept.length; i++) {
-      if (i === lastBucketAt) this.#open = copyCursor(this.#end);
+      if (i === lastBucketAt) this.#openAt = this.#count;
       const k = kept[i]!;
       this.#append(rows.t[k]!, rows.v, k * NF, rows.limit[k]!, rows.instance[k]!, weights[i]!);
     }
-    if (lastBucketAt < 0 || lastBucketAt >= kept.length) this.#open = copyCursor(this.#end);
+    if (lastBucketAt < 0 || lastBucketAt >= kept.length) this.#openAt = this.#count;
   }
 }
 
@@ -583,7 +599,7 @@ const REBUILD_AFTER_BUCKETS = 4;
 const SCRATCH_UNITS = new Float64Array(NF);
 const SCRATCH_BYTES = new Uint8Array(MAX_SAMPLE_BYTES);
 
-const emptyCursor = (fields: number): Cursor => ({ offset: 0, count: 0, base: new Float64Array((fields === 0xffffffff ? NF : popcount(fields)) + 1).fill(NaN), mask: 0, instance: 0, lastMs: 0 });
+const emptyCursor = (fields: number): Cursor => ({ offset: 0, count: 0, base: new Array<number>((fields === 0xffffffff ? NF : popcount(fields)) + 1).fill(NaN), mask: 0, instance: 0, lastMs: 0 });
 const copyCursor = (c: Cursor): Cursor => ({ ...c, base: c.base.slice() });
 
 function popcount(x: number): number {

@@ -5,7 +5,7 @@
 import type { GoRuntimeSample, HeapProfile } from '../../model/sample.ts';
 import type { KubeletReader } from '../../sampling/kubelet.ts';
 import type { PodPprofReader } from '../../sampling/pod-pprof.ts';
-import { metricsExpected, oomKilledContainerId, rememberOomKill } from '../container-status.ts';
+import { metricsExpected, oomKilledContainerId } from '../container-status.ts';
 import type { EvidenceLimits } from '../evidence.ts';
 import type { Pod } from '../runtime/kube/types.ts';
 import type { ResolvedSpec } from '../spec.ts';
@@ -39,7 +39,7 @@ export async function sampleRound(readers: Readers, limits: EvidenceLimits, roun
     te.node = t.pod.spec!.nodeName;
     te.podUid = t.pod.metadata.uid;
     const oomKilled = oomKilledContainerId(t.pod, t.container);
-    if (oomKilled) rememberOomKill(te.oomKilledContainers, oomKilled);
+    if (oomKilled) te.rememberOomKill(oomKilled);
     const read = reads[i]!;
     if (read.kind !== 'data') {
       if ('notInMetrics' in read) {
