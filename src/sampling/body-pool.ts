@@ -1,12 +1,13 @@
 // Receive buffers kept and reused for large response bodies (a kubelet's /metrics/cadvisor: some
 // 5 MB a node, 500 MB a round at 100 nodes). A body gathered as chunks and joined with
-// Buffer.concat is allocated twice a round and outlives the young generation (the chunks wait
-// for the last one): V8 counts it as external memory and starts a full collection every few tens
-// of megabytes, which marked the controller's whole heap over and over (at 20,000 containers the
-// GC threads took 20 s of CPU a round against 8 s for the main thread). Here each chunk is copied
-// into a buffer of the pool as it arrives and dies young; the pool's buffers grow to the largest
-// body and stay. Its size bounds the bodies held at once, so it also bounds how many are fetched
-// at once: a fetch waits for a free buffer.
+// Buffer.concat is allocated twice a round and outlives the young generation: V8 counts it as
+// external memory and starts a full collection every few tens of megabytes, which marked the
+// controller's whole heap over and over (at 20,000 containers the GC threads took 20 s of CPU a
+// round against 8 s for the main thread). Here the body is copied into a buffer of the pool as it
+// arrives; the pool's buffers grow to the largest body and stay. (The chunks themselves are the
+// same external memory when node:https allocates them, short-lived or not: tls-get.ts reads them
+// into one buffer.) The pool's size bounds the bodies held at once, so it also bounds how many
+// are fetched at once: a fetch waits for a free buffer.
 
 export class BodyPool {
   readonly #free: GrowableBuffer[] = [];

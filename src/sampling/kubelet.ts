@@ -11,7 +11,8 @@ import { isNoData } from '../model/no-data.ts';
 import type { MemorySample } from '../model/sample.ts';
 import { findContainerSample, scanCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { BodyPool, type GrowableBuffer } from './body-pool.ts';
-import { hostPort, httpGet } from './http-get.ts';
+import { hostPort } from './http-get.ts';
+import { tlsGet, type TlsGetOptions } from './tls-get.ts';
 import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
 /** The API server as the readers use it; the controller's KubeClient is one. */
@@ -58,7 +59,7 @@ export class KubeletReader {
   readonly #nodes = new Map<string, { node: NodeAddresses; fetchedAtMs: number }>();
   /** Receive buffers for direct scrapes, reused round after round: at most this many nodes read at once. */
   readonly #bodies = new BodyPool(KUBELET_READS_AT_ONCE);
-  #agent: https.Agent | undefined;
+  #tls: Omit<TlsGetOptions, 'headers'> | undefined;
 
   constructor(options: KubeletReaderOptions) {
     this.#o = options;
@@ -82,9 +83,7 @@ export class KubeletReader {
     for (const n of new Set([...this.#lastScrape.keys(), ...this.#nodes.keys()])) if (!names.has(n)) this.#forget(n);
   }
 
-  close(): void {
-    this.#agent?.destroy();
-  }
+  close(): void {}
 
   #now(): number {
     return (this.#o.now ?? Date.now)();
@@ -144,14 +143,14 @@ export class KubeletReader {
     const url = new URL(`https://${hostPort(ip, node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250)}/metrics/cadvisor`);
     const opts: https.RequestOptions = { headers: {} };
     await this.#o.api.kubeConfig.applyToHTTPSOptions(opts);
-    this.#agent ??= new https.Agent({
-      keepAlive: true,
+    this.#tls ??= {
       ca: this.#o.config.kubeletCaFile ? readFileSync(this.#o.config.kubeletCaFile) : undefined,
-      cert: opts.cert,
-      key: opts.key,
+      cert: opts.cert as Buffer | string | undefined,
+      key: opts.key as Buffer | string | undefined,
       rejectUnauthorized: !this.#o.config.kubeletInsecureSkipTlsVerify,
-    });
-    return [await httpGet(url, { agent: this.#agent, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20, into), url.href];
+      sessions: new Map(),
+    };
+    return [await tlsGet(url, { ...this.#tls, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20, into), url.href];
   }
 
   async #node(nodeName: string): Promise<NodeAddresses> {
