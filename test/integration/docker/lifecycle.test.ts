@@ -49,7 +49,9 @@ describe('memaudit docker: the container and the run', () => {
     expect(r.code).toBe(0);
     // Noticed when it happened, not at the end of the 90 s window (which is over 50 s away).
     expect(Date.now() - t0).toBeLessThan(40_000);
-    expect(r.stderr).toMatch(/memaudit: container memaudit-it-removed-\S+ was removed \(exit code 137\): the verdict covers what was collected until then\n/);
+    // The exit code shows when the inspect after the stream's end finds the container still being
+    // removed; on a loaded machine the removal can win (then the daemon answers 404, and no code).
+    expect(r.stderr).toMatch(/memaudit: container memaudit-it-removed-\S+ was removed( \(exit code 137\))?: the verdict covers what was collected until then\n/);
     const rep = report(r.stdout);
     expect(`${rep.verdict}/${rep.leakSource}`).toBe('Leak/anon');
     expect(rep.docker).toMatchObject({ stopReason: 'gone', goneReason: expect.stringMatching(/was removed/), record });
