@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { pino } from 'pino';
+import { isNotFound } from '../../../src/controller/runtime/kube/api-error.ts';
+import { KubeletReader, type ApiServer } from '../../../src/sampling/kubelet.ts';
 import { GrowableBuffer } from '../../../src/sampling/body-pool.ts';
 import { tlsGet, type TlsGetOptions } from '../../../src/sampling/tls-get.ts';
 import { freePort } from '../../e2e/harness/ports.ts';
@@ -16,6 +19,11 @@ import { createPki, issue } from '../../e2e/harness/pki.ts';
 // scrape fails, each a retry naming the URL.
 
 let dir: string;
+let caFile: string;
+/** What the kubelet stand-in answers /metrics/cadvisor with: a status, and the body for a time. */
+let kubeletStatus = 200;
+const cadvisor = (t: number) =>
+  ['a', 'b'].map((pod) => `container_memory_usage_bytes{container="app",id="/kubepods/pod-${pod}/c",namespace="ns",pod="${pod}"} ${(pod === 'a' ? 3 : 5) * 1048576} ${t}\n`).join('');
 let options: TlsGetOptions;
 let server: https.Server;
 let raw: tls.Server;
@@ -28,6 +36,7 @@ const BODY = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `container_mem
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'memaudit-tls-get-'));
   const pki = await createPki(dir);
+  caFile = pki.caCertFile;
   const kubelet = await issue(pki, 'kubelet', '/CN=kubelet', 'serverAuth', ['IP:127.0.0.1']);
   const client = await issue(pki, 'client', '/CN=memaudit', 'clientAuth');
   const [ca, cert, key] = await Promise.all([readFile(pki.caCertFile), readFile(kubelet.certFile), readFile(kubelet.keyFile)]);
@@ -42,6 +51,7 @@ beforeAll(async () => {
       for (let i = 0; i < BODY.length; i += 32_768) res.write(BODY.subarray(i, i + 32_768));
       return void res.end();
     }
+    if (req.url === '/metrics/cadvisor') return void res.writeHead(kubeletStatus).end(kubeletStatus === 200 ? cadvisor(1_764_504_000_000) : 'internal error');
     if (req.url === '/sized') return void res.writeHead(200, { 'content-length': BODY.length }).end(BODY);
     if (req.url === '/forbidden') return void res.writeHead(403).end('Forbidden (user=memaudit, verb=get, resource=nodes, subresource=proxy)');
     if (req.url === '/silent') return; // never answers
@@ -110,5 +120,42 @@ describe('tlsGet', () => {
     expect(await reason(`${rawBase}/garbage`, { ca: undefined, rejectUnauthorized: false })).toMatch(new RegExp(`^${rawBase}/garbage: bad HTTP response: `));
     const closed = `https://127.0.0.1:${await freePort()}/metrics/cadvisor`;
     expect(await reason(closed)).toBe(`${closed}: ECONNREFUSED`);
+  });
+});
+
+describe('KubeletReader, --kubelet-access direct, against a TLS kubelet stand-in', () => {
+  it("reads the node's address once, scrapes at it with the client's certificate, and reads the address again after a failed scrape", async () => {
+    const port = Number(new URL(base).port);
+    const gets: string[] = [];
+    const api: ApiServer = {
+      request: () => Promise.reject(new Error('not through the API server')),
+      get: <T>(p: string) => {
+        gets.push(p);
+        return Promise.resolve({ status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } } as T);
+      },
+      // The API server's client credentials, as client-node gives them: the certificate and a token.
+      kubeConfig: {
+        applyToHTTPSOptions: async (o) => {
+          Object.assign(o, { cert: options.cert, key: options.key, headers: { Authorization: 'Bearer t0ken' } });
+        },
+      },
+    };
+    let now = 1_000_000;
+    const reader = new KubeletReader({ api, isNotFound, config: { kubeletAccess: 'direct', kubeletCaFile: caFile, kubeletInsecureSkipTlsVerify: false, kubeletTimeoutMs: 5000 }, observe: () => undefined, log: pino({ level: 'silent' }), now: () => now });
+    const key = (pod: string) => ({ namespace: 'ns', pod, container: 'app' });
+    const a = await reader.container('n1', key('a'), 0);
+    expect(a.kind === 'data' && [a.value.usageBytes, a.value.timestampMs]).toEqual([3 * 1048576, 1_764_504_000_000]);
+    now += 30_000;
+    const b = await reader.container('n1', key('b'), 0);
+    expect(b.kind === 'data' && b.value.usageBytes).toBe(5 * 1048576);
+    expect(gets).toEqual(['/api/v1/nodes/n1']);
+    kubeletStatus = 500;
+    now += 30_000;
+    expect(await reader.container('n1', key('a'), 0)).toEqual({ kind: 'retry', reason: `kubelet on node n1: https://127.0.0.1:${port}/metrics/cadvisor: HTTP 500 internal error` });
+    kubeletStatus = 200;
+    now += 30_000;
+    expect((await reader.container('n1', key('a'), 0)).kind).toBe('data');
+    expect(gets).toEqual(['/api/v1/nodes/n1', '/api/v1/nodes/n1']);
+    reader.close();
   });
 });
