@@ -25,6 +25,10 @@ export interface ControllerRealFigures {
   window: { seconds: number; roundsDone: number; roundsDue: number; reconcilesPerRound: number };
   cpuSecondsPerRound: number;
   cpuCoresBusy: number;
+  /** The same CPU by the controller's threads (their Linux names: "node" is the main thread, "V8 DefaultWorke" V8's workers, mostly GC). Absent in runs before 2026-12-07; the window's end /metrics read is in it. */
+  cpuSecondsPerRoundByThread?: Record<string, number>;
+  /** One read of the controller's /metrics (every target's series), its CPU apart from the rounds'. Absent in runs before 2026-12-07. */
+  metricsScrape?: { cpuSeconds: number; bytes: number };
   /** The rest of the machine's load in the window, per round: the API server, etcd, the bench process (the stand-in kubelets). */
   othersCpuSecondsPerRound?: { kubeApiserver: number; etcd: number; standInKubelets: number };
   loadAverageAtEnd?: number;
@@ -55,6 +59,8 @@ export function controllerRealReport(f: ControllerRealFigures): string[] {
     ['audits', `interval ${f.intervalSeconds} s, window 24h, minDuration ${f.minDuration ?? '30m'}; measured after ${f.warmupRounds ?? 2} rounds`],
     ['measured window', `${f.window.seconds} s: ${f.window.roundsDone} rounds done (new samples per container) of ${f.window.roundsDue} due; ${f.window.reconcilesPerRound} reconciles per round${f.fullAnalysisShare === undefined ? '' : `; ${(f.fullAnalysisShare * 100).toFixed(1)} % of the verdicts computed in full`}`],
     ['CPU per steady round', `**${f.cpuSecondsPerRound} s** (${f.cpuCoresBusy} cores busy)`],
+    ...(f.cpuSecondsPerRoundByThread ? [['the same by thread (the end of window /metrics read in it)', Object.entries(f.cpuSecondsPerRoundByThread).map(([k, v]) => `${k} ${v} s`).join(', ')] as [string, string]] : []),
+    ...(f.metricsScrape ? [['one read of the controller\'s /metrics (every target\'s series; not in the rounds\' CPU)', `${f.metricsScrape.cpuSeconds} s CPU, ${mib(f.metricsScrape.bytes)}`] as [string, string]] : []),
     ...(f.othersCpuSecondsPerRound ? [['CPU per round of the rest', `kube-apiserver ${f.othersCpuSecondsPerRound.kubeApiserver} s, etcd ${f.othersCpuSecondsPerRound.etcd} s, stand-in kubelets (the bench process) ${f.othersCpuSecondsPerRound.standInKubelets} s`] as [string, string]] : []),
     ['RSS (end of window) / peak', `**${mib(f.rssBytes)}** / ${mib(f.peakRssBytes)}`],
     ['RSS per container', `**${(f.rssBytesPerContainer / 1024).toFixed(1)} KiB** (the whole process over the containers)`],

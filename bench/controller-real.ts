@@ -20,7 +20,7 @@
  * never fails on numbers. Everything it starts is stopped and its temp dir removed on exit.
  */
 import https from 'node:https';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -174,9 +174,26 @@ async function procUsage(pid: number): Promise<ProcUsage> {
   return { cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK, rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
 }
 
+/** CPU seconds of each of a process's threads, summed by thread name (Linux comm: "node" is the main thread, "V8 DefaultWorke" V8's workers, mostly the garbage collector's). */
+async function threadCpu(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(comm, (out.get(comm) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+  }
+  return out;
+}
+
 /** A metric of the controller's /metrics, summed over its series (optionally those with a label value). */
 async function controllerMetric(port: number, name: string, label?: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return metricIn(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), name, label);
+}
+
+/** The sum of a metric's series in an exposition, those with `label` when given. */
+function metricIn(text: string, name: string, label?: string): number {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) if (!label || line.includes(label)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
@@ -257,21 +274,32 @@ async function main(): Promise<void> {
     await waitFor(`${WARMUP_ROUNDS} rounds`, async () => (await controllerMetric(port, 'memaudit_target_samples')) >= WARMUP_ROUNDS * CONTAINERS, (WARMUP_ROUNDS + 10) * INTERVAL_S * 1000, 5000);
 
     const others = async () => ({ apiserver: (await procUsage(cp.apiserver!.pid!)).cpuSeconds, etcd: (await procUsage(cp.etcd!.pid!)).cpuSeconds, bench: process.cpuUsage() });
-    const a = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total'), full: await controllerMetric(port, 'memaudit_analyses_total', 'kind="full"'), reused: await controllerMetric(port, 'memaudit_analyses_total', 'kind="reused"') };
+    // The controller's metrics at each end of the window: one /metrics read (every target's series:
+    // a scrape costs the controller CPU of its own, measured apart and left out of the window's).
+    const metricsAt = async () => {
+      const u0 = await procUsage(pid);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const cpuSeconds = (await procUsage(pid)).cpuSeconds - u0.cpuSeconds;
+      const m = (name: string, label?: string) => metricIn(text, name, label);
+      return { scrape: { cpuSeconds, bytes: text.length }, reconciles: m('memaudit_reconcile_total'), samples: m('memaudit_target_samples'), statusWrites: m('memaudit_status_writes_total'), full: m('memaudit_analyses_total', 'kind="full"'), reused: m('memaudit_analyses_total', 'kind="reused"') };
+    };
+    const atStart = await metricsAt();
+    const a = { t: performance.now(), others: await others(), threads: await threadCpu(pid), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, ...atStart };
     let peakRss = a.usage.rssBytes;
     const windowEnd = Date.now() + ROUNDS * INTERVAL_S * 1000;
     while (Date.now() < windowEnd) {
       await sleep(Math.min(2000, windowEnd - Date.now()));
       peakRss = Math.max(peakRss, (await procUsage(pid)).rssBytes);
     }
-    const b = { t: performance.now(), others: await others(), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, reconciles: await reconciles(), samples: await controllerMetric(port, 'memaudit_target_samples'), statusWrites: await controllerMetric(port, 'memaudit_status_writes_total'), full: await controllerMetric(port, 'memaudit_analyses_total', 'kind="full"'), reused: await controllerMetric(port, 'memaudit_analyses_total', 'kind="reused"') };
+    const atEnd = await metricsAt();
+    const b = { t: performance.now(), others: await others(), threads: await threadCpu(pid), usage: await procUsage(pid), api: await apiRequests(admin), scrapes: kubelet.totalScrapes, ...atEnd };
     const windowSeconds = (b.t - a.t) / 1000;
     // A round is one new sample of every container (reconciles also follow the audits' own status writes).
     const rounds = (b.samples - a.samples) / CONTAINERS;
     const scale = idleMs / 1000 / windowSeconds;
     const api = diff(a.api, b.api);
     const perRound = new Map([...api].map(([k, v]) => [k, Math.round(((v - (idle.get(k) ?? 0) / scale) / rounds) * 10) / 10] as const).filter(([, v]) => v >= 0.05).sort((x, y) => y[1] - x[1]));
-    const cpuPerRound = (b.usage.cpuSeconds - a.usage.cpuSeconds) / rounds;
+    const cpuPerRound = (b.usage.cpuSeconds - a.usage.cpuSeconds - atEnd.scrape.cpuSeconds) / rounds;
     const statusPatches = (api.get('PATCH memoryaudits/status') ?? 0) + (api.get('UPDATE memoryaudits/status') ?? 0);
     const figures: ControllerRealFigures = {
       startedAt: startedAt.toISOString(),
@@ -290,6 +318,8 @@ async function main(): Promise<void> {
       firstRound: { wallSeconds: Math.round(firstRound.wallSeconds * 10) / 10, cpuSeconds: firstRound.cpuSeconds, rssBytes: firstRound.rssBytes },
       window: { seconds: Math.round(windowSeconds), roundsDone: Math.round(rounds * 100) / 100, roundsDue: Math.round((windowSeconds / INTERVAL_S) * 100) / 100, reconcilesPerRound: Math.round((b.reconciles - a.reconciles) / rounds) },
       cpuSecondsPerRound: Math.round(cpuPerRound * 100) / 100,
+      cpuSecondsPerRoundByThread: Object.fromEntries([...diff(a.threads, b.threads)].map(([k, v]) => [k, Math.round((v / rounds) * 100) / 100] as const).filter(([, v]) => v >= 0.01).sort((x, y) => y[1] - x[1])),
+      metricsScrape: { cpuSeconds: Math.round(atEnd.scrape.cpuSeconds * 100) / 100, bytes: atEnd.scrape.bytes },
       cpuCoresBusy: Math.round(((b.usage.cpuSeconds - a.usage.cpuSeconds) / windowSeconds) * 100) / 100,
       othersCpuSecondsPerRound: {
         kubeApiserver: Math.round(((b.others.apiserver - a.others.apiserver) / rounds) * 100) / 100,
