@@ -117,7 +117,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
   for (const verb of ['add', 'update', 'delete'] as const) pods.on(verb, podChanged);
 
   const server = new ProbeServer({
-    registry: metrics.registry,
+    metrics,
     notReady: () => {
       const unsynced = [audits, pods].filter((i) => !i.synced).map((i) => i.name);
       return unsynced.length > 0 ? `informers not synced: ${unsynced.join(', ')}` : null;

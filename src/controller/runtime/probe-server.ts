@@ -1,10 +1,10 @@
 // /metrics (Prometheus), /healthz (the process serves), /readyz (the controller can do its job).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 
 export interface Probes {
-  registry: Registry;
+  /** The text /metrics serves (ControllerMetrics.exposition), and its content type. */
+  metrics: { exposition(): Promise<string>; readonly registry: { readonly contentType: string } };
   /** null = ready; otherwise why not. */
   notReady: () => string | null;
 }
@@ -25,8 +25,8 @@ export class ProbeServer {
         const why = probes.notReady();
         res.writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain' }).end(why === null ? 'ok\n' : `${why}\n`);
       } else if (path === '/metrics') {
-        probes.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': probes.registry.contentType }).end(text),
+        probes.metrics.exposition().then(
+          (text) => res.writeHead(200, { 'content-type': probes.metrics.registry.contentType }).end(text),
           (e: unknown) => res.writeHead(500).end(String(e)),
         );
       } else {

@@ -5,7 +5,7 @@ const reading: TargetReading = { verdict: 'Leak', growth: { anon: 1e6, usage: 2e
 
 /** The per-target series in the exposition: "audit/pod/container" of each line, sorted, one per target and metric. */
 async function targetSeries(m: ControllerMetrics): Promise<string[]> {
-  const text = await m.registry.metrics();
+  const text = await m.exposition();
   return text
     .split('\n')
     .filter((l) => l.startsWith('memaudit_target_'))
@@ -44,7 +44,7 @@ describe('ControllerMetrics.pruneTargets', () => {
 
 describe('ControllerMetrics.setTarget', () => {
   /** Every target line with its value, sorted. */
-  const lines = async (m: ControllerMetrics) => (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('memaudit_target_')).sort();
+  const lines = async (m: ControllerMetrics) => (await m.exposition()).split('\n').filter((l) => l.startsWith('memaudit_target_')).sort();
 
   it('shows the last reading of a target as a fresh write of it would: a series absent where the reading has no value', async () => {
     const labels = { namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' };
@@ -61,5 +61,21 @@ describe('ControllerMetrics.setTarget', () => {
       fresh.setTarget(labels, r);
       expect(await lines(m)).toEqual(await lines(fresh));
     }
+  });
+});
+
+describe('ControllerMetrics.exposition', () => {
+  it("writes what prom-client's registry writes of the same metrics, line for line, escapes included", async () => {
+    const m = new ControllerMetrics(false);
+    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' }, reading);
+    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p"2\\x\ny', container: 'app' }, { ...reading, verdict: 'Stable', growth: { usage: -0.5, file: Infinity }, timeToLimitSeconds: null, recommendedLimitBytes: NaN });
+    m.reconcileTotal.inc({ result: 'ok' });
+    m.reconcileDuration.observe(0.2);
+    const sorted = (t: string) => t.split('\n').filter((l) => l !== '').sort();
+    const ours = await m.exposition();
+    // prom-client writes NaN as "Nan" (Prometheus reads either); the format's own spelling is NaN.
+    expect(sorted(ours)).toEqual(sorted((await m.registry.metrics()).replace(/ Nan$/gm, ' NaN')));
+    expect(ours).toContain('memaudit_target_verdict{namespace="shop",audit="a",pod="p\\"2\\\\x\\ny",container="app",verdict="Stable"} 1\n');
+    expect(ours.endsWith('\n')).toBe(true);
   });
 });
