@@ -96,3 +96,35 @@ describe('two controller processes', () => {
     await standby.stop();
   });
 });
+
+describe('Lease renewal', () => {
+  /** The API server's own count of Lease requests by verb (apiserver_request_total). */
+  const leaseRequests = async (): Promise<{ GET: number; PUT: number }> => {
+    const text = (await s.cp.request('GET', '/metrics')).body;
+    const count = (verb: string) => text.split('\n').filter((l) => l.startsWith('apiserver_request_total{') && l.includes('resource="leases"') && l.includes(`verb="${verb}"`)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return { GET: count('GET'), PUT: count('PUT') };
+  };
+
+  it('renews by writing alone while it holds the Lease, as client-go does; a change by another writer makes it read first, and it keeps the Lease', async () => {
+    const c = await s.startController('ctl-renew', LEASE);
+    await waitFor('leading', () => c.isLeader(), 30_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const a = await leaseRequests();
+    await new Promise((r) => setTimeout(r, 6000));
+    const b = await leaseRequests();
+    // A renewal every 1 s (--leader-elect-retry-period), each one PUT from the Lease it last wrote.
+    expect(b.PUT - a.PUT).toBeGreaterThanOrEqual(4);
+    expect(b.GET - a.GET).toBe(0);
+    // Another writer changes the Lease: the next renewal conflicts, reads it, and renews from what it read.
+    await s.cp.kubectlOk(['annotate', '-n', 'memaudit-system', 'lease', 'memaudit-controller', 'example.com/touched=yes']);
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await leaseRequests();
+    expect(after.GET - b.GET).toBeGreaterThanOrEqual(1);
+    expect(await c.isLeader()).toBe(true);
+    const lease = await s.cp.json<{ metadata: { annotations?: Record<string, string> }; spec: { holderIdentity: string; renewTime: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/memaudit-system/leases/memaudit-controller');
+    expect(lease.spec.holderIdentity.startsWith('ctl-renew_')).toBe(true);
+    expect(lease.metadata.annotations?.['example.com/touched']).toBe('yes');
+    expect(Date.now() - Date.parse(lease.spec.renewTime)).toBeLessThan(3000);
+    await c.stop();
+  });
+});

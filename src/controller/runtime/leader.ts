@@ -65,6 +65,13 @@ export class LeaderElector {
   private leading = false;
   private lastRenewMs = 0;
   private observed: { record: string; atMs: number } | undefined;
+  /**
+   * The Lease as this replica last wrote it while holding it: the next renewal writes from it
+   * without reading first (client-go's "fast path for the leader to update optimistically"); if
+   * another replica changed it since (a claim, a takeover), the write conflicts and the renewal
+   * reads it and decides again.
+   */
+  private held: Lease | undefined;
   private observedClaim: { record: string; atMs: number } | undefined;
   /** Handing the Lease over: no longer acting, not yet released. */
   private yielding = false;
@@ -157,6 +164,16 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<Outcome> {
     const now = this.now();
     const me = this.config.identity;
+    const held = this.held;
+    this.held = undefined;
+    if (held && this.leading && now - this.lastRenewMs < this.config.leaseDurationMs) {
+      try {
+        this.held = await this.client.json<Lease>('PUT', this.path(this.config.leaseName), { body: { ...held, spec: { ...held.spec, renewTime: microTime(now) } }, timeoutMs: this.config.retryPeriodMs * 2 });
+        return 'held';
+      } catch (e) {
+        if (!isConflict(e)) this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'Lease renewal without a read failed; reading it');
+      }
+    }
     const patienceMs = this.options.patienceMs?.();
     let lease: Lease;
     try {
@@ -171,7 +188,7 @@ export class LeaderElector {
         spec: { holderIdentity: me, leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000), acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
       };
       try {
-        await this.client.json('POST', this.path(), { body: created });
+        this.held = await this.client.json<Lease>('POST', this.path(), { body: created });
         return 'held';
       } catch (err) {
         if (isConflict(err)) return 'not held';
@@ -204,7 +221,7 @@ export class LeaderElector {
       },
     };
     try {
-      await this.client.json('PUT', this.path(this.config.leaseName), { body: next, timeoutMs: this.config.retryPeriodMs * 2 });
+      this.held = await this.client.json<Lease>('PUT', this.path(this.config.leaseName), { body: next, timeoutMs: this.config.retryPeriodMs * 2 });
       return 'held';
     } catch (e) {
       if (isConflict(e)) return 'not held';
