@@ -12,7 +12,7 @@ import type { MemorySample } from '../model/sample.ts';
 import { findContainerSample, scanCadvisorMetrics, type ContainerKey, type ContainerSample } from '../sources/cadvisor.ts';
 import { BodyPool, type GrowableBuffer } from './body-pool.ts';
 import { hostPort } from './http-get.ts';
-import { tlsGet, type TlsGetOptions } from './tls-get.ts';
+import { tlsGet, tlsTrust, type TlsTrust } from './tls-get.ts';
 import { data, gone, retry, type Read, type Retry } from './reader.ts';
 
 /** The API server as the readers use it; the controller's KubeClient is one. */
@@ -59,7 +59,7 @@ export class KubeletReader {
   readonly #nodes = new Map<string, { node: NodeAddresses; fetchedAtMs: number }>();
   /** Receive buffers for direct scrapes, reused round after round: at most this many nodes read at once. */
   readonly #bodies = new BodyPool(KUBELET_READS_AT_ONCE);
-  #tls: Omit<TlsGetOptions, 'headers'> | undefined;
+  #tls: TlsTrust | undefined;
 
   constructor(options: KubeletReaderOptions) {
     this.#o = options;
@@ -143,14 +143,13 @@ export class KubeletReader {
     const url = new URL(`https://${hostPort(ip, node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250)}/metrics/cadvisor`);
     const opts: https.RequestOptions = { headers: {} };
     await this.#o.api.kubeConfig.applyToHTTPSOptions(opts);
-    this.#tls ??= {
+    this.#tls ??= tlsTrust({
       ca: this.#o.config.kubeletCaFile ? readFileSync(this.#o.config.kubeletCaFile) : undefined,
       cert: opts.cert as Buffer | string | undefined,
       key: opts.key as Buffer | string | undefined,
       rejectUnauthorized: !this.#o.config.kubeletInsecureSkipTlsVerify,
-      sessions: new Map(),
-    };
-    return [await tlsGet(url, { ...this.#tls, headers: opts.headers as Record<string, string> }, this.#o.config.kubeletTimeoutMs, 64 << 20, into), url.href];
+    });
+    return [await tlsGet(url, this.#tls, opts.headers as Record<string, string>, this.#o.config.kubeletTimeoutMs, 64 << 20, into), url.href];
   }
 
   async #node(nodeName: string): Promise<NodeAddresses> {

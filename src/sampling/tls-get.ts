@@ -11,7 +11,7 @@
 // that buffer, copied at once into the caller's pooled buffer (body-pool.ts).
 //
 // One connection a request (`Connection: close`), with the TLS session of the host's last one
-// offered again (a resumption costs a fraction of a full handshake; TlsGetOptions.sessions). Failures are a retry naming
+// offered again (a resumption costs a fraction of a full handshake; TlsTrust.sessions). Failures are a retry naming
 // the URL, never an exception, as httpGet's.
 import net from 'node:net';
 import tls from 'node:tls';
@@ -19,18 +19,20 @@ import { HTTPParser } from 'http-parser-js';
 import type { GrowableBuffer } from './body-pool.ts';
 import { data, retry, type Read } from './reader.ts';
 
-export interface TlsGetOptions {
-  ca?: Buffer | string | undefined;
-  cert?: Buffer | string | undefined;
-  key?: Buffer | string | undefined;
+/** One trust configuration (CA, client certificate, verification), made once with tlsTrust. */
+export interface TlsTrust {
+  /** Made once: a context per connection parsed the CA again every time. */
+  secureContext: tls.SecureContext;
   rejectUnauthorized: boolean;
-  headers: Record<string, string>;
   /**
    * The last TLS session of each host:port, offered to its next connection. A resumed session is
-   * not verified again, so one map serves only requests made with the same trust (CA, client
-   * certificate, verification): the caller's, one per configuration.
+   * not verified again, so these serve only connections of this trust.
    */
   sessions: Map<string, Buffer>;
+}
+
+export function tlsTrust(o: { ca?: Buffer | string | undefined; cert?: Buffer | string | undefined; key?: Buffer | string | undefined; rejectUnauthorized: boolean }): TlsTrust {
+  return { secureContext: tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key }), rejectUnauthorized: o.rejectUnauthorized, sessions: new Map() };
 }
 
 /**
@@ -39,11 +41,11 @@ export interface TlsGetOptions {
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-export function tlsGet(url: URL, options: TlsGetOptions, timeoutMs: number, maxBytes: number, into: GrowableBuffer): Promise<Read<Buffer>> {
+export function tlsGet(url: URL, trust: TlsTrust, headers: Record<string, string>, timeoutMs: number, maxBytes: number, into: GrowableBuffer): Promise<Read<Buffer>> {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || 443);
   const hostPort = `${host}:${port}`;
-  const sessions = options.sessions;
+  const sessions = trust.sessions;
   return new Promise((resolve) => {
     let settled = false;
     let status = 0;
@@ -78,10 +80,8 @@ export function tlsGet(url: URL, options: TlsGetOptions, timeoutMs: number, maxB
       host,
       port,
       servername: net.isIP(host) === 0 ? host : undefined,
-      ca: options.ca,
-      cert: options.cert,
-      key: options.key,
-      rejectUnauthorized: options.rejectUnauthorized,
+      secureContext: trust.secureContext,
+      rejectUnauthorized: trust.rejectUnauthorized,
       session: sessions.get(hostPort),
       onread: {
         buffer: READ_BUFFER,
@@ -96,7 +96,7 @@ export function tlsGet(url: URL, options: TlsGetOptions, timeoutMs: number, maxB
     const socket = tls.connect(connectOptions);
     socket.on('session', (s: Buffer) => sessions.set(hostPort, s));
     socket.once('secureConnect', () => {
-      const head = Object.entries(options.headers)
+      const head = Object.entries(headers)
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('');
       socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n${head}Connection: close\r\n\r\n`);

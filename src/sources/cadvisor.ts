@@ -369,6 +369,16 @@ const isLabelStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90
 const isLabelChar = (c: number) => isLabelStart(c) || (c >= 48 && c <= 57);
 const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
 
+/**
+ * Whether buf[a, a + n) and buf[b, b + n) hold the same bytes. A loop, not Buffer.compare: the
+ * ranges are label values and metric names of tens of bytes, compared several times a line, and
+ * the native call cost more than the comparing (a fifth of the scan's time in a profile).
+ */
+function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (buf[a + k] !== buf[b + k]) return false;
+  return true;
+}
+
 function rangeIs(b: Uint8Array, s: number, e: number, want: Uint8Array): boolean {
   return bytesEqual(want, b, s, e);
 }
@@ -447,7 +457,7 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
     const nameStart = i;
     while (i < eol && isNameChar(buf[i]!)) i++;
     const nameLen = i - nameStart;
-    if (nameLen !== famLen || buf.compare(buf, famStart, famStart + famLen, nameStart, i) !== 0) {
+    if (nameLen !== famLen || !sameBytes(buf, famStart, nameStart, nameLen)) {
       famStart = nameStart;
       famLen = nameLen;
       famRule = FAMILY_RULES.get(buf.toString('latin1', nameStart, i)) ?? null;
@@ -552,7 +562,7 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
       const h = keyHash(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e);
       let met = keysMet.get(h);
       if (!met) keysMet.set(h, (met = []));
-      let found = met.find((m) => buf.compare(buf, m.ns, m.ne, namespace.s, namespace.e) === 0 && buf.compare(buf, m.ps, m.pe, p.s, p.e) === 0 && buf.compare(buf, m.cs, m.ce, c.s, c.e) === 0);
+      let found = met.find((m) => m.ne - m.ns === namespace.e - namespace.s && m.pe - m.ps === p.e - p.s && m.ce - m.cs === c.e - c.s && sameBytes(buf, m.ns, namespace.s, m.ne - m.ns) && sameBytes(buf, m.ps, p.s, m.pe - m.ps) && sameBytes(buf, m.cs, c.s, m.ce - m.cs));
       if (!found) {
         const k = internKey(keyOfText, { namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
         met.push((found = { key: k, ns: namespace.s, ne: namespace.e, ps: p.s, pe: p.e, cs: c.s, ce: c.e }));
@@ -602,7 +612,7 @@ function findCgroup(buf: Buffer, list: readonly CgroupEntry[], id: ValueRange): 
     if (id.s < 0) {
       if (e.cgroupId === undefined) return e;
     } else if (!id.escaped && e.idStart >= 0) {
-      if (buf.compare(buf, e.idStart, e.idEnd, id.s, id.e) === 0) return e;
+      if (e.idEnd - e.idStart === id.e - id.s && sameBytes(buf, e.idStart, id.s, id.e - id.s)) return e;
     } else if (e.cgroupId === labelValue(buf, id)) return e;
   }
   return undefined;

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { isNotFound } from '../../../src/controller/runtime/kube/api-error.ts';
 import { KubeletReader, type ApiServer } from '../../../src/sampling/kubelet.ts';
 import { GrowableBuffer } from '../../../src/sampling/body-pool.ts';
-import { tlsGet, type TlsGetOptions } from '../../../src/sampling/tls-get.ts';
+import { tlsGet, tlsTrust } from '../../../src/sampling/tls-get.ts';
 import { freePort } from '../../e2e/harness/ports.ts';
 import { createPki, issue } from '../../e2e/harness/pki.ts';
 
@@ -24,7 +24,10 @@ let caFile: string;
 let kubeletStatus = 200;
 const cadvisor = (t: number) =>
   ['a', 'b'].map((pod) => `container_memory_usage_bytes{container="app",id="/kubepods/pod-${pod}/c",namespace="ns",pod="${pod}"} ${(pod === 'a' ? 3 : 5) * 1048576} ${t}\n`).join('');
-let options: TlsGetOptions;
+/** The client's trust and credentials; a test changes them in `get`'s `o`. */
+type Options = { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; headers: Record<string, string> };
+let options: Options;
+let trust: ReturnType<typeof tlsTrust>;
 let server: https.Server;
 let raw: tls.Server;
 let base: string;
@@ -40,7 +43,8 @@ beforeAll(async () => {
   const kubelet = await issue(pki, 'kubelet', '/CN=kubelet', 'serverAuth', ['IP:127.0.0.1']);
   const client = await issue(pki, 'client', '/CN=memaudit', 'clientAuth');
   const [ca, cert, key] = await Promise.all([readFile(pki.caCertFile), readFile(kubelet.certFile), readFile(kubelet.keyFile)]);
-  options = { ca, cert: await readFile(client.certFile), key: await readFile(client.keyFile), rejectUnauthorized: true, headers: { Authorization: 'Bearer t0ken' }, sessions: new Map() };
+  options = { ca, cert: await readFile(client.certFile), key: await readFile(client.keyFile), rejectUnauthorized: true, headers: { Authorization: 'Bearer t0ken' } };
+  trust = tlsTrust(options);
   // Client certificates required, as a kubelet requires them (or a token).
   server = https.createServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     resumed.push((req.socket as tls.TLSSocket).isSessionReused());
@@ -82,8 +86,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** With `o`, other options: a session map of their own (sessions are shared only among requests of one trust). */
-const get = (url: string, o?: Partial<TlsGetOptions>, timeoutMs = 10_000, maxBytes = 64 << 20) => tlsGet(new URL(url), o ? { ...options, sessions: new Map(), ...o } : options, timeoutMs, maxBytes, new GrowableBuffer());
+/** With `o`, other options: a trust of their own (sessions are resumed only within one trust). */
+const get = (url: string, o?: Partial<Options>, timeoutMs = 10_000, maxBytes = 64 << 20) => {
+  const opts = { ...options, ...o };
+  return tlsGet(new URL(url), o ? tlsTrust(opts) : trust, opts.headers, timeoutMs, maxBytes, new GrowableBuffer());
+};
 
 describe('tlsGet', () => {
   it('reads a chunked body, a sized one and one sent to the close, byte for byte', async () => {
@@ -107,7 +114,7 @@ describe('tlsGet', () => {
   });
 
   it('says retry for a server it cannot trust, no client certificate, a body over the cap, no answer, a cut body, garbage, a closed port', async () => {
-    const reason = async (url: string, o?: Partial<TlsGetOptions>, timeoutMs = 10_000, maxBytes = 64 << 20) => {
+    const reason = async (url: string, o?: Partial<Options>, timeoutMs = 10_000, maxBytes = 64 << 20) => {
       const r = await get(url, o, timeoutMs, maxBytes);
       return r.kind === 'data' ? 'data' : r.reason;
     };
