@@ -167,7 +167,6 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       await reconciler.flushAll();
       await leader.stop();
       await Promise.all([audits.stop(), pods.stop()]);
-      kubelet.close();
       history?.client.close();
       client.close();
       await server.close();

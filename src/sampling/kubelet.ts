@@ -83,8 +83,6 @@ export class KubeletReader {
     for (const n of new Set([...this.#lastScrape.keys(), ...this.#nodes.keys()])) if (!names.has(n)) this.#forget(n);
   }
 
-  close(): void {}
-
   #now(): number {
     return (this.#o.now ?? Date.now)();
   }

@@ -163,6 +163,5 @@ describe('KubeletReader, --kubelet-access direct, against a TLS kubelet stand-in
     now += 30_000;
     expect((await reader.container('n1', key('a'), 0)).kind).toBe('data');
     expect(gets).toEqual(['/api/v1/nodes/n1', '/api/v1/nodes/n1']);
-    reader.close();
   });
 });
