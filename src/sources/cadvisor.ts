@@ -281,24 +281,35 @@ export function parseCadvisorMetrics(text: string, options: CadvisorOptions): Ca
 // (test/unit/sources/cadvisor.test.ts compares them on generated fleets).
 // ---------------------------------------------------------------------------------------------
 
-/** The containers a scan keeps, looked up by the bytes of their labels. */
+/**
+ * Containers looked up by the bytes of their labels: the ones a scan keeps (a selection), or,
+ * without one, the ones a scan has met (its strings made once a scrape, not once a line).
+ */
 export class ContainerSelection {
   readonly #byHash = new Map<number, { key: ContainerKey; text: string; bytes: [Uint8Array, Uint8Array, Uint8Array] }[]>();
-  readonly size: number;
+  #size = 0;
 
   constructor(keys: Iterable<ContainerKey>) {
-    let n = 0;
-    for (const key of keys) {
-      const bytes: [Uint8Array, Uint8Array, Uint8Array] = [Buffer.from(key.namespace, 'utf8'), Buffer.from(key.pod, 'utf8'), Buffer.from(key.container, 'utf8')];
-      const h = keyHash(bytes[0], 0, bytes[0].length, bytes[1], 0, bytes[1].length, bytes[2], 0, bytes[2].length);
-      const list = this.#byHash.get(h) ?? [];
-      const text = containerKeyString(key);
-      if (list.some((e) => e.text === text)) continue;
-      list.push({ key: { namespace: key.namespace, pod: key.pod, container: key.container }, text, bytes });
-      this.#byHash.set(h, list);
-      n++;
-    }
-    this.size = n;
+    for (const key of keys) this.add(key);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The key held for this container: the one added before, or a copy of this one. */
+  add(key: ContainerKey): ContainerKey {
+    const bytes: [Uint8Array, Uint8Array, Uint8Array] = [Buffer.from(key.namespace, 'utf8'), Buffer.from(key.pod, 'utf8'), Buffer.from(key.container, 'utf8')];
+    const h = keyHash(bytes[0], 0, bytes[0].length, bytes[1], 0, bytes[1].length, bytes[2], 0, bytes[2].length);
+    const list = this.#byHash.get(h) ?? [];
+    const text = containerKeyString(key);
+    const known = list.find((e) => e.text === text);
+    if (known) return known.key;
+    const held = { namespace: key.namespace, pod: key.pod, container: key.container };
+    list.push({ key: held, text, bytes });
+    this.#byHash.set(h, list);
+    this.#size++;
+    return held;
   }
 
   has(key: ContainerKey): boolean {
@@ -409,9 +420,8 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
   /** Every cgroup of a kept container, in the order met; and by container (the selection's own key objects, or one per text). */
   const entries: CgroupEntry[] = [];
   const cgroupsOf = new Map<ContainerKey, CgroupEntry[]>();
-  const keyOfText = new Map<string, ContainerKey>();
-  /** Without a selection: the containers met so far, by a hash of their unescaped label bytes (offsets in this body). */
-  const keysMet = new Map<number, { key: ContainerKey; ns: number; ne: number; ps: number; pe: number; cs: number; ce: number }[]>();
+  /** The containers met so far (each one key object a scrape). */
+  const met = new ContainerSelection([]);
   const lineOf = (pos: number): number => {
     let line = 1;
     for (let i = buf.indexOf(NL, 0); i >= 0 && i < pos; i = buf.indexOf(NL, i + 1)) line++;
@@ -549,7 +559,7 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
         pos = eol + 1;
         continue;
       }
-      key = internKey(keyOfText, k);
+      key = met.add(k);
     } else if (select) {
       const found = select.find(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e);
       if (!found) {
@@ -558,16 +568,8 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
       }
       key = found.key;
     } else {
-      // Every container: known again by a hash of its label bytes, so its strings are made once a scrape, not once a line.
-      const h = keyHash(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e);
-      let met = keysMet.get(h);
-      if (!met) keysMet.set(h, (met = []));
-      let found = met.find((m) => m.ne - m.ns === namespace.e - namespace.s && m.pe - m.ps === p.e - p.s && m.ce - m.cs === c.e - c.s && sameBytes(buf, m.ns, namespace.s, m.ne - m.ns) && sameBytes(buf, m.ps, p.s, m.pe - m.ps) && sameBytes(buf, m.cs, c.s, m.ce - m.cs));
-      if (!found) {
-        const k = internKey(keyOfText, { namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
-        met.push((found = { key: k, ns: namespace.s, ne: namespace.e, ps: p.s, pe: p.e, cs: c.s, ce: c.e }));
-      }
-      key = found.key;
+      // Every container: found again by the bytes of its labels, its strings made at its first line.
+      key = met.find(buf, namespace.s, namespace.e, buf, p.s, p.e, buf, c.s, c.e)?.key ?? met.add({ namespace: buf.toString('utf8', namespace.s, namespace.e), pod: buf.toString('utf8', p.s, p.e), container: buf.toString('utf8', c.s, c.e) });
     }
 
     const value = parseNumber(buf, valueStart, valueEnd);
@@ -596,14 +598,6 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
     pos = eol + 1;
   }
   return bestSamples(entries, options.scrapeTimeMs);
-}
-
-function internKey(keys: Map<string, ContainerKey>, k: ContainerKey): ContainerKey {
-  const text = containerKeyString(k);
-  const known = keys.get(text);
-  if (known) return known;
-  keys.set(text, k);
-  return k;
 }
 
 /** The container's cgroup with this id (the label absent: the one without an id). */
