@@ -8,20 +8,12 @@ import { auditedAt, reauditDue, reauditPolicy } from '../../analysis/reaudit.ts'
 import type { HeapProfile, MemorySample } from '../../model/sample.ts';
 import type { AuditResult } from '../../model/verdict.ts';
 import { MAX_STATUS_TARGETS, type MemoryAuditStatus, type TargetStatus } from '../api/v1alpha1.ts';
-import type { ControllerMetrics, TargetReading } from '../runtime/metrics.ts';
+import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { oomKilledInstances } from '../container-status.ts';
 import { buildStatus, orderTargets, rfc3339, statusResult, targetStatus, type StatusResult } from '../status.ts';
 import type { Round } from './round.ts';
 
 export type Engine = (samples: MemorySample[], profiles: HeapProfile[], options?: AuditOptions) => AuditResult;
-
-/** Per result, its slopes as the metrics show them: made once per full audit, not every round. */
-const GROWTH = new WeakMap<StatusResult, TargetReading['growth']>();
-function growthOf(r: StatusResult): TargetReading['growth'] {
-  let g = GROWTH.get(r);
-  if (!g) GROWTH.set(r, (g = Object.fromEntries(Object.entries(r.growth).map(([c, tr]) => [c, tr.slopeBytesPerHour]))));
-  return g;
-}
 
 export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Round, noTargetsMessage: string): MemoryAuditStatus {
   const { audit, spec, evidence: ev, nowMs, log } = round;
@@ -59,10 +51,9 @@ export function evaluate(engine: Engine, metrics: ControllerMetrics, round: Roun
     const gone = t.goneSinceMs !== undefined;
     const message = gone ? `Pod ${t.pod} is gone since ${rfc3339(t.goneSinceMs!)}; its evidence is kept until the window passes.` : (t.lastError ?? t.pprofError);
     statuses.push(targetStatus({ pod: t.pod, container: t.container, node: t.node, state: gone ? 'Gone' : t.lastError ? 'Failing' : 'Sampling', message, result, lastSampleMs: t.lastSampleMs, samplesTaken: t.samplesTaken }));
-    const growth = growthOf(result);
     metrics.setTarget(
       { namespace, audit: name, pod: t.pod, container: t.container },
-      { verdict: result.verdict, growth, timeToLimitSeconds: result.timeToLimitSeconds, limitBytes: result.limitBytes, recommendedLimitBytes: result.recommendation.memoryLimitBytes, samples: t.samplesTaken },
+      { verdict: result.verdict, growth: result.growth, timeToLimitSeconds: result.timeToLimitSeconds, limitBytes: result.limitBytes, recommendedLimitBytes: result.recommendation.memoryLimitBytes, samples: t.samplesTaken },
     );
   }
   metrics.pruneTargets(namespace, name, new Set(results.keys()));

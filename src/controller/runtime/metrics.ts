@@ -6,8 +6,8 @@ type TargetLabels = { namespace: string; audit: string; pod: string; container: 
 
 export interface TargetReading {
   verdict: Verdict;
-  /** Bytes per hour, per component. */
-  growth: Partial<Record<Component, number>>;
+  /** Per component, its growth in bytes per hour (a result's trends, StatusResult.growth, as they are). */
+  growth: Partial<Record<Component, { slopeBytesPerHour: number }>>;
   timeToLimitSeconds: number | null;
   limitBytes: number | null;
   recommendedLimitBytes: number | null;
@@ -107,7 +107,7 @@ export class ControllerMetrics {
     this.targetGrowth = new TargetFamily('memaudit_target_growth_bytes_per_hour', 'Robust growth rate of a memory component of an audited container.', all, (r, emit) => {
       for (const component of COMPONENTS) {
         const g = r.growth[component];
-        if (g !== undefined) emit('component', component, g);
+        if (g !== undefined) emit('component', component, g.slopeBytesPerHour);
       }
     });
     this.targetTimeToLimit = one('memaudit_target_time_to_limit_seconds', 'Seconds until non-reclaimable memory reaches the limit at the current rate (absent: never or unknown).', (r) => r.timeToLimitSeconds);

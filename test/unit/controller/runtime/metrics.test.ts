@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ControllerMetrics, type TargetReading } from '../../../../src/controller/runtime/metrics.ts';
 
-const reading: TargetReading = { verdict: 'Leak', growth: { anon: 1e6, usage: 2e6 }, timeToLimitSeconds: 600, limitBytes: 1 << 30, recommendedLimitBytes: 1 << 28, samples: 10 };
+const reading: TargetReading = { verdict: 'Leak', growth: { anon: { slopeBytesPerHour: 1e6 }, usage: { slopeBytesPerHour: 2e6 } }, timeToLimitSeconds: 600, limitBytes: 1 << 30, recommendedLimitBytes: 1 << 28, samples: 10 };
 
 /** The per-target series in the exposition: "audit/pod/container" of each line, sorted, one per target and metric. */
 async function targetSeries(m: ControllerMetrics): Promise<string[]> {
@@ -51,8 +51,8 @@ describe('ControllerMetrics.setTarget', () => {
     const readings: TargetReading[] = [
       reading,
       { ...reading, samples: 11 },
-      { ...reading, samples: 12, verdict: 'Plateau', growth: { usage: 5 }, timeToLimitSeconds: null },
-      { ...reading, samples: 13, verdict: 'Plateau', growth: { usage: 5, file: 7 }, timeToLimitSeconds: null, recommendedLimitBytes: null },
+      { ...reading, samples: 12, verdict: 'Plateau', growth: { usage: { slopeBytesPerHour: 5 } }, timeToLimitSeconds: null },
+      { ...reading, samples: 13, verdict: 'Plateau', growth: { usage: { slopeBytesPerHour: 5 }, file: { slopeBytesPerHour: 7 } }, timeToLimitSeconds: null, recommendedLimitBytes: null },
     ];
     const m = new ControllerMetrics(false);
     for (const r of readings) {
@@ -68,7 +68,7 @@ describe('ControllerMetrics.exposition', () => {
   it("writes what prom-client's registry writes of the same metrics, line for line, escapes included", async () => {
     const m = new ControllerMetrics(false);
     m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p1', container: 'app' }, reading);
-    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p"2\\x\ny', container: 'app' }, { ...reading, verdict: 'Stable', growth: { usage: -0.5, file: Infinity }, timeToLimitSeconds: null, recommendedLimitBytes: NaN });
+    m.setTarget({ namespace: 'shop', audit: 'a', pod: 'p"2\\x\ny', container: 'app' }, { ...reading, verdict: 'Stable', growth: { usage: { slopeBytesPerHour: -0.5 }, file: { slopeBytesPerHour: Infinity } }, timeToLimitSeconds: null, recommendedLimitBytes: NaN });
     m.reconcileTotal.inc({ result: 'ok' });
     m.reconcileDuration.observe(0.2);
     const sorted = (t: string) => t.split('\n').filter((l) => l !== '').sort();
