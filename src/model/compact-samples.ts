@@ -29,8 +29,14 @@
 // most 32 KiB, far below the engine's smallest growth of 1 MiB); counters, the limit and times
 // (milliseconds) are kept exactly. Each sample is coded as varint deltas from the sample before it
 // (memory moves by a few quanta between samples: a byte or two per field), with a header byte
-// saying what changed (the fields present, the limit, the incarnation). The bytes held are the
-// bytes persisted (encode / decode).
+// saying what changed (the fields present, the limit, the incarnation). Most fields do not move
+// at all from one sample to the next at 64 KiB (three in four of the field deltas of the
+// labelled traces are 0: the kernel's, slab, mapped, the counters, the file LRU of a process
+// that writes nothing), so a sample whose unchanged fields outnumber the bytes of a bitmap over
+// its fields (a bit each: changed or not) codes that bitmap and the changed fields' deltas only;
+// the coder chooses per sample. The bytes held are the bytes persisted (encode / decode).
+// Format 1 (every field's delta coded, the header's flags in one byte) is still read: decode
+// codes it again as format 2.
 //
 // Edge cases: 0 samples -> []; a sample not newer than the last is refused (add returns false);
 // fields a sample lacks stay undefined after decoding (never 0).
@@ -102,13 +108,64 @@ export function floorKeyBytes(s: MemorySample): number {
   return s.usageBytes;
 }
 
-// Header byte of a sample.
-const H_MASK = 1; // the fields present changed: a varint mask follows
-const H_LIMIT = 2; // the limit changed: a varint (bytes; 0 = none) follows
-const H_INSTANCE = 4; // the incarnation changed: a varint (0 = none, k = instances[k - 1]) follows
-/** Bits 3-7: how many samples taken this one stands for (0-30; 31: a varint follows). */
-const H_WEIGHT_SHIFT = 3;
-const H_WEIGHT_MAX = 31;
+// A coded sample: the header byte, [the extension byte], [the weight], the time (the first
+// sample's absolute, then the delta from the one before), [the mask], [the limit], [the
+// incarnation], [the bitmap of changed fields], the values' zigzag varint deltas.
+const H_EXT = 1; // the extension byte follows: something besides the values changed (X_*)
+const H_CHANGED = 2; // a bitmap over the present fields follows (bit k: the k-th one changed); only their deltas follow
+/** Bits 2-7: how many samples taken this one stands for (0-62; 63: a varint follows). */
+const H_WEIGHT_SHIFT = 2;
+const H_WEIGHT_MAX = 63;
+// The extension byte (in format 1, these were the header's bits 0-2, its weight bits 3-7, 31: a varint).
+const X_MASK = 1; // the fields present changed: a varint mask follows
+const X_LIMIT = 2; // the limit changed: a varint (bytes; 0 = none) follows
+const X_INSTANCE = 4; // the incarnation changed: a varint (0 = none, k = instances[k - 1]) follows
+const ALL_CHANGED = 0xffffffff;
+
+/** What precedes a sample's values, read by readHead into one reused object. */
+interface Head {
+  weight: number;
+  /** The time: absolute for the first sample, else the delta from the one before. */
+  dt: number;
+  mask: number;
+  /** Fields in the mask. */
+  present: number;
+  limit: number;
+  instance: number;
+  /** Bit k: the k-th present field's delta is coded (ALL_CHANGED: every one is). */
+  changed: number;
+}
+
+/** Reads a sample's head; mask, limit and incarnation stay as they were unless the sample changes them. */
+function readHead(r: Reader, h: Head, format: number): void {
+  const header = r.byte();
+  let ext: number;
+  let weight: number;
+  if (format === 1) {
+    ext = header & 7;
+    weight = header >> 3;
+    if (weight === 31) weight = r.uint();
+  } else {
+    ext = header & H_EXT ? r.byte() : 0;
+    weight = header >> H_WEIGHT_SHIFT;
+    if (weight === H_WEIGHT_MAX) weight = r.uint();
+  }
+  h.weight = weight;
+  h.dt = r.uint();
+  if (ext & X_MASK) {
+    h.mask = r.uint();
+    h.present = popcount(h.mask);
+  }
+  if (ext & X_LIMIT) h.limit = r.uint();
+  if (ext & X_INSTANCE) h.instance = r.uint();
+  if (format !== 1 && header & H_CHANGED) {
+    let bits = 0;
+    for (let k = 0; k < h.present; k += 8) bits |= r.byte() << k;
+    h.changed = bits >>> 0;
+  } else h.changed = ALL_CHANGED;
+}
+
+const newHead = (mask: number, limit: number, instance: number): Head => ({ weight: 0, dt: 0, mask, present: popcount(mask), limit, instance, changed: ALL_CHANGED });
 
 export interface CompactSamplesOptions {
   maxBuckets?: number;
@@ -141,8 +198,8 @@ interface Cursor {
   lastMs: number;
 }
 
-/** The largest a coded sample can be: header, weight, time, mask, limit, incarnation, every field. */
-const MAX_SAMPLE_BYTES = 1 + 8 + 8 + 8 + 8 + 8 + NF * 8;
+/** The largest a coded sample can be: header, extension, weight, time, mask, limit, incarnation, bitmap, every field. */
+const MAX_SAMPLE_BYTES = 2 + 8 + 8 + 8 + 8 + 8 + 4 + NF * 8;
 
 export class CompactSamples {
   #maxBuckets: number;
@@ -169,6 +226,8 @@ export class CompactSamples {
   /** Of those, the ones older than the prune point: found by reading the oldest few samples after a prune (-1: to be read). */
   #takenPruned = 0;
   readonly #instances: string[] = [];
+  /** The coding of #bytes: FORMAT, or 1 between decoding format 1 and coding it again. */
+  #format = FORMAT;
 
   constructor(options: CompactSamplesOptions = {}) {
     this.#maxBuckets = Math.max(4, Math.floor(options.maxBuckets ?? DEFAULT_MAX_BUCKETS));
@@ -303,8 +362,9 @@ export class CompactSamples {
   static decode(bytes: Uint8Array): CompactSamples {
     const r = new Reader(bytes, 0);
     const format = r.uint();
-    if (format !== FORMAT) throw new Error(`compact samples: unknown format ${format}`);
+    if (format !== FORMAT && format !== 1) throw new Error(`compact samples: unknown format ${format}`);
     const c = new CompactSamples({ maxBuckets: r.uint() });
+    c.#format = format;
     c.#widthMs = 2 ** r.uint();
     const count = r.uint();
     const raw = r.uint();
@@ -342,6 +402,7 @@ export class CompactSamples {
     c.#raw = raw;
     for (let i = 0; i < rows.n; i++) c.#takenHeld += rows.w[i]!;
     c.#takenPruned = -1;
+    if (c.#format !== FORMAT) c.#recode();
     return c;
   }
 
@@ -352,20 +413,15 @@ export class CompactSamples {
   #weightBefore(ms: number): number {
     if (this.#count === 0 || !(this.#firstMs < ms)) return 0;
     const r = new Reader(this.#bytes, 0, this.#length);
+    const h = newHead(0, 0, 0);
     let t = 0;
-    let mask = 0;
     let w = 0;
     for (let i = 0; i < this.#count; i++) {
-      const header = r.byte();
-      const inline = header >> H_WEIGHT_SHIFT;
-      const weight = inline === H_WEIGHT_MAX ? r.uint() : inline;
-      t = i === 0 ? r.uint() : t + r.uint();
+      readHead(r, h, this.#format);
+      t = i === 0 ? h.dt : t + h.dt;
       if (t >= ms) break;
-      w += weight;
-      if (header & H_MASK) mask = r.uint();
-      if (header & H_LIMIT) r.uint();
-      if (header & H_INSTANCE) r.uint();
-      for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0) r.uint();
+      w += h.weight;
+      for (let k = 0; k < h.present; k++) if ((h.changed >>> k) & 1) r.uint();
     }
     return w;
   }
@@ -409,29 +465,40 @@ export class CompactSamples {
     const end = this.#end;
     const first = this.#count === 0;
     const limitSlot = end.base.length - 1;
-    let header = 0;
-    if (first || mask !== end.mask) header |= H_MASK;
-    if (first || limit !== end.base[limitSlot]) header |= H_LIMIT;
-    if (first || instance !== end.instance) header |= H_INSTANCE;
-    const inline = Math.min(weight, H_WEIGHT_MAX);
-    const b = SCRATCH_BYTES;
-    let p = 0;
-    b[p++] = header | (inline << H_WEIGHT_SHIFT);
-    if (inline === H_WEIGHT_MAX) p = putUint(b, p, weight);
-    p = putUint(b, p, first ? t : t - end.lastMs);
-    if (header & H_MASK) p = putUint(b, p, mask);
-    if (header & H_LIMIT) p = putUint(b, p, limit);
-    if (header & H_INSTANCE) p = putUint(b, p, instance);
+    let ext = 0;
+    if (first || mask !== end.mask) ext |= X_MASK;
+    if (first || limit !== end.base[limitSlot]) ext |= X_LIMIT;
+    if (first || instance !== end.instance) ext |= X_INSTANCE;
+    // The values' zigzag deltas, and which changed (a field seen for the first time always has).
+    const zz = SCRATCH_DELTAS;
     const fields = this.#fields;
-    for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0) {
+    let present = 0;
+    let changed = 0;
+    for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0, present++) {
       const f = 31 - Math.clz32(m & -m);
       const slot = slotOf(fields, f);
       const u = v[at + f]!;
       const base = end.base[slot]!;
       const d = base === base ? u - base : u;
-      p = putUint(b, p, d >= 0 ? 2 * d : -2 * d - 1);
+      zz[present] = d >= 0 ? 2 * d : -2 * d - 1;
+      if (d !== 0 || base !== base) changed |= 1 << present;
       end.base[slot] = u;
     }
+    changed >>>= 0;
+    const mapBytes = (present + 7) >> 3;
+    const withMap = present - popcount(changed) > mapBytes;
+    const inline = Math.min(weight, H_WEIGHT_MAX);
+    const b = SCRATCH_BYTES;
+    let p = 0;
+    b[p++] = (ext ? H_EXT : 0) | (withMap ? H_CHANGED : 0) | (inline << H_WEIGHT_SHIFT);
+    if (ext) b[p++] = ext;
+    if (inline === H_WEIGHT_MAX) p = putUint(b, p, weight);
+    p = putUint(b, p, first ? t : t - end.lastMs);
+    if (ext & X_MASK) p = putUint(b, p, mask);
+    if (ext & X_LIMIT) p = putUint(b, p, limit);
+    if (ext & X_INSTANCE) p = putUint(b, p, instance);
+    if (withMap) for (let k = 0; k < mapBytes; k++) b[p++] = (changed >>> (8 * k)) & 255;
+    for (let k = 0; k < present; k++) if (!withMap || (changed >>> k) & 1) p = putUint(b, p, zz[k]!);
     if (this.#length + p > this.#bytes.length) {
       const grown = new Uint8Array(Math.max(64, Math.ceil((this.#length + p) * 1.25)));
       grown.set(this.#bytes.subarray(0, this.#length));
@@ -470,41 +537,40 @@ export class CompactSamples {
   #read<R extends Rows | null>(from: Cursor, n: number, rows: R): R {
     const r = new Reader(this.#bytes, from.offset, this.#length);
     const fields = this.#fields;
+    const format = this.#format;
     const base = from.base;
     const limitSlot = base.length - 1;
-    let mask = from.mask;
+    const h = newHead(from.mask, base[limitSlot]!, from.instance);
     let t = from.lastMs;
-    let limit = base[limitSlot]!;
-    let instance = from.instance;
     for (let i = 0; i < n; i++) {
-      const header = r.byte();
-      const inline = header >> H_WEIGHT_SHIFT;
-      const weight = inline === H_WEIGHT_MAX ? r.uint() : inline;
-      t = from.count + i === 0 ? r.uint() : t + r.uint();
-      if (header & H_MASK) mask = r.uint();
-      if (header & H_LIMIT) limit = r.uint();
-      if (header & H_INSTANCE) instance = r.uint();
+      readHead(r, h, format);
+      t = from.count + i === 0 ? h.dt : t + h.dt;
       if (rows) {
-        rows.w[i] = weight;
+        rows.w[i] = h.weight;
         rows.t[i] = t;
-        rows.limit[i] = limit;
-        rows.instance[i] = instance;
+        rows.limit[i] = h.limit;
+        rows.instance[i] = h.instance;
       }
       const at = i * NF;
-      // Absent fields stay NaN (their delta base stays for the next sample that has them).
-      for (let m = mask; m !== 0; m = (m & (m - 1)) >>> 0) {
+      const changed = h.changed;
+      // Absent fields stay NaN (their delta base stays for the next sample that has them); an
+      // unchanged one keeps its base.
+      let k = 0;
+      for (let m = h.mask; m !== 0; m = (m & (m - 1)) >>> 0, k++) {
         const f = 31 - Math.clz32(m & -m);
         const slot = slotOf(fields, f);
-        const z = r.uint();
-        const d = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-        const b = base[slot]!;
-        base[slot] = b === b ? b + d : d;
+        if ((changed >>> k) & 1) {
+          const z = r.uint();
+          const d = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+          const b = base[slot]!;
+          base[slot] = b === b ? b + d : d;
+        }
         if (rows) rows.v[at + f] = base[slot]!;
       }
     }
-    base[limitSlot] = limit;
-    from.mask = mask;
-    from.instance = instance;
+    base[limitSlot] = h.limit;
+    from.mask = h.mask;
+    from.instance = h.instance;
     from.lastMs = t;
     from.offset = r.pos;
     from.count += n;
@@ -537,6 +603,23 @@ export class CompactSamples {
     this.#takenPruned = -1;
     this.#reappend(rows, kept, weights, lastBucketAt);
     this.#raw = rows.n - cut;
+  }
+
+  /** Codes the samples held again in FORMAT, every one as it is (after decoding an older format). */
+  #recode(): void {
+    const rows = this.#decode(emptyCursor(this.#fields));
+    const [width, pruneBefore, fields, raw] = [this.#widthMs, this.#pruneBeforeMs, this.#fields, this.#raw];
+    const names = this.#instances.slice();
+    this.clear();
+    this.#format = FORMAT;
+    this.#widthMs = width;
+    this.#pruneBeforeMs = pruneBefore;
+    this.#instances.push(...names);
+    this.#widen(fields);
+    for (let i = 0; i < rows.n; i++) this.#append(rows.t[i]!, rows.v, i * NF, rows.limit[i]!, rows.instance[i]!, rows.w[i]!);
+    this.#bytes = this.#bytes.slice(0, this.#length);
+    this.#raw = raw;
+    this.#takenPruned = -1;
   }
 
   /** Codes everything again: the window's samples bucketed at a width that keeps at most maxBuckets buckets. */
@@ -587,7 +670,7 @@ export class CompactSamples {
   }
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 const EMPTY = new Uint8Array(0);
 /** The newest samples are always kept as they came. */
 const RAW_KEPT = 8;
@@ -595,9 +678,10 @@ const RAW_KEPT = 8;
 const COMPACT_AFTER = 24;
 /** Samples the window has left are dropped from the bytes once they span this many buckets. */
 const REBUILD_AFTER_BUCKETS = 4;
-/** add()'s field units and one sample's bytes, reused (add is synchronous). */
+/** add()'s field units, one sample's bytes and its deltas, reused (add and #append are synchronous). */
 const SCRATCH_UNITS = new Float64Array(NF);
 const SCRATCH_BYTES = new Uint8Array(MAX_SAMPLE_BYTES);
+const SCRATCH_DELTAS = new Float64Array(NF);
 
 const emptyCursor = (fields: number): Cursor => ({ offset: 0, count: 0, base: new Array<number>((fields === 0xffffffff ? NF : popcount(fields)) + 1).fill(NaN), mask: 0, instance: 0, lastMs: 0 });
 const copyCursor = (c: Cursor): Cursor => ({ ...c, base: c.base.slice() });

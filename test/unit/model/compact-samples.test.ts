@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CompactSamples, QUANTUM_BYTES, floorKeyBytes } from '../../../src/model/compact-samples.ts';
 import type { MemorySample } from '../../../src/model/sample.ts';
 
@@ -91,6 +93,58 @@ describe('CompactSamples', () => {
     // The newest samples as taken; the window's first minutes still there.
     expect(c.samples().slice(-8)).toEqual(Array.from({ length: 8 }, (_, k) => cadvisor(2872 + k)).map(quantised));
     expect(c.samples()[0]!.timestampMs - T0).toBeLessThan(2 ** 20);
+  });
+
+  it('codes only the values that moved when that is shorter: a bitmap of the changed fields, or every delta when all moved', () => {
+    const fields = 10; // cadvisor(): usage, working set, anon, file, active and inactive file, mapped, kernel, fail count, major faults
+    const still = new CompactSamples();
+    const moving = new CompactSamples();
+    for (let i = 0; i < 100; i++) {
+      // Standing still but for the fault counter (+1), or every size moving by a quantum each way in turn.
+      still.add({ ...cadvisor(0), timestampMs: T0 + i * 30_000, majorFaultCount: 120 + i });
+      const q = (i % 2) * Q;
+      const s = cadvisor(0, T0 + i * 30_000);
+      moving.add({ ...s, usageBytes: s.usageBytes + q, workingSetBytes: s.workingSetBytes! + q, anonBytes: s.anonBytes! + q, fileBytes: s.fileBytes! + q, activeFileBytes: s.activeFileBytes! + q, inactiveFileBytes: s.inactiveFileBytes! + q, mappedFileBytes: s.mappedFileBytes! + q, kernelBytes: s.kernelBytes! + q, failCount: i % 2, majorFaultCount: 120 + i });
+    }
+    const perSample = (c: CompactSamples, firstBytes: number) => (c.byteLength - firstBytes) / (c.length - 1);
+    const first = (s: MemorySample) => {
+      const c = new CompactSamples();
+      c.add(s);
+      return c.byteLength;
+    };
+    expect(still.length).toBe(100);
+    // Header, the 30 s (3 varint bytes), the bitmap (2 bytes: 10 fields), the one delta.
+    expect(perSample(still, first(cadvisor(0)))).toBe(1 + 3 + 2 + 1);
+    // Every value moved: the header, the time and a byte per field, no bitmap.
+    expect(perSample(moving, first(cadvisor(0)))).toBe(1 + 3 + fields);
+    expect(still.samples()).toEqual(Array.from({ length: 100 }, (_, i) => quantised({ ...cadvisor(0), timestampMs: T0 + i * 30_000, majorFaultCount: 120 + i })));
+    expect(CompactSamples.decode(moving.encode()).samples()).toEqual(moving.samples());
+    expect(moving.samples()[1]!.usageBytes - moving.samples()[0]!.usageBytes).toBe(Q);
+  });
+
+  it('reads format 1 (0.1.0 persisted it: every delta coded) and codes it again: the same samples, counts and width', () => {
+    const dir = path.resolve(import.meta.dirname, '../../fixtures/compact-samples');
+    const bytes = readFileSync(path.join(dir, 'format1.bin'));
+    // Written by the format 1 coder from a labelled trace given two incarnations, a new limit and a field missing for a while.
+    const want = JSON.parse(readFileSync(path.join(dir, 'format1.json'), 'utf8')) as { taken: number; length: number; bucketWidthMs: number; samples: MemorySample[]; pruned: { fromMs: number; taken: number; samples: number } };
+    expect(bytes[0]).toBe(1);
+    const c = CompactSamples.decode(bytes);
+    expect([c.taken, c.length, c.bucketWidthMs]).toEqual([want.taken, want.length, want.bucketWidthMs]);
+    expect(c.samples()).toEqual(want.samples);
+    expect(new Set(want.samples.map((s) => s.instance)).size).toBe(2);
+    expect(new Set(want.samples.map((s) => s.limitBytes)).size).toBe(2);
+    expect(want.samples.some((s) => s.kernelBytes === undefined)).toBe(true);
+    const again = c.encode();
+    expect(again[0]).toBe(2);
+    expect(again.length).toBeLessThan(bytes.length);
+    expect(CompactSamples.decode(again).samples()).toEqual(want.samples);
+    // Taken on as it was: pruned, then compacted by the samples after it.
+    c.prune(want.pruned.fromMs);
+    expect([c.taken, c.samples().length]).toEqual([want.pruned.taken, want.pruned.samples]);
+    const next = want.samples.at(-1)!;
+    for (let i = 1; i <= 30; i++) expect(c.add({ ...next, timestampMs: next.timestampMs + i * 2000 })).toBe(true);
+    expect(c.taken).toBe(want.pruned.taken + 30);
+    expect(c.samples().at(-1)).toEqual({ ...next, timestampMs: next.timestampMs + 30 * 2000 });
   });
 
   it('forgets what the window left: prune, then nothing older is read, the count follows', () => {
