@@ -204,7 +204,7 @@ describe('charts/memaudit on a real API server', () => {
       await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}.monitoring.coreos.com`]);
     }
     const monitoring = { serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } }, prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } }, grafanaDashboard: { enabled: true } };
-    const variants: Record<string, unknown>[] = [{}, { watchNamespaces: ['shop'], metrics: monitoring }, { replicas: 1, leaderElection: { enabled: false }, kubelet: { access: 'direct', insecureSkipTlsVerify: true }, pprof: { access: 'proxy' } }, { replicas: 3, shards: 3 }];
+    const variants: Record<string, unknown>[] = [{}, { watchNamespaces: ['shop'], metrics: monitoring }, { replicas: 1, leaderElection: { enabled: false }, kubelet: { access: 'direct', insecureSkipTlsVerify: true }, pprof: { access: 'proxy' } }, { replicas: 3, shards: 3 }, { replicas: 3, shards: 3, workload: 'StatefulSet' }];
     for (const values of variants) {
       const rendered = await template({ namespace: 'memaudit-dry', values, includeCrds: true, kubeVersion: 'v1.35.0' });
       expect(rendered.code).toBe(0);
@@ -215,7 +215,8 @@ describe('charts/memaudit on a real API server', () => {
       expect(lines).toHaveLength(objects);
       for (const line of lines) expect(line).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
       expect(r.stdout).toMatch(/customresourcedefinition.apiextensions.k8s.io\/memoryaudits.memaudit.io created \(server dry run\)/);
-      expect(r.stdout).toMatch(/deployment.apps\/memaudit-controller created \(server dry run\)/);
+      expect(r.stdout).toMatch(values.workload === 'StatefulSet' ? /statefulset.apps\/memaudit-controller created \(server dry run\)/ : /deployment.apps\/memaudit-controller created \(server dry run\)/);
+      expect(r.stdout).not.toMatch(values.workload === 'StatefulSet' ? /deployment.apps/ : /statefulset.apps/);
       if (values.shards) {
         for (const i of [0, 1, 2]) expect(r.stdout).toMatch(new RegExp(`lease.coordination.k8s.io/memaudit-controller-shard-${i} created \\(server dry run\\)`));
         expect(r.stdout).not.toMatch(/lease.coordination.k8s.io\/memaudit-controller created/);

@@ -18,7 +18,7 @@
 {{- end }}
 {{- end }}
 
-{{/* Deployment, ClusterRole/Role, bindings and the default Lease and ServiceAccount names. */}}
+{{/* The controller workload, ClusterRole/Role, bindings and the default Lease and ServiceAccount names. */}}
 {{- define "memaudit.controllerName" -}}
 {{- printf "%s-controller" (include "memaudit.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}

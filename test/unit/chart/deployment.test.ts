@@ -2,10 +2,10 @@ import { jest } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTROLLER_FLAGS, controllerConfigFromArgs } from '../../../src/controller/runtime/flags.ts';
-import { shardLeaseName } from '../../../src/controller/runtime/shards.ts';
+import { homeShardOf, shardLeaseName } from '../../../src/controller/runtime/shards.ts';
 import type { ControllerConfig } from '../../../src/controller/runtime/flags.ts';
 import { REPO_ROOT } from '../../e2e/harness/tools.ts';
-import { find, only, render, template } from './helm.ts';
+import { find, only, render, renderNotes, template } from './helm.ts';
 import type { KubeObject } from './helm.ts';
 
 // The Deployment the chart renders, read back through the controller's own flag parser: every
@@ -160,6 +160,25 @@ describe('chart Deployment', () => {
     expect(names).toEqual(['audits-shard-0', 'audits-shard-1', 'audits-shard-2']);
     expect(parsed(sharded).shards).toBe(3);
     expect(find(sharded, 'Lease').every((l) => l.spec === undefined)).toBe(true);
+  });
+
+  it('renders a StatefulSet on request: the same pods, started at once, each replica at home on a shard of its own', async () => {
+    const values = { replicas: 3, shards: 3 };
+    const asDeployment = await render({ namespace: 'ops', values });
+    const asStatefulSet = await render({ namespace: 'ops', values: { ...values, workload: 'StatefulSet' } });
+    expect(find(asStatefulSet, 'Deployment')).toEqual([]);
+    const sts = only(asStatefulSet, 'StatefulSet');
+    const spec = sts.spec as DeploymentSpec & { podManagementPolicy: string; serviceName: string };
+    expect(spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: only(asStatefulSet, 'Service').metadata.name });
+    expect(spec.template).toEqual(deployment(asDeployment).template);
+    expect(spec.selector).toEqual(deployment(asDeployment).selector);
+    // Its pods are named by ordinal: three homes, one a shard.
+    expect([0, 1, 2].map((i) => homeShardOf(`${sts.metadata.name}-${i}`, 3))).toEqual([0, 1, 2]);
+    expect(await renderNotes({ values: { workload: 'StatefulSet' } })).toMatch(/rollout status statefulset\/memaudit-controller\n/);
+    expect(await renderNotes()).toMatch(/rollout status deployment\/memaudit-controller\n/);
+    const refused = await template({ values: { workload: 'DaemonSet' } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/workload.*must be one of 'Deployment', 'StatefulSet'/);
   });
 
   it('covers every flag of `memaudit controller` (a new flag needs a value or a reason here)', async () => {
