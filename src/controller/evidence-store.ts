@@ -11,8 +11,16 @@ import type { KubeClient } from './runtime/kube/client.ts';
 import { isNotFound } from './runtime/kube/api-error.ts';
 
 export const EVIDENCE_KEY = 'evidence.json.gz';
+/**
+ * Saved evidence this controller could not read (damaged, or written by a later version before a
+ * rollback), kept as it was beside the new evidence until the audit is deleted: the audit starts
+ * afresh without destroying what it could not read.
+ */
+export const UNREADABLE_EVIDENCE_KEY = 'unreadable-evidence.json.gz';
 /** ConfigMaps are limited to 1 MiB; stay well under it. */
 const MAX_EVIDENCE_BYTES = 700 * 1024;
+/** The unreadable bytes are kept only while they fit beside the evidence under the 1 MiB limit. */
+const MAX_CONFIGMAP_BYTES = 1000 * 1024;
 
 export function evidenceConfigMapName(auditName: string): string {
   const name = `memaudit-evidence-${auditName}`;
@@ -40,8 +48,16 @@ export class EvidenceStore {
     try {
       const cm = await this.client.get<{ binaryData?: Record<string, string> }>(this.path(ns, name));
       const data = cm.binaryData?.[EVIDENCE_KEY];
-      if (!data) return new AuditEvidence(audit.metadata.uid!);
-      const ev = decodeEvidence(Buffer.from(data, 'base64'), `configmap ${ns}/${name}`);
+      const kept = cm.binaryData?.[UNREADABLE_EVIDENCE_KEY];
+      if (!data) return withKept(new AuditEvidence(audit.metadata.uid!), kept);
+      let ev: AuditEvidence;
+      try {
+        ev = withKept(decodeEvidence(Buffer.from(data, 'base64'), `configmap ${ns}/${name}`), kept);
+      } catch (e) {
+        const fresh = new AuditEvidence(audit.metadata.uid!);
+        fresh.unreadable = { base64: data, reason: e instanceof Error ? e.message : String(e), from: `configmap ${ns}/${name}` };
+        return fresh;
+      }
       if (ev.uid !== audit.metadata.uid) {
         this.log.info({ audit: `${ns}/${audit.metadata.name}` }, 'Ignored evidence of an earlier audit with the same name');
         return new AuditEvidence(audit.metadata.uid!);
@@ -68,8 +84,13 @@ export class EvidenceStore {
         annotations: { 'memaudit.io/audit': audit.metadata.name },
         ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: audit.metadata.name, uid: audit.metadata.uid!, controller: true }],
       },
-      binaryData: { [EVIDENCE_KEY]: gz.toString('base64') },
+      binaryData: { [EVIDENCE_KEY]: gz.toString('base64') } as Record<string, string>,
     };
+    const kept = ev.unreadable?.base64;
+    if (kept !== undefined) {
+      if (gz.length + (kept.length * 3) / 4 <= MAX_CONFIGMAP_BYTES) body.binaryData[UNREADABLE_EVIDENCE_KEY] = kept;
+      else this.log.warn({ configMap: `${ns}/${name}`, bytes: (kept.length * 3) / 4 }, 'Unreadable evidence dropped: it no longer fits beside the evidence');
+    }
     try {
       // ConfigMaps allow unconditional updates: the leader is the only writer.
       await this.client.json('PUT', this.path(ns, name), { body });
@@ -92,6 +113,14 @@ export class EvidenceStore {
 export async function restoreEvidence(store: EvidenceStore | null, audit: MemoryAudit, log: Logger): Promise<AuditEvidence> {
   const ev = store ? await store.load(audit) : new AuditEvidence(audit.metadata.uid ?? '');
   if (ev.restoredFrom) log.info({ from: ev.restoredFrom, samples: ev.sampleCount(), targets: ev.targets.size }, 'Restored evidence');
+  const u = ev.unreadable;
+  if (u?.reason !== undefined) log.warn({ from: u.from, err: u.reason, keptAs: UNREADABLE_EVIDENCE_KEY }, 'Saved evidence unreadable: the audit starts afresh; the bytes are kept in the ConfigMap');
+  return ev;
+}
+
+/** Unreadable bytes an earlier start kept stay with the evidence, to be saved again. */
+function withKept(ev: AuditEvidence, kept: string | undefined): AuditEvidence {
+  if (kept !== undefined) ev.unreadable = { base64: kept };
   return ev;
 }
 

@@ -128,6 +128,11 @@ export class AuditEvidence {
   /** Set by any change since the last persist. */
   dirty = false;
   restoredFrom: string | undefined;
+  /**
+   * Saved evidence that could not be read, kept to be saved again as it was (evidence-store.ts):
+   * with the reason and the ConfigMap when it failed at this start, without when an earlier one kept it.
+   */
+  unreadable: { base64: string; reason?: string; from?: string } | undefined;
 
   constructor(uid: string) {
     this.uid = uid;

@@ -1,5 +1,7 @@
 import { AuditEvidence } from '../../../src/controller/evidence.ts';
-import { EvidenceStore, persistDue, persistEvidence, restoreEvidence } from '../../../src/controller/evidence-store.ts';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { EVIDENCE_KEY, EvidenceStore, UNREADABLE_EVIDENCE_KEY, persistDue, persistEvidence, restoreEvidence } from '../../../src/controller/evidence-store.ts';
 import { KubeApiError } from '../../../src/controller/runtime/kube/api-error.ts';
 import { T0, auditOf, fakeClient, log, round } from './reconcile/fakes.ts';
 import type { Answer, Call } from './reconcile/fakes.ts';
@@ -20,7 +22,7 @@ function apiServer() {
     if (method === 'PUT' || method === 'POST') stored = body as typeof stored;
     return undefined;
   };
-  return { calls, store: new EvidenceStore(fakeClient(calls, () => '', answer), log), goDown: () => (down = true) };
+  return { calls, store: new EvidenceStore(fakeClient(calls, () => '', answer), log), goDown: () => (down = true), stored: () => stored, put: (cm: NonNullable<typeof stored>) => (stored = cm) };
 }
 
 function dirtyEvidence(): AuditEvidence {
@@ -64,6 +66,32 @@ describe('persistEvidence and restoreEvidence', () => {
     goDown();
     await persistEvidence(store, () => true, r);
     expect([r.evidence.dirty, r.evidence.lastPersistMs]).toEqual([true, 0]);
+  });
+
+  it('starts afresh from evidence it cannot read (garbage, a format of a later controller), and keeps those bytes beside the new evidence', async () => {
+    const newer = gzipSync(JSON.stringify({ v: 99, uid: 'u1', targets: [] })).toString('base64');
+    for (const unreadable of [Buffer.from('not gzip at all').toString('base64'), newer]) {
+      const { store, stored, put } = apiServer();
+      put({ binaryData: { [EVIDENCE_KEY]: unreadable } });
+      const warnings: string[] = [];
+      const ev = await restoreEvidence(store, audit, pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }));
+      expect([ev.uid, ev.restoredFrom, ev.targets.size]).toEqual(['u1', undefined, 0]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/configmap ns\/memaudit-evidence-x/);
+      expect(warnings[0]).toMatch(unreadable === newer ? /unknown evidence format version 99/ : /gzip|header|incorrect/i);
+      // The round's evidence is saved; the bytes it could not read stay, under their own key.
+      const r = round(audit, T0 + 30_000, ev);
+      ev.target('a', 'app').addSample({ timestampMs: T0, usageBytes: 64 * 1024 });
+      ev.dirty = true;
+      await persistEvidence(store, () => true, r);
+      expect(stored()!.binaryData[UNREADABLE_EVIDENCE_KEY]).toBe(unreadable);
+      const back = await restoreEvidence(store, audit, log);
+      expect(back.targets.get('a/app')!.samples()).toEqual([{ timestampMs: T0, usageBytes: 64 * 1024 }]);
+      // ...and are carried on by every later save, until the audit and its ConfigMap are deleted.
+      back.dirty = true;
+      await persistEvidence(store, () => true, round(audit, T0 + 60_000, back));
+      expect(stored()!.binaryData[UNREADABLE_EVIDENCE_KEY]).toBe(unreadable);
+    }
   });
 
   it('starts fresh without a store or a saved ConfigMap', async () => {
