@@ -1,6 +1,8 @@
 import { jest } from '@jest/globals';
 import { stringify } from 'yaml';
 import type { TargetStatus } from '../../src/controller/api/v1alpha1.ts';
+import { gzipSync } from 'node:zlib';
+import { EVIDENCE_KEY, UNREADABLE_EVIDENCE_KEY, evidenceConfigMapName } from '../../src/controller/evidence-store.ts';
 import { deletePod } from './harness/cluster.ts';
 import { waitFor } from './harness/process.ts';
 import { Scenario, auditManifest } from './harness/scenario.ts';
@@ -8,7 +10,8 @@ import { Scenario, auditManifest } from './harness/scenario.ts';
 // What goes wrong in real clusters, one after the other against one controller: a pod deleted
 // mid-window, a kubelet that fails, a kubelet that hangs, an API server restart. Each time the
 // status says what happened, the controller keeps running, and the evidence gathered so far is
-// kept (sample counts never go back).
+// kept (sample counts never go back). Last, a new controller that cannot read the saved evidence
+// starts the audit afresh (its counts do go back) and keeps the bytes it could not read.
 jest.setTimeout(300_000);
 
 const NS = 'web';
@@ -90,5 +93,26 @@ describe('resilience', () => {
     expect(target(a.status!.targets, 'web-0')!.verdict).toBe('CacheGrowth');
     const log = await s.controllers[0]!.proc.log();
     expect(log).not.toMatch(/"level":(50|60)/);
+  });
+
+  it('starts afresh from evidence it cannot read (a later version\'s, after a rollback) and keeps those bytes in the ConfigMap', async () => {
+    const before = await samplesOf('web-0');
+    await s.controllers[0]!.stop();
+    const cm = `configmap/${evidenceConfigMapName('web')}`;
+    const later = gzipSync(JSON.stringify({ v: 99, uid: 'later', targets: [] })).toString('base64');
+    await s.cp.kubectlOk(['patch', '-n', NS, cm, '--type=merge', '-p', JSON.stringify({ binaryData: { [EVIDENCE_KEY]: later } })]);
+    const next = await s.startController('controller-1', ['--kubelet-timeout=2s', '--state-sync-period=2s', '--status-sync-period=1s']);
+    // Sampling again, from nothing (fewer samples than before): the audit is not stuck on what it cannot read.
+    await s.waitForAudit(NS, 'web', 'web-0 sampled afresh', (x) => {
+      const n = target(x.status?.targets, 'web-0')?.samples ?? 0;
+      return n >= 2 && n < before;
+    }, 60_000);
+    const warned = (await next.logLines()).find((l) => l.msg === 'Saved evidence unreadable: the audit starts afresh; the bytes are kept in the ConfigMap');
+    expect(warned).toMatchObject({ from: `configmap ${NS}/${evidenceConfigMapName('web')}`, keptAs: UNREADABLE_EVIDENCE_KEY });
+    expect(String(warned!.err)).toMatch(/unknown evidence format version 99/);
+    await waitFor('the new evidence saved beside the kept bytes', async () => {
+      const data = JSON.parse(await s.cp.kubectlOk(['get', '-n', NS, cm, '-o', 'json'])) as { binaryData: Record<string, string> };
+      return data.binaryData[UNREADABLE_EVIDENCE_KEY] === later && data.binaryData[EVIDENCE_KEY] !== later;
+    }, 30_000);
   });
 });
