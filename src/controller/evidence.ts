@@ -87,7 +87,8 @@ export class TargetEvidence {
 
   /**
    * The newest sample held, as the engine reads it (quantised, from the series' delta state: no
-   * decoding). Not the sample as added: holding it was some 550 bytes a container, a tenth of its evidence.
+   * decoding). Not the sample as added: holding it (the sample object, a second copy of its
+   * incarnation) was some 300 bytes a container.
    */
   newest(): MemorySample | undefined {
     return this.series.last();
