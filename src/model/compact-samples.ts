@@ -331,7 +331,9 @@ export class CompactSamples {
   /** The newest sample held (from the delta state: no decoding). */
   last(): MemorySample | undefined {
     if (this.#count === 0 || this.#end.lastMs < this.#pruneBeforeMs) return undefined;
-    const v = new Float64Array(NF).fill(NaN);
+    // A scratch, not a new Float64Array: 32 doubles are past V8's on-heap size, so each would be a
+    // backing store of its own, and this runs for every target every round (evaluate.ts).
+    const v = SCRATCH_LAST.fill(NaN);
     for (let f = 0; f < NF; f++) if ((this.#end.mask >>> f) & 1) v[f] = this.#end.base[slotOf(this.#fields, f)]!;
     return this.#sampleOf(this.#end.lastMs, v, 0, this.#end.base[this.#end.base.length - 1]!, this.#end.instance);
   }
@@ -608,12 +610,11 @@ export class CompactSamples {
   /** Codes the samples held again in FORMAT, every one as it is (after decoding an older format). */
   #recode(): void {
     const rows = this.#decode(emptyCursor(this.#fields));
-    const [width, pruneBefore, fields, raw] = [this.#widthMs, this.#pruneBeforeMs, this.#fields, this.#raw];
+    const [fields, raw] = [this.#fields, this.#raw];
     const names = this.#instances.slice();
+    // clear() keeps the width and the prune point.
     this.clear();
     this.#format = FORMAT;
-    this.#widthMs = width;
-    this.#pruneBeforeMs = pruneBefore;
     this.#instances.push(...names);
     this.#widen(fields);
     for (let i = 0; i < rows.n; i++) this.#append(rows.t[i]!, rows.v, i * NF, rows.limit[i]!, rows.instance[i]!, rows.w[i]!);
@@ -643,11 +644,10 @@ export class CompactSamples {
     }
     for (let k = 0; k < rows.n; k++) rows.instance[k] = rows.instance[k]! > 0 ? (renumber.get(rows.instance[k]!) ?? 0) : 0;
     const estimate = this.#count > 0 ? this.#length / this.#count : 16;
-    const pruneBefore = this.#pruneBeforeMs;
     const fields = this.#fields;
+    // clear() keeps the prune point.
     this.clear();
     this.#widthMs = width;
-    this.#pruneBeforeMs = pruneBefore;
     this.#instances.push(...names);
     this.#widen(fields);
     this.#bytes = new Uint8Array(Math.ceil(estimate * (kept.length + 4)) + MAX_SAMPLE_BYTES);
@@ -682,6 +682,8 @@ const REBUILD_AFTER_BUCKETS = 4;
 const SCRATCH_UNITS = new Float64Array(NF);
 const SCRATCH_BYTES = new Uint8Array(MAX_SAMPLE_BYTES);
 const SCRATCH_DELTAS = new Float64Array(NF);
+/** last()'s field units (last is synchronous, and #sampleOf copies them out). */
+const SCRATCH_LAST = new Float64Array(NF);
 
 const emptyCursor = (fields: number): Cursor => ({ offset: 0, count: 0, base: new Array<number>((fields === 0xffffffff ? NF : popcount(fields)) + 1).fill(NaN), mask: 0, instance: 0, lastMs: 0 });
 const copyCursor = (c: Cursor): Cursor => ({ ...c, base: c.base.slice() });
