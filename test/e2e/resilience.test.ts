@@ -25,7 +25,8 @@ beforeAll(async () => {
   for (const pod of ['web-0', 'web-1']) await s.addTarget({ namespace: NS, pod, labels: { app: 'web' }, app: 'filesaver', args: ['-selfload', '100', '-size', '4096'] });
   await s.cp.kubectlOk(['apply', '-n', NS, '-f', '-'], stringify(auditManifest('web', { selector: { matchLabels: { app: 'web' } }, minDuration: '20s' })));
   await s.startController('controller-0', ['--kubelet-timeout=2s', '--state-sync-period=2s', '--leader-elect-lease-duration=40s', '--leader-elect-renew-deadline=30s']);
-  await s.waitForAudit(NS, 'web', 'both targets sampled', (a) => (a.status?.targets ?? []).filter((t) => (t.samples ?? 0) >= 8).length === 2, 60_000);
+  // It acts a renew deadline (30 s here) after taking the Lease.
+  await s.waitForAudit(NS, 'web', 'both targets sampled', (a) => (a.status?.targets ?? []).filter((t) => (t.samples ?? 0) >= 8).length === 2, 90_000);
 });
 
 afterAll(async () => {

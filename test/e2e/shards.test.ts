@@ -101,7 +101,11 @@ it('spreads audits over three replicas, one owner each, and hands a stopped repl
   await killed.proc.kill();
   const atKill = await allSamples();
   await waitFor('the last replica holds every shard', async () => metric(await last.metrics(), /^memaudit_shards_held (\d+)$/m) === 3, 180_000);
-  const gains = (await logged(last, 'Shard gained')).filter((l) => l.shard !== lastShard);
+  // It acts for a Lease it took a renew deadline later.
+  const gains = await waitFor('the last replica acts for every shard', async () => {
+    const g = (await logged(last, 'Shard gained')).filter((l) => l.shard !== lastShard);
+    return g.length === killedShards.length ? g : undefined;
+  }, 30_000);
   expect(gains.map((l) => l.shard).sort()).toEqual(killedShards);
   for (const a of AUDITS.filter((x) => shard(x) !== lastShard)) {
     const restored = await waitFor(`${a} restored by ${last.name}`, async () => (await logged(last, 'Restored evidence')).find((l) => l.audit === `${NS}/${a}`), 60_000);
@@ -136,4 +140,79 @@ it('spreads audits over three replicas, one owner each, and hands a stopped repl
   const handedAt = await Promise.all(back.map(async (r) => Number((await logged(r, 'Shard gained', comeback))[0]!.time)));
   console.log(`come back: ${back.map((r, j) => `${r.name} got its shard ${((handedAt[j]! - comeback) / 1000).toFixed(1)} s after the restart`).join(', ')}; restored ${(await Promise.all(back.map(async (r) => (await logged(r, 'Restored evidence', comeback)).map((l) => `${String(l.audit).slice(NS.length + 1)}=${String(l.samples)}`)))).flat().join(' ')} (samples before the restart ${killedShards.flatMap((i) => AUDITS.filter((x) => shard(x) === i)).map((a) => `${a}=${beforeComeback[a]}`).join(' ')})`);
   for (const r of final) await r.stop();
+});
+
+// A change of --shards rolled out the way a Deployment does it (a new pod beside the old ones, then
+// each old pod replaced): for the length of the rollout replicas of both counts run, and no audit
+// is ever acted for by two of them; the new replicas end with one owner per audit, resumed from the
+// evidence the old ones saved.
+it('rolls a change from two shards to three without two replicas ever acting for one audit', async () => {
+  const TWO = LEASE.map((a) => (a.startsWith('--shards=') ? '--shards=2' : a));
+  const shard2 = (audit: string) => shardOf(`${NS}/${audit}`, 2);
+  const t0 = Date.now();
+  // Replicas of one name share a log file: a process's own lines.
+  const ownLines = async (c: ControllerProcess) => (await c.logLines()).filter((l) => l.pid === c.proc.pid);
+  const old = await Promise.all([0, 1].map((i) => s.startController(`memaudit-controller-${i}`, TWO)));
+  await waitFor('the two replicas evaluate every audit', async () => (await Promise.all(old.map(evaluatedBy))).reduce((n, o) => n + o.size, 0) === AUDITS.length, 120_000);
+  const atStart = await allSamples();
+  await waitFor('every audit advancing', async () => Object.entries(await allSamples()).every(([a, n]) => n > atStart[a]! + 2), 60_000);
+
+  // 1. A pod of the new count beside them: it takes its home Lease (shard 2, unknown to the old
+  //    count) and acts for nothing while they hold theirs.
+  const fresh = [await s.startController('memaudit-controller-2', LEASE)];
+  await waitFor('the new replica holds shard 2', async () => (await holderOf(2)).startsWith('memaudit-controller-2_'), 60_000);
+  await waitFor('the new replica sees the other count', async () => (await logged(fresh[0]!, 'A replica with another shard count holds a Lease (a change of --shards rolling out): acting for no shard until it is gone', t0)).length > 0, 30_000);
+  await new Promise((r) => setTimeout(r, 8_000)); // past its settling time
+  expect((await ownLines(fresh[0]!)).filter((l) => l.msg === 'Acting for the shard')).toEqual([]);
+  expect((await evaluatedBy(fresh[0]!)).size).toBe(0);
+  const byOld = await Promise.all(old.map(evaluatedBy));
+  for (const a of AUDITS) expect([0, 1].filter((i) => byOld[i]!.has(a))).toEqual([shard2(a)]);
+
+  // 2. Each old pod replaced by one of the new count.
+  let atLastStop: Record<string, number> = {};
+  for (const i of [1, 0]) {
+    await old[i]!.stop();
+    atLastStop = await allSamples();
+    fresh.push(await s.startController(`memaudit-controller-${i}`, LEASE));
+  }
+  await waitFor('each new replica holds its home shard', async () => (await Promise.all([0, 1, 2].map(holderOf))).every((h, i) => h.startsWith(`memaudit-controller-${i}_`)), 120_000);
+  const byNew = await waitFor('one new owner per audit', async () => {
+    const sets = await Promise.all([0, 1, 2].map((i) => evaluatedBy(fresh.find((r) => r.name === `memaudit-controller-${i}`)!)));
+    return AUDITS.every((a) => [0, 1, 2].filter((i) => sets[i]!.has(a)).join() === String(shard(a))) ? sets : undefined;
+  }, 120_000);
+  expect(byNew).toHaveLength(3);
+  for (const a of AUDITS) {
+    const owner = fresh.find((r) => r.name === `memaudit-controller-${shard(a)}`)!;
+    const restored = await waitFor(`${a} restored by ${owner.name}`, async () => (await ownLines(owner)).find((l) => l.msg === 'Restored evidence' && l.audit === `${NS}/${a}`), 60_000);
+    // Saved by the old owner when it stopped acting (it then still held the Lease): nothing lost.
+    expect(restored.samples as number).toBeGreaterThanOrEqual(atLastStop[a]!);
+    await waitFor(`${a} advancing`, async () => (await samples(a)) > (restored.samples as number) + 2, 60_000);
+  }
+
+  // 3. What each replica said it did, and when: the times it acted for a shard never overlap
+  //    between the two counts.
+  const spans = async (c: ControllerProcess, count: number) => {
+    const lines = (await ownLines(c)).filter((l) => l.msg === 'Acting for the shard' || l.msg === 'No longer acting for the shard');
+    const out: { count: number; name: string; from: number; to: number }[] = [];
+    const open = new Map<number, number>();
+    for (const l of lines) {
+      if (l.msg === 'Acting for the shard') open.set(l.shard as number, Number(l.time));
+      else if (open.has(l.shard as number)) {
+        out.push({ count, name: c.name, from: open.get(l.shard as number)!, to: Number(l.time) });
+        open.delete(l.shard as number);
+      }
+    }
+    for (const from of open.values()) out.push({ count, name: c.name, from, to: Infinity });
+    return out;
+  };
+  const all = [...(await Promise.all(old.map((c) => spans(c, 2)))).flat(), ...(await Promise.all(fresh.map((c) => spans(c, 3)))).flat()];
+  const twos = all.filter((x) => x.count === 2);
+  const threes = all.filter((x) => x.count === 3);
+  expect(twos.length).toBeGreaterThanOrEqual(2);
+  expect(threes.length).toBeGreaterThanOrEqual(3);
+  for (const x of twos) for (const y of threes) expect([x.name, y.name, x.to <= y.from || y.to <= x.from]).toEqual([x.name, y.name, true]);
+  const lastOld = Math.max(...twos.map((x) => x.to));
+  const firstNew = Math.min(...threes.map((x) => x.from));
+  console.log(`shards 2 -> 3: the old count stopped acting ${((lastOld - t0) / 1000).toFixed(1)} s in, the new one started ${((firstNew - lastOld) / 1000).toFixed(1)} s later; restored ${(await Promise.all(fresh.map(async (r) => (await ownLines(r)).filter((l) => l.msg === 'Restored evidence').map((l) => `${String(l.audit).slice(NS.length + 1)}=${String(l.samples)}`)))).flat().join(' ')} (samples at the last old stop ${AUDITS.map((a) => `${a}=${atLastStop[a]}`).join(' ')})`);
+  for (const r of fresh) await r.stop();
 });

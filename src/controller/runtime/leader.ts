@@ -46,7 +46,22 @@ export interface ElectorOptions {
   claimsFrom?: (holder: string) => boolean;
   /** Hands the Lease over to a replica whose claim is fresh (changed within the lease duration). */
   yieldsToClaims?: boolean;
+  /** Set on the Lease whenever this candidate writes it as its holder (the shard count, shards.ts). */
+  annotations?: Record<string, string>;
+  /** Only reads the Lease every retry period (observedLease()), never takes it: the one-shard Lease read by a replica with shards (shards.ts). */
+  watchOnly?: boolean;
+  /** Told after each attempt to read or write the Lease (every retry period), whatever came of it. */
+  onObserved?: () => void;
   now?: () => number;
+}
+
+/** The Lease as a candidate last read it (held by another, released, or absent), for shards.ts. */
+export interface ObservedLease {
+  /** '' when released or absent. */
+  holder: string;
+  annotations: Readonly<Record<string, string>>;
+  /** The holder renewed it within its lease duration, as this replica's clock saw the record change. */
+  fresh: boolean;
 }
 
 /** `<identity> <time>` of the replica asking for the Lease back; the time makes every refresh a change. */
@@ -73,6 +88,10 @@ export class LeaderElector {
    */
   private held: Lease | undefined;
   private observedClaim: { record: string; atMs: number } | undefined;
+  /** The Lease as last read while not holding it (undefined while held, or absent), with its duration. */
+  private seen: { holder: string; annotations: Record<string, string>; durationMs: number } | undefined;
+  /** When a read or write of the Lease last succeeded (-Infinity: never). */
+  private lastOkMs = -Infinity;
   /** Handing the Lease over: no longer acting, not yet released. */
   private yielding = false;
   private timer: NodeJS.Timeout | undefined;
@@ -101,6 +120,19 @@ export class LeaderElector {
   holdsLease(): boolean {
     if (!this.config.enabled) return !this.stopped;
     return this.leading && this.now() - this.lastRenewMs < this.config.renewDeadlineMs;
+  }
+
+  /** How long ago a read or write of the Lease last succeeded (Infinity: never). */
+  sinceLastOkMs(): number {
+    return this.now() - this.lastOkMs;
+  }
+
+  /** The Lease as last read while not holding it; undefined while holding it, or when absent. */
+  observedLease(): ObservedLease | undefined {
+    const seen = this.seen;
+    if (!seen || this.leading) return undefined;
+    const fresh = seen.holder !== '' && this.observed !== undefined && this.now() - this.observed.atMs < seen.durationMs;
+    return { holder: seen.holder, annotations: seen.annotations, fresh };
   }
 
   start(callbacks: LeaderCallbacks): void {
@@ -158,6 +190,7 @@ export class LeaderElector {
       this.log.warn({ sinceRenewMs: now - this.lastRenewMs }, 'Lost leadership: Lease not renewed within the renew deadline');
       this.transition = this.transition.then(() => this.callbacks?.onStoppedLeading());
     }
+    this.options.onObserved?.();
     this.timer = setTimeout(() => void this.tick(), this.config.retryPeriodMs);
   }
 
@@ -169,6 +202,7 @@ export class LeaderElector {
     if (held && this.leading && now - this.lastRenewMs < this.config.leaseDurationMs) {
       try {
         this.held = await this.client.json<Lease>('PUT', this.path(this.config.leaseName), { body: { ...held, spec: { ...held.spec, renewTime: microTime(now) } }, timeoutMs: this.config.retryPeriodMs * 2 });
+        this.lastOkMs = now;
         return 'held';
       } catch (e) {
         if (!isConflict(e)) this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'Lease renewal without a read failed; reading it');
@@ -180,25 +214,31 @@ export class LeaderElector {
       lease = await this.client.get<Lease>(this.path(this.config.leaseName), { timeoutMs: this.config.retryPeriodMs * 2 });
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      if (this.seenUnchangedFor('absent', now) < (patienceMs ?? 0)) return 'not held';
+      this.lastOkMs = now;
+      this.seen = undefined;
+      if (this.seenUnchangedFor('absent', now) < (patienceMs ?? 0) || this.options.watchOnly) return 'not held';
       const created: Lease = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
-        metadata: { name: this.config.leaseName, namespace: this.config.namespace },
+        metadata: { name: this.config.leaseName, namespace: this.config.namespace, ...(this.options.annotations ? { annotations: { ...this.options.annotations } } : {}) },
         spec: { holderIdentity: me, leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000), acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
       };
       try {
         this.held = await this.client.json<Lease>('POST', this.path(), { body: created });
+        this.seen = undefined;
         return 'held';
       } catch (err) {
         if (isConflict(err)) return 'not held';
         throw err;
       }
     }
+    this.lastOkMs = now;
     const spec = lease.spec ?? {};
     const unchangedMs = this.seenUnchangedFor(JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime]), now);
     const holder = spec.holderIdentity ?? '';
     const durationMs = (spec.leaseDurationSeconds ?? Math.ceil(this.config.leaseDurationMs / 1000)) * 1000;
+    this.seen = { holder, annotations: lease.metadata.annotations ?? {}, durationMs };
+    if (this.options.watchOnly) return 'not held';
     const claim = lease.metadata.annotations?.[CLAIM_ANNOTATION] ?? '';
     const claimFresh = claim !== '' && this.claimUnchangedFor(claim, now) < this.config.leaseDurationMs;
     const claimIsMine = claim.startsWith(`${me} `);
@@ -209,9 +249,10 @@ export class LeaderElector {
     if (holder === me && this.options.yieldsToClaims && claimFresh && !claimIsMine) return 'yield';
     // A claim is dropped once its claimant holds the Lease, or once it went stale.
     const { [CLAIM_ANNOTATION]: _claim, ...unclaimed } = lease.metadata.annotations ?? {};
+    const annotations = { ...(claim !== '' && (claimIsMine || !claimFresh) ? unclaimed : lease.metadata.annotations), ...this.options.annotations };
     const next: Lease = {
       ...lease,
-      metadata: claim !== '' && (claimIsMine || !claimFresh) ? { ...lease.metadata, annotations: unclaimed } : lease.metadata,
+      metadata: { ...lease.metadata, annotations },
       spec: {
         holderIdentity: me,
         leaseDurationSeconds: Math.ceil(this.config.leaseDurationMs / 1000),
@@ -222,6 +263,7 @@ export class LeaderElector {
     };
     try {
       this.held = await this.client.json<Lease>('PUT', this.path(this.config.leaseName), { body: next, timeoutMs: this.config.retryPeriodMs * 2 });
+      this.seen = undefined;
       return 'held';
     } catch (e) {
       if (isConflict(e)) return 'not held';
