@@ -197,6 +197,39 @@ describe('scanCadvisorMetrics: the byte scanner against the text parser it repla
     }
   });
 
+  it('reads each line by its own labels whatever the order: families listing their cgroups in other orders, or some of them only', () => {
+    // The scanner reads a line whose label block is the one at its place in the family before from
+    // its value on (src/sources/cadvisor.ts); the order only saves time.
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const families: string[][] = [];
+    for (const l of body.toString('utf8').split('\n')) {
+      if (l.startsWith('# HELP') || families.length === 0) families.push([]);
+      families.at(-1)!.push(l);
+    }
+    const shuffled = families.map((f) => [...f.filter((l) => l.startsWith('#')), ...f.filter((l) => !l.startsWith('#')).sort(() => random() - 0.5)]);
+    const thinned = families.map((f, i) => (i % 2 === 0 ? f : f.filter((l, j) => l.startsWith('#') || j % 7 !== 3)));
+    // The same cgroups in the same order, one of them under another image in one family: another block.
+    const relabelled = families.map((f) => (f[0]!.includes('container_memory_rss ') ? f.map((l) => (l.includes('pod="web-3"') ? l.replace(/image="[^"]*"/, 'image="other:2"') : l)) : f));
+    for (const variant of [shuffled, thinned, relabelled]) {
+      const text = variant.flat().join('\n');
+      expect(text).not.toBe(body.toString('utf8'));
+      const scanned = parseCadvisorMetrics(text, { source: 't', scrapeTimeMs: T });
+      expect(scanned).toEqual(referenceParseCadvisor(text, T));
+      // A container whose usage line was dropped is seen, not sampled.
+      expect(scanned.containers.length + scanned.withoutUsage.length).toBe(80);
+      expect(scanned.containers.length).toBeGreaterThan(60);
+    }
+  });
+
+  it('names the line of a malformed value on a line read from its value on', () => {
+    const lines = body.toString('utf8').split('\n');
+    // The rss line of a container of pod web-5: its label block is the one of its line in the family before.
+    const at = lines.findIndex((l) => l.startsWith('container_memory_rss{container="app"') && l.includes('pod="web-5"'));
+    lines[at] = lines[at]!.replace(/} \S+/, '} 12x4');
+    expect(() => parseCadvisorMetrics(lines.join('\n'), { source: 'node-1', scrapeTimeMs: T })).toThrow(new RegExp(`^node-1:${at + 1}: .*bad value "12x4"`));
+  });
+
   it('names the source and the line of a malformed memory series', () => {
     const text = 'container_memory_usage_bytes{container="a",namespace="n",pod="p"} 1\ncontainer_memory_rss{container="a} 1\n';
     expect(() => parseCadvisorMetrics(text, { source: 'scrape.txt', scrapeTimeMs: 1 })).toThrow(/^scrape\.txt:2: .*unterminated value of label container/);
