@@ -165,6 +165,8 @@ it('rolls a change from two shards to three without two replicas ever acting for
   await new Promise((r) => setTimeout(r, 8_000)); // past its settling time
   expect((await ownLines(fresh[0]!)).filter((l) => l.msg === 'Acting for the shard')).toEqual([]);
   expect((await evaluatedBy(fresh[0]!)).size).toBe(0);
+  const pausedMetrics = await fresh[0]!.metrics();
+  expect([metric(pausedMetrics, /^memaudit_shards_held (\d+)$/m), metric(pausedMetrics, /^memaudit_shards_acting (\d+)$/m)]).toEqual([1, 0]);
   const byOld = await Promise.all(old.map(evaluatedBy));
   for (const a of AUDITS) expect([0, 1].filter((i) => byOld[i]!.has(a))).toEqual([shard2(a)]);
 
@@ -181,6 +183,7 @@ it('rolls a change from two shards to three without two replicas ever acting for
     return AUDITS.every((a) => [0, 1, 2].filter((i) => sets[i]!.has(a)).join() === String(shard(a))) ? sets : undefined;
   }, 120_000);
   expect(byNew).toHaveLength(3);
+  for (const r of fresh) expect(metric(await r.metrics(), /^memaudit_shards_acting (\d+)$/m)).toBe(1);
   for (const a of AUDITS) {
     const owner = fresh.find((r) => r.name === `memaudit-controller-${shard(a)}`)!;
     const restored = await waitFor(`${a} restored by ${owner.name}`, async () => (await ownLines(owner)).find((l) => l.msg === 'Restored evidence' && l.audit === `${NS}/${a}`), 60_000);

@@ -87,6 +87,7 @@ export class ControllerMetrics {
   readonly informerRestarts: Counter<'informer'>;
   readonly leader: Gauge;
   readonly shardsHeld: Gauge;
+  readonly shardsActing: Gauge;
   readonly audits: Gauge;
   readonly statusWrites: Counter<'result'>;
   readonly analyses: Counter<'kind'>;
@@ -126,6 +127,7 @@ export class ControllerMetrics {
     this.informerRestarts = new Counter({ name: 'memaudit_informer_restarts_total', help: 'Informer restarts after a failed list or watch.', labelNames: ['informer'], registers });
     this.leader = new Gauge({ name: 'memaudit_leader', help: '1 while this replica holds the leader Lease (with --shards: the Lease of at least one shard).', registers });
     this.shardsHeld = new Gauge({ name: 'memaudit_shards_held', help: 'Shards whose Lease this replica holds (with one shard: the same as memaudit_leader).', registers });
+    this.shardsActing = new Gauge({ name: 'memaudit_shards_acting', help: 'Shards this replica acts for: held, settled, and no replica of another shard count seen (below memaudit_shards_held while a change of --shards rolls out).', registers });
     this.audits = new Gauge({ name: 'memaudit_audits', help: 'MemoryAudits this controller reconciles.', registers });
     this.statusWrites = new Counter({ name: 'memaudit_status_writes_total', help: 'MemoryAudit status writes by result.', labelNames: ['result'], registers });
     this.analyses = new Counter({ name: 'memaudit_analyses_total', help: 'Per-container verdicts by kind: full (the engine ran on the window) or reused (the last result stands: the newest sample lies within its band, analysis/reaudit.ts).', labelNames: ['kind'], registers });
