@@ -81,7 +81,7 @@ class LeaseApi {
   readonly leases = new Map<string, StoredLease>();
   private version = 0;
 
-  client(replica: { down: boolean }): KubeClient {
+  client(replica: { down: boolean; readsFail?: boolean }): KubeClient {
     const fail = () => {
       if (replica.down) throw new Error('connection refused');
     };
@@ -89,6 +89,7 @@ class LeaseApi {
     return {
       get: async (path: string) => {
         fail();
+        if (replica.readsFail) throw new Error('forbidden');
         const l = this.leases.get(name(path));
         if (!l) throw new KubeApiError(404, 'NotFound', 'not found');
         return structuredClone(l);
@@ -118,10 +119,10 @@ const SETTLE = ELECTION.renewDeadlineMs + ELECTION.retryPeriodMs;
 
 describe('shard Leases', () => {
   let api: LeaseApi;
-  let replicas: { name: string; down: boolean; shards: ShardLeadership; gained: number[]; lost: number[] }[];
+  let replicas: { name: string; down: boolean; readsFail: boolean; shards: ShardLeadership; gained: number[]; lost: number[] }[];
 
   const start = (name: string, home: number | null, incarnation = '0a1b2c3d', shards = 3) => {
-    const r = { name, down: false, gained: [] as number[], lost: [] as number[], shards: undefined as unknown as ShardLeadership };
+    const r = { name, down: false, readsFail: false, gained: [] as number[], lost: [] as number[], shards: undefined as unknown as ShardLeadership };
     r.shards = new ShardLeadership(api.client(r), { ...ELECTION, identity: `${name}_${incarnation}` }, log, { shards, home });
     r.shards.start({ onShardGained: (s) => void r.gained.push(s), onShardLost: (s) => void r.lost.push(s) });
     replicas.push(r);
@@ -253,6 +254,20 @@ describe('shard Leases', () => {
     expect(held.reduce((x, y) => x + y)).toBe(3);
     for (const s of [0, 1, 2]) expect([a!, b!, c!].filter((r) => r.shards.holds(s))).toHaveLength(1);
     expect(Math.max(...held)).toBeLessThanOrEqual(2);
+  });
+
+  it('stops acting while it cannot read the Leases it does not hold, though it renews its own', async () => {
+    const [a, b] = [start('ctl-0', 0), start('ctl-1', 1)];
+    await advance(SETTLE);
+    expect(heldBy(a!)).toEqual([0]);
+    a!.readsFail = true; // its renewals (writes) still succeed
+    await advance(ELECTION.renewDeadlineMs + ELECTION.retryPeriodMs);
+    // A replica of another count could hold one of them: it stops, its Lease kept.
+    expect([heldBy(a!), a!.shards.held, a!.lost]).toEqual([[], 1, [0]]);
+    expect(heldBy(b!)).toEqual([1]);
+    a!.readsFail = false;
+    await advance(SETTLE);
+    expect([heldBy(a!), a!.gained]).toEqual([[0], [0, 0]]);
   });
 
   describe('a change of the shard count, rolling out', () => {
