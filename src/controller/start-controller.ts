@@ -48,6 +48,7 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       metrics.shardsHeld.set(held);
       metrics.leader.set(held > 0 ? 1 : 0);
     },
+    onActingChanged: (acting) => metrics.shardsActing.set(acting),
   });
   const events = new EventRecorder(client, log.child({ component: 'events' }), config.leaderElection.identity);
 
@@ -135,12 +136,10 @@ export async function startController(config: ControllerConfig, log: Logger, sig
       queue ??= newQueue();
       const keys = audits.list().map(keyOf).filter(inShard(shard));
       for (const key of keys) queue.add(key);
-      metrics.shardsActing.inc();
       metrics.audits.set(ownedAudits());
       log.info({ shard, shards: config.shards, audits: keys.length }, 'Shard gained');
     },
     onShardLost: async (shard) => {
-      metrics.shardsActing.dec();
       // Handing the shard over, the Lease is still ours: save first. Lost, it is not: skipped.
       await reconciler.flushAll(inShard(shard), (key) => leader.holdsLease(shardOf(key, config.shards)));
       if (leader.held === 0) {

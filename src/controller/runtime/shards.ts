@@ -16,9 +16,9 @@
 // a replica of another count, nor before it has held a shard and seen no such Lease for the renew
 // deadline (so the other side, which reads every Lease it does not hold each retry period, has
 // seen this one first). Of two replicas of different counts, at least one reads a Lease the other
-// holds (watchedLeaseNames; the unit test checks every pair of counts up to 6), so they never act at once: the audits pause for the
-// rollout instead, and each resumes from its evidence ConfigMap. A replica with shards reads the
-// single-shard Lease as well (a one-shard replica holds nothing else).
+// holds (watchedLeaseNames; the unit test checks every pair of counts up to 6), so they never act
+// at once: the audits pause for the rollout instead, and each resumes from its evidence ConfigMap.
+// A replica with shards reads the single-shard Lease as well (a one-shard replica holds nothing else).
 import type { Logger } from 'pino';
 import type { KubeClient } from './kube/client.ts';
 import type { LeaderElectionConfig } from './flags.ts';
@@ -82,6 +82,8 @@ export interface ShardOptions {
   home: number | null;
   /** Told the number of shards held each time it changes (a gauge). */
   onHeldChanged?: (held: number) => void;
+  /** Told the number of shards acted for each time it changes (a gauge). */
+  onActingChanged?: (acting: number) => void;
   now?: () => number;
 }
 
@@ -90,6 +92,8 @@ export class ShardLeadership {
   private readonly electors: LeaderElector[];
   /** The single-shard Lease, read (never taken) by a replica with shards: see the file comment. */
   private readonly watcher: LeaderElector | undefined;
+  /** The electors, and the watcher: every Lease this replica reads (watchedLeaseNames). */
+  private readonly readers: LeaderElector[];
   private readonly leading: boolean[];
   /** When each shard's Lease was last taken (NaN: not held). */
   private readonly heldSince: number[];
@@ -99,9 +103,10 @@ export class ShardLeadership {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly onHeldChanged: ((held: number) => void) | undefined;
+  private readonly onActingChanged: ((acting: number) => void) | undefined;
   /** Since when no Lease of another shard count was seen (NaN: one is seen, or not every Lease read yet). */
   private clearSince = NaN;
-  /** What otherCount() said last, so that each change is logged once ('' at the start: nothing read yet). */
+  /** What otherCountHolder() said last, so that each change is logged once ('' at the start: nothing read yet). */
   private pausedBy: string | null = '';
   private callbacks: ShardCallbacks | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -114,18 +119,20 @@ export class ShardLeadership {
     this.log = log;
     this.now = options.now ?? Date.now;
     this.onHeldChanged = options.onHeldChanged;
+    this.onActingChanged = options.onActingChanged;
     this.leading = Array.from({ length: this.shards }, () => false);
     this.heldSince = this.leading.map(() => NaN);
     this.acting = this.leading.map(() => false);
     const annotations = { [SHARDS_ANNOTATION]: String(this.shards) };
     const onObserved = () => this.evaluate();
+    const names = watchedLeaseNames(config.leaseName, this.shards);
     // Without a home (no ordinal), the replica's identity picks where its order of shards starts.
     const anchor = options.home ?? fnv1a32(config.identity) % this.shards;
     this.electors = this.leading.map((_, shard) => {
       const place = (shard - anchor + this.shards) % this.shards;
       const home = shard === options.home || this.shards === 1;
       const patienceMs = home ? undefined : () => (1 + this.held) * config.leaseDurationMs + place * config.retryPeriodMs;
-      return new LeaderElector(client, { ...config, leaseName: shardLeaseName(config.leaseName, shard, this.shards) }, log, {
+      return new LeaderElector(client, { ...config, leaseName: names[shard]! }, log, {
         onLeading: (on) => {
           this.leading[shard] = on;
           this.heldSince[shard] = on ? this.now() : NaN;
@@ -141,8 +148,9 @@ export class ShardLeadership {
         ...(options.now ? { now: options.now } : {}),
       });
     });
-    const watched = watchedLeaseNames(config.leaseName, this.shards)[this.shards];
+    const watched = names[this.shards];
     if (watched !== undefined && config.enabled) this.watcher = new LeaderElector(client, { ...config, leaseName: watched }, log, { watchOnly: true, onObserved, ...(options.now ? { now: options.now } : {}) });
+    this.readers = this.watcher ? [...this.electors, this.watcher] : this.electors;
   }
 
   get identity(): string {
@@ -189,7 +197,7 @@ export class ShardLeadership {
   /** Stops every elector; each shard held is lost (its callback runs) and its Lease released. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all([...this.electors, ...(this.watcher ? [this.watcher] : [])].map((e) => e.stop()));
+    await Promise.all(this.readers.map((e) => e.stop()));
     this.evaluate();
     await this.transitions;
   }
@@ -200,16 +208,16 @@ export class ShardLeadership {
     if (!this.config.enabled) return true;
     const now = this.now();
     const since = Math.max(this.clearSince, this.heldSince[shard]!);
-    return this.otherCount() === null && now - since >= this.config.renewDeadlineMs;
+    return this.otherCountHolder() === null && now - since >= this.config.renewDeadlineMs;
   }
 
   /**
    * The holder of a fresh Lease of another shard count, '' while some Lease has not been read
    * within the renew deadline (it could be one), null when neither.
    */
-  private otherCount(): string | null {
+  private otherCountHolder(): string | null {
     const mine = String(this.shards);
-    for (const e of this.watcher ? [...this.electors, this.watcher] : this.electors) {
+    for (const e of this.readers) {
       if (e.sinceLastOkMs() >= this.config.renewDeadlineMs) return '';
       const seen = e.observedLease();
       if (!seen?.fresh) continue;
@@ -224,7 +232,7 @@ export class ShardLeadership {
   /** Starts and stops acting for each shard as its Lease and the other counts' Leases say. */
   private evaluate(): void {
     if (!this.callbacks) return;
-    const other = this.config.enabled ? this.otherCount() : null;
+    const other = this.config.enabled ? this.otherCountHolder() : null;
     if (other === null) {
       if (Number.isNaN(this.clearSince)) this.clearSince = this.now();
     } else this.clearSince = NaN;
@@ -235,14 +243,17 @@ export class ShardLeadership {
       this.pausedBy = other;
     }
     const callbacks = this.callbacks;
+    let changed = false;
     this.acting.forEach((was, shard) => {
       const now = this.mayAct(shard);
       if (now === was) return;
+      changed = true;
       this.acting[shard] = now;
       // Logged when decided: the callbacks may wait behind another shard's (a save).
       this.log.info({ shard, shards: this.shards }, now ? 'Acting for the shard' : 'No longer acting for the shard');
       const [what, run] = now ? (['gain', () => callbacks.onShardGained(shard)] as const) : (['loss', () => callbacks.onShardLost(shard)] as const);
       this.transitions = this.transitions.then(run).catch((e: unknown) => this.log.error({ shard, err: e instanceof Error ? e.message : String(e) }, `Shard ${what} failed`));
     });
+    if (changed) this.onActingChanged?.(this.acting.filter(Boolean).length);
   }
 }
