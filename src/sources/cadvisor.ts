@@ -484,20 +484,11 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
       const ps = prevStarts[line]!;
       if (buf[b] === 123 && buf[b + len] === 125 && sameBytes(buf, famStart, pos, famLen) && buf.compare(buf, ps, ps + len, b, b + len) === 0) {
         // The value and the timestamp up to the end of the line; anything unusual is read below.
-        let j = b + len + 1;
-        while (j < n && isBlank(buf[j]!)) j++;
-        const vs = j;
-        while (j < n && buf[j] !== NL && !isBlank(buf[j]!)) j++;
-        const ve = j;
-        while (j < n && isBlank(buf[j]!)) j++;
-        const ts0 = j;
-        while (j < n && buf[j] !== NL && !isBlank(buf[j]!)) j++;
-        const ts1 = j;
-        while (j < n && isBlank(buf[j]!)) j++;
-        if (vs < ve && (j === n || buf[j] === NL)) {
-          const value = parseNumber(buf, vs, ve);
-          const ts = ts0 < ts1 ? parseInteger(buf, ts0, ts1) : undefined;
-          if (value !== undefined && (ts0 === ts1 || ts !== undefined)) {
+        const t = valueTokens(buf, b + len + 1, n);
+        if (t.valueStart < t.valueEnd && (t.end === n || buf[t.end] === NL)) {
+          const value = parseNumber(buf, t.valueStart, t.valueEnd);
+          const ts = t.tsStart < t.tsEnd ? parseInteger(buf, t.tsStart, t.tsEnd) : undefined;
+          if (value !== undefined && (t.tsStart === t.tsEnd || ts !== undefined)) {
             const entry = prevKept[line]!;
             if (entry) {
               if (ts !== undefined) entry.maxTs = Math.max(entry.maxTs ?? -Infinity, ts);
@@ -506,7 +497,7 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
             curStarts.push(b);
             curLens.push(len);
             curKept.push(entry);
-            pos = j + 1;
+            pos = t.end + 1;
             continue;
           }
         }
@@ -605,16 +596,8 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
       }
     }
     // The value and an optional timestamp.
-    while (i < eol && isBlank(buf[i]!)) i++;
-    const valueStart = i;
-    while (i < eol && !isBlank(buf[i]!)) i++;
-    const valueEnd = i;
-    while (i < eol && isBlank(buf[i]!)) i++;
-    const tsStart = i;
-    while (i < eol && !isBlank(buf[i]!)) i++;
-    const tsEnd = i;
-    while (i < eol && isBlank(buf[i]!)) i++;
-    if (valueStart === valueEnd || i < eol) fail(i, lineStart, eol, 'expected a value and an optional timestamp');
+    const { valueStart, valueEnd, tsStart, tsEnd, end: rest } = valueTokens(buf, i, eol);
+    if (valueStart === valueEnd || rest < eol) fail(rest, lineStart, eol, 'expected a value and an optional timestamp');
 
     if (id.s === id.e) id.s = -1; // id="" is no id, as for the text parser
     // Whose series: the identity rules of containerKeyFromLabels, on bytes.
@@ -675,6 +658,28 @@ export function scanCadvisorMetrics(bytes: Uint8Array, options: CadvisorOptions)
   }
   return bestSamples(entries, options.scrapeTimeMs);
 }
+
+/**
+ * After a line's labels, from `from`: where its value and its timestamp start and end (empty when
+ * absent), and where the blanks after them end, at `end` or at a newline. Reused: read it before
+ * the next call.
+ */
+function valueTokens(buf: Uint8Array, from: number, end: number): typeof TOKENS {
+  const t = TOKENS;
+  let j = from;
+  while (j < end && isBlank(buf[j]!)) j++;
+  t.valueStart = j;
+  while (j < end && buf[j] !== NL && !isBlank(buf[j]!)) j++;
+  t.valueEnd = j;
+  while (j < end && isBlank(buf[j]!)) j++;
+  t.tsStart = j;
+  while (j < end && buf[j] !== NL && !isBlank(buf[j]!)) j++;
+  t.tsEnd = j;
+  while (j < end && isBlank(buf[j]!)) j++;
+  t.end = j;
+  return t;
+}
+const TOKENS = { valueStart: 0, valueEnd: 0, tsStart: 0, tsEnd: 0, end: 0 };
 
 /** The container's cgroup with this id (the label absent: the one without an id). */
 function findCgroup(buf: Buffer, list: readonly CgroupEntry[], id: ValueRange): CgroupEntry | undefined {

@@ -12,7 +12,7 @@ export function referenceParseCadvisor(text: string, scrapeTimeMs: number): Cadv
     const key = containerKeyFromLabels(s.labels);
     if (!key) continue;
     // A failure count other than major faults says nothing memaudit reads: the scanner leaves it at its failure_type.
-    if (s.name === 'container_memory_failures_total' && cadvisorField(s.name, s.labels) === null && s.labels.failure_type !== 'pgmajfault') continue;
+    if (s.name === 'container_memory_failures_total' && s.labels.failure_type !== 'pgmajfault') continue;
     const id = `${containerKeyString(key)}\u0000${s.labels.id ?? ''}`;
     let entry = perCgroup.get(id);
     if (!entry) perCgroup.set(id, (entry = { key, cgroupId: s.labels.id || undefined, fields: {} }));
