@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mustRun } from './exec.ts';
@@ -41,7 +41,11 @@ export async function issue(pki: Pick<Pki, 'dir' | 'caCertFile' | 'caKeyFile'>, 
   const ext = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', `extendedKeyUsage=${usage}`];
   if (sans.length > 0) ext.push(`subjectAltName=${sans.join(',')}`);
   await writeFile(extFile, ext.join('\n') + '\n');
-  await mustRun('openssl', ['x509', '-req', '-in', csrFile, '-CA', pki.caCertFile, '-CAkey', pki.caKeyFile, '-CAcreateserial', '-out', certFile, '-days', DAYS, '-extfile', extFile]);
+  // A random serial of its own: -CAcreateserial shares one serial file, which certificates issued
+  // at once (createPki) read and write at the same time ("Unable to load number from ca.srl").
+  const serial = randomBytes(16);
+  serial[0]! &= 0x7f; // positive
+  await mustRun('openssl', ['x509', '-req', '-in', csrFile, '-CA', pki.caCertFile, '-CAkey', pki.caKeyFile, '-set_serial', `0x${serial.toString('hex')}`, '-out', certFile, '-days', DAYS, '-extfile', extFile]);
   return { certFile, keyFile };
 }
 
